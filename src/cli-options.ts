@@ -1,0 +1,114 @@
+/** The CLI's shared flags for commands that build and train a network, and their conversion to TrainerOptions. */
+import type { Argv } from 'yargs';
+import { ACTIVATIONS } from './activations.js';
+import { DATASET_HELP, parseClasses } from './data.js';
+import { check } from './errors.js';
+import { STRATEGIES, type StrategyName } from './executor.js';
+import { BIAS_MODES, type ModelConfig, PRESETS, type PresetName, RULES, TOPOLOGIES, type TrainConfig } from './options.js';
+import { MAX_WORKERS } from './parallel.js';
+import type { TrainerOptions } from './trainer.js';
+
+export interface NetworkArgs {
+  data: string;
+  classes?: string;
+  limit?: number;
+  preset: string;
+  hidden?: string;
+  topology?: string;
+  rule?: string;
+  activation?: string;
+  epochs?: number;
+  batch?: number;
+  alpha?: number;
+  'alpha-output'?: number;
+  u0?: number;
+  u1?: number;
+  beta?: number;
+  bias?: string;
+  'init-scale'?: number;
+  seed: number;
+  strategy: string;
+  workers?: number;
+}
+
+const num = (what: string) => (v: unknown): number => {
+  const n = Number(v);
+  check(v !== '' && v !== true && Number.isFinite(n), `--${what} must be a number, got '${String(v)}'`);
+  return n;
+};
+const int = (what: string, lo: number, hi: number) => (v: unknown): number => {
+  const n = num(what)(v);
+  check(Number.isInteger(n) && n >= lo && n <= hi, `--${what} must be an integer from ${lo} to ${hi}, got '${String(v)}'`);
+  return n;
+};
+
+/** Parses --hidden 64,64 into cell counts per hidden layer (E and I together); "512x4" repeats. */
+export function parseHidden(spec: string): number[] {
+  const out: number[] = [];
+  for (const part of String(spec).split(',')) {
+    const m = /^\s*(\d+)\s*(?:x\s*(\d+)\s*)?$/.exec(part);
+    check(m, `--hidden must list cells per layer, e.g. 64,64 or 512x4 (512 layers of 4), got '${spec}'`);
+    const reps = m[2] === undefined ? 1 : Number(m[1]);
+    const size = Number(m[2] ?? m[1]);
+    check(size >= 1 && reps >= 1, `--hidden sizes must be positive, got '${spec}'`);
+    for (let r = 0; r < reps; r++) out.push(size);
+  }
+  check(out.length <= 4096, '--hidden may list at most 4096 layers');
+  return out;
+}
+
+export function withDataFlags<T>(y: Argv<T>) {
+  return y
+    .option('data', { type: 'string', demandOption: true, describe: `dataset: ${DATASET_HELP}` })
+    .option('classes', { type: 'string', describe: 'classes to keep, e.g. 0,1 or 0-9 (default: all)' })
+    .option('limit', { coerce: int('limit', 1, 1e9), describe: 'keep only the first N training samples' });
+}
+
+export function withNetworkFlags<T>(y: Argv<T>) {
+  return withDataFlags(y)
+    .option('preset', { type: 'string', default: 'kaneko', choices: PRESETS as string[], describe: 'starting settings (flags below override them)' })
+    .option('hidden', { type: 'string', describe: 'cells per hidden layer, E and I together: 8, 64,64 or 512x4' })
+    .option('topology', { type: 'string', choices: TOPOLOGIES as string[], describe: "kaneko: one network per output; paired: the article's n E + n I layers" })
+    .option('rule', { type: 'string', choices: RULES as string[], describe: 'kaneko: |w| only grows; bidirectional: the article' })
+    .option('activation', { type: 'string', choices: ACTIVATIONS as string[] })
+    .option('epochs', { coerce: int('epochs', 1, 1e7), describe: 'maximum epochs' })
+    .option('batch', { coerce: int('batch', 1, 65536), describe: 'mini-batch size (1 = online)' })
+    .option('alpha', { coerce: num('alpha'), describe: 'learning rate of the hidden layers (kaneko preset: all layers)' })
+    .option('alpha-output', { coerce: num('alpha-output'), describe: 'learning rate of the output layer' })
+    .option('u0', { coerce: num('u0'), describe: 'sigmoid slope parameter' })
+    .option('u1', { coerce: num('u1'), describe: 'amine diffusion factor for hidden layers' })
+    .option('beta', { coerce: num('beta'), describe: 'value of the bias cells' })
+    .option('bias', { type: 'string', choices: BIAS_MODES as string[] })
+    .option('init-scale', { coerce: num('init-scale'), describe: 'initial weight magnitudes are uniform in [0, scale)' })
+    .option('seed', { coerce: int('seed', 0, 0xffffffff), default: 1, describe: 'random seed for weights and shuffles' })
+    .option('strategy', { type: 'string', default: 'serial', choices: STRATEGIES as string[], describe: 'how work is spread over threads' })
+    .option('workers', { coerce: int('workers', 1, MAX_WORKERS), describe: `threads, the main one included (1-${MAX_WORKERS})` });
+}
+
+export function toTrainerOptions(a: NetworkArgs): TrainerOptions {
+  const model: Partial<ModelConfig> = {};
+  const train: Partial<TrainConfig> = { seed: a.seed };
+  if (a.hidden !== undefined) model.hidden = parseHidden(a.hidden);
+  if (a.topology !== undefined) model.topology = a.topology as ModelConfig['topology'];
+  if (a.rule !== undefined) model.rule = a.rule as ModelConfig['rule'];
+  if (a.activation !== undefined) model.activation = a.activation as ModelConfig['activation'];
+  if (a.alpha !== undefined) model.alphaHidden = a.alpha;
+  if (a['alpha-output'] !== undefined) model.alphaOutput = a['alpha-output'];
+  if (a.u0 !== undefined) model.u0 = a.u0;
+  if (a.u1 !== undefined) model.u1 = a.u1;
+  if (a.beta !== undefined) model.beta = a.beta;
+  if (a.bias !== undefined) model.bias = a.bias as ModelConfig['bias'];
+  if (a['init-scale'] !== undefined) model.initScale = a['init-scale'];
+  if (a.epochs !== undefined) train.epochs = a.epochs;
+  if (a.batch !== undefined) train.batch = a.batch;
+  const o: TrainerOptions = { preset: a.preset as PresetName, model, train, strategy: a.strategy as StrategyName };
+  if (a.workers !== undefined) o.workers = a.workers;
+  return o;
+}
+
+export function dataOptions(a: { classes?: string; limit?: number }): { classes?: number[]; limit?: number } {
+  const o: { classes?: number[]; limit?: number } = {};
+  if (a.classes !== undefined) o.classes = parseClasses(a.classes);
+  if (a.limit !== undefined) o.limit = a.limit;
+  return o;
+}

@@ -1,0 +1,182 @@
+#!/usr/bin/env node
+/**
+ * The edsim command line. Every failure prints one line on stderr and exits non-zero (2 for bad
+ * input, 1 for a failure while running, 130 when interrupted); --verbose adds the stack trace.
+ */
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { loadDataset } from './data.js';
+import { EdsimError } from './errors.js';
+import { checkWritable } from './files.js';
+import { articleReplay, kanekoReplay, type ReplayResult } from './replay.js';
+import { dataOptions, type NetworkArgs, toTrainerOptions, withDataFlags, withNetworkFlags } from './cli-options.js';
+import { parseClasses } from './data.js';
+import { sweep } from './sweep.js';
+import { createTrainer, loadTrainer } from './trainer.js';
+import { summarize } from './stats.js';
+
+let verbose = process.argv.includes('--verbose');
+
+function fail(err: unknown, code = 1): never {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const line = e instanceof EdsimError ? e.message : `${e.message}`;
+  process.stderr.write(`edsim: ${line.split('\n')[0]}\n`);
+  if (verbose && e.stack) process.stderr.write(`${e.stack}\n`);
+  process.exit(e instanceof EdsimError ? 2 : code);
+}
+
+const pct = (x: number): string => `${(100 * x).toFixed(2)} %`;
+
+/** Ctrl-C aborts the run cleanly: the current epoch is dropped, what finished is kept. */
+function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
+  const ac = new AbortController();
+  const onInt = (): void => {
+    process.stderr.write('\nedsim: interrupted, stopping after the current batch\n');
+    ac.abort();
+  };
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onInt);
+  return { signal: ac.signal, dispose: () => { process.off('SIGINT', onInt); process.off('SIGTERM', onInt); } };
+}
+
+function printReplay(r: ReplayResult): void {
+  process.stdout.write(`epochs: ${r.epochs} (recorded ${r.recordedEpochs})\n`);
+  if (r.detail) process.stdout.write(`largest difference at: ${r.detail}\n`);
+  process.stdout.write(`max abs diff: ${r.maxAbsDiff}\n`);
+  process.exitCode = r.maxAbsDiff <= 1e-9 ? 0 : 1;
+}
+
+async function trainCommand(a: NetworkArgs & { save?: string; json: boolean; quiet: boolean }): Promise<void> {
+  if (a.save !== undefined) checkWritable(a.save);
+  const opts = toTrainerOptions(a);
+  const trainer = await createTrainer(opts);
+  const data = await loadDataset(a.data, dataOptions(a));
+  const log = (s: string): void => {
+    if (!a.quiet && !a.json) process.stderr.write(`${s}\n`);
+  };
+  log(`edsim: ${a.data}: ${data.train.n} training / ${data.test.n} test samples, ${data.train.features} features, ${data.train.outputs} output(s); preset ${a.preset}, strategy ${trainer.strategy}, ${trainer.workers} thread(s)`);
+  const { signal, dispose } = interruptSignal();
+  let history;
+  try {
+    history = await trainer.fit(data.train, {
+      signal,
+      onEpoch: (e) => log(`epoch ${e.epoch}  err ${e.errSum.toFixed(4)}  wrong ${e.wrong}  train ${pct(e.trainAccuracy)}  ${e.seconds.toFixed(3)} s  ${Math.round(e.samplesPerSecond)} samples/s`),
+    });
+  } catch (err) {
+    if (a.save !== undefined && trainer.model) await trainer.save(a.save).catch(() => undefined);
+    await trainer.close();
+    throw err;
+  } finally {
+    dispose();
+  }
+  if (a.save !== undefined && trainer.model) await trainer.save(a.save);
+  if (history.aborted) {
+    await trainer.close();
+    log(`edsim: stopped after ${history.epochs.length} complete epoch(s)${a.save ? `; saved them to ${a.save}` : ''}`);
+    process.exit(130);
+  }
+  const test = await trainer.evaluate(data.test);
+  const train = await trainer.evaluate(data.train);
+  await trainer.close();
+  const secs = summarize(history.epochs.map((e) => e.seconds));
+  const sps = summarize(history.epochs.map((e) => e.samplesPerSecond));
+  const result = {
+    data: a.data, preset: a.preset, strategy: trainer.strategy, workers: trainer.workers,
+    epochs: history.epochs.length, converged: history.converged, testAccuracy: test.accuracy, trainAccuracy: train.accuracy,
+    testErrSum: test.errSum, finalErrSum: history.epochs.at(-1)?.errSum ?? NaN,
+    secondsPerEpoch: secs.median, samplesPerSecond: sps.median, trainSamples: data.train.n, testSamples: data.test.n,
+    saved: a.save ?? null,
+  };
+  if (a.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else process.stdout.write(`test accuracy ${pct(test.accuracy)} (${test.samples} samples), train ${pct(train.accuracy)}, ${result.epochs} epochs, ${secs.median.toFixed(3)} s/epoch (median)\n`);
+}
+
+async function evalCommand(a: { model: string; data: string; classes?: string; limit?: number; json: boolean; strategy?: string }): Promise<void> {
+  const trainer = await loadTrainer(a.model);
+  const classes = a.classes !== undefined ? parseClasses(a.classes) : trainer.classes.length ? trainer.classes : undefined;
+  const data = await loadDataset(a.data, { ...dataOptions(a), ...(classes && !/^(xor|parity:|mirror:)/.test(a.data) ? { classes } : {}) });
+  const test = await trainer.evaluate(data.test);
+  await trainer.close();
+  const result = { model: a.model, data: a.data, testAccuracy: test.accuracy, testErrSum: test.errSum, wrong: test.wrong, testSamples: test.samples };
+  if (a.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else process.stdout.write(`test accuracy ${pct(test.accuracy)} (${test.samples} samples)\n`);
+}
+
+function parseSeeds(spec: string): number[] {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(spec.trim());
+  if (!m) throw new EdsimError(`--seeds must look like 1-100 or 7, got '${spec}'`);
+  const a = Number(m[1]);
+  const b = m[2] === undefined ? a : Number(m[2]);
+  if (b < a || b - a >= 100000) throw new EdsimError(`--seeds range must run forwards and hold at most 100000 seeds, got '${spec}'`);
+  return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+}
+
+async function sweepCommand(a: NetworkArgs & { seeds: string; json: boolean; quiet: boolean }): Promise<void> {
+  const seeds = parseSeeds(a.seeds);
+  const opts = toTrainerOptions(a);
+  const data = await loadDataset(a.data, dataOptions(a));
+  const r = await sweep(data.train, seeds, opts, (done) => {
+    if (!a.quiet && !a.json && process.stderr.isTTY) process.stderr.write(`\r${done}/${seeds.length} seeds`);
+  });
+  if (!a.quiet && !a.json && process.stderr.isTTY) process.stderr.write('\n');
+  const { epochsBySeed, ...summary } = r;
+  if (a.json) process.stdout.write(`${JSON.stringify({ data: a.data, preset: a.preset, hidden: a.hidden ?? null, ...summary })}\n`);
+  else process.stdout.write(`${r.converged}/${r.runs} converged; epochs to converge: mean ${r.meanEpochs.toFixed(2)}, median ${r.medianEpochs}, min ${r.minEpochs}, max ${r.maxEpochs}\n`);
+  void epochsBySeed;
+}
+
+export function buildCli(argv: string[]): Argv {
+  return yargs(argv)
+    .scriptName('edsim')
+    .usage('$0 <command> [options]\n\nTrain neural networks with Isamu Kaneko\'s ED (Error Diffusion) method, on one or many cores.')
+    .command('train', 'train a network and report its test accuracy', (y) =>
+      withNetworkFlags(y)
+        .option('save', { type: 'string', describe: 'write the trained model here (checked before training)' })
+        .option('json', { type: 'boolean', default: false, describe: 'last stdout line: one JSON object with the results' })
+        .option('quiet', { type: 'boolean', default: false, describe: 'no per-epoch progress' })
+        .example('$0 train --data xor --preset kaneko', "Kaneko's XOR, trained until the error sum is below 0.1")
+        .example('$0 train --data mnist --classes 0,1 --preset article --json', "the article's 512-layer model on MNIST 0/1")
+        .example('$0 train --data mnist --classes 0,1 --preset bench-wide --strategy layer --workers 2', 'layer groups on two threads'),
+    (a) => trainCommand(a as unknown as Parameters<typeof trainCommand>[0]))
+    .command('eval', 'evaluate a saved model on a dataset\'s test split', (y) =>
+      withDataFlags(y)
+        .option('model', { type: 'string', demandOption: true, describe: 'model file written by train --save' })
+        .option('json', { type: 'boolean', default: false })
+        .example('$0 eval --model m.edsim --data mnist --classes 0,1', ''),
+    (a) => evalCommand(a as unknown as Parameters<typeof evalCommand>[0]))
+    .command('sweep', 'train one network per seed until Kaneko\'s stop rule; report how many converge and how fast', (y) =>
+      withNetworkFlags(y)
+        .option('seeds', { type: 'string', default: '1-100', describe: 'seed range, e.g. 1-100' })
+        .option('json', { type: 'boolean', default: false })
+        .option('quiet', { type: 'boolean', default: false })
+        .example('$0 sweep --data xor --preset kaneko --hidden 8 --seeds 1-100 --json', "Kaneko's XOR table, hidden 8"),
+    (a) => sweepCommand(a as unknown as Parameters<typeof sweepCommand>[0]))
+    .command('kaneko-replay <file>', "replay a recorded trajectory of Kaneko's C program; exit 0 iff max abs diff <= 1e-9", (y) =>
+      y.positional('file', { type: 'string', demandOption: true }).example('$0 kaneko-replay parity4-seed1.json', ''),
+    async (a) => printReplay(await kanekoReplay(String(a.file))))
+    .command('article-replay <file>', "replay a recording of the article's first matrix implementation", (y) =>
+      y.positional('file', { type: 'string', demandOption: true }).example('$0 article-replay xor-v1-seed1.json', ''),
+    async (a) => printReplay(await articleReplay(String(a.file))))
+    .option('verbose', { type: 'boolean', default: false, describe: 'show stack traces on errors' })
+    .demandCommand(1, 'name a command (see --help)')
+    .recommendCommands()
+    .strict()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      // Argument errors (yargs' own, or thrown by a coerce) are usage errors: exit 2.
+      if (err && !(err instanceof EdsimError) && err.name !== 'YError') fail(err);
+      fail(new EdsimError(err ? err.message : msg ?? 'invalid arguments'));
+    })
+    .help();
+}
+
+export async function main(argv: string[] = hideBin(process.argv)): Promise<void> {
+  verbose = argv.includes('--verbose');
+  try {
+    await buildCli(argv).parseAsync();
+  } catch (err) {
+    fail(err);
+  }
+}
+
+await main();

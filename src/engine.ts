@@ -1,0 +1,76 @@
+/**
+ * The ED step on one net, in the pieces the executors schedule: stage a mini-batch, forward each
+ * layer, compute the amine, update each layer. Every piece reads and writes only shared memory.
+ */
+import { amineCoefficients, amineUpdate, amineUpdateOnline, forwardDense } from './kernels.js';
+import type { LayerLayout, NetLayout } from './layout.js';
+
+export interface Samples {
+  /** Row-major features, `features` per sample. */
+  x: Float64Array | Float32Array;
+  features: number;
+  /** Row-major targets, `outputs` per sample. */
+  y: Float64Array;
+  outputs: number;
+}
+
+/** Copies samples `order[start .. start + count)` into the net's input stage and target rows. */
+export function stageBatch(f: Float64Array, net: NetLayout, data: Samples, order: Int32Array, start: number, count: number): void {
+  const cells = net.biasCells ? 2 : 0;
+  const nf = data.features;
+  for (let b = 0; b < count; b++) {
+    const s = order[start + b]!;
+    const row = net.input + b * net.inputStride + cells;
+    const src = s * nf;
+    if (net.interleaved) {
+      for (let i = 0; i < nf; i++) {
+        const v = data.x[src + i]!;
+        f[row + 2 * i] = v;
+        f[row + 2 * i + 1] = v;
+      }
+    } else {
+      for (let i = 0; i < nf; i++) {
+        const v = data.x[src + i]!;
+        f[row + i] = v;
+        f[row + nf + i] = v;
+      }
+    }
+    const t = net.target + b * net.outputs;
+    const ys = s * data.outputs + net.firstOutput;
+    for (let k = 0; k < net.outputs; k++) f[t + k] = data.y[ys + k]!;
+  }
+}
+
+export function forwardLayer(f: Float64Array, l: LayerLayout, batch: number, u0: number): void {
+  forwardDense(f, l.w, l.b, l.x, l.xStride, l.y, l.yStride, batch, l.nIn, l.nOut, l.act, u0);
+}
+
+/** err = target - output per output; the hidden amine is u1 times the mean error over the net's outputs. */
+export function computeAmine(f: Float64Array, net: NetLayout, batch: number, u1: number): void {
+  const out = net.layers[net.layers.length - 1]!;
+  const k = net.outputs;
+  for (let b = 0; b < batch; b++) {
+    let sum = 0;
+    for (let c = 0; c < k; c++) {
+      const e = f[net.target + b * k + c]! - f[out.y + b * out.yStride + c]!;
+      f[net.err + b * k + c] = e;
+      sum += e;
+    }
+    f[net.amine + b] = k === 1 ? u1 * sum : (u1 * sum) / k;
+  }
+}
+
+/** Updates one layer from its cached input and output and the broadcast amine (mean over the batch). */
+export function updateLayer(f: Float64Array, net: NetLayout, l: LayerLayout, batch: number, kanekoRule: boolean): void {
+  const perCell = l.isOutput;
+  const amine = perCell ? net.err : net.amine;
+  if (batch === 1) {
+    amineUpdateOnline(f, l.w, l.b, l.x, l.y, l.nIn, l.nOut, l.srcE, l.cellTypes, l.act, amine, perCell, l.alpha, kanekoRule);
+    return;
+  }
+  amineCoefficients(
+    f, l.y, l.yStride, batch, l.nOut, l.cellTypes, l.act,
+    amine, perCell ? net.outputs : 1, perCell, kanekoRule, l.gE, l.gI,
+  );
+  amineUpdate(f, l.w, l.b, l.x, l.xStride, batch, l.nIn, l.nOut, l.srcE, l.gE, l.gI, l.alpha / batch, kanekoRule);
+}

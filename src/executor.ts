@@ -1,0 +1,132 @@
+/**
+ * The executor interface every strategy implements, the serial reference executor, and the batch
+ * scoring they share. Executors move work between threads; the math lives in engine.ts and kernels.ts.
+ */
+import { computeAmine, forwardLayer, type Samples, stageBatch, updateLayer } from './engine.js';
+import type { Layout, Memory } from './layout.js';
+import type { ModelConfig } from './options.js';
+
+export type StrategyName = 'serial' | 'layer' | 'pipeline' | 'output';
+export const STRATEGIES: readonly StrategyName[] = ['serial', 'layer', 'pipeline', 'output'];
+
+export interface EpochTally {
+  errSum: number;
+  wrong: number;
+  correct: number;
+  samples: number;
+}
+
+export interface WorkerStats {
+  group: string;
+  busyMs: number;
+  waitMs: number;
+}
+
+/** Called after each mini-batch with the batch's first position in `order` and its size (outputs are still in memory). */
+export type BatchHook = (start: number, count: number) => void;
+
+export interface Executor {
+  readonly name: StrategyName;
+  /** One pass over `order`, in mini-batches of `batch`, training as it goes. */
+  trainEpoch(data: Samples & { labels: Int32Array }, order: Int32Array, batch: number, hook?: BatchHook, signal?: AbortSignal): Promise<EpochTally>;
+  /** Forward passes only; returns the tally of the outputs against the targets. */
+  evaluate(data: Samples & { labels: Int32Array }): Promise<EpochTally>;
+  /** Busy and waiting time per thread since the last call. */
+  takeStats(): WorkerStats[];
+  close(): Promise<void>;
+}
+
+export function emptyTally(): EpochTally {
+  return { errSum: 0, wrong: 0, correct: 0, samples: 0 };
+}
+
+/**
+ * Adds a computed batch to the tally: summed |error| and outputs off by more than 0.5 (Kaneko's
+ * counts), and correct samples (one output: rounds to the target; several outputs with classes:
+ * argmax is the label; otherwise every output within 0.5).
+ */
+export function tallyBatch(f: Float64Array, layout: Layout, count: number, labels: Int32Array, order: Int32Array, start: number, t: EpochTally): void {
+  const nets = layout.nets;
+  const total = nets.reduce((s, n) => s + n.outputs, 0);
+  for (let b = 0; b < count; b++) {
+    let allOk = true;
+    let best = -1;
+    let bestV = -Infinity;
+    for (const net of nets) {
+      const out = net.layers[net.layers.length - 1]!;
+      for (let c = 0; c < net.outputs; c++) {
+        const e = Math.abs(f[net.err + b * net.outputs + c]!);
+        t.errSum += e;
+        if (e > 0.5) {
+          t.wrong++;
+          allOk = false;
+        }
+        const v = f[out.y + b * out.yStride + c]!;
+        if (v > bestV) {
+          bestV = v;
+          best = net.firstOutput + c;
+        }
+      }
+    }
+    const label = labels[order[start + b]!]!;
+    t.correct += total > 1 && label >= 0 ? (best === label ? 1 : 0) : allOk ? 1 : 0;
+  }
+  t.samples += count;
+}
+
+export function identityOrder(n: number): Int32Array {
+  return Int32Array.from({ length: n }, (_, i) => i);
+}
+
+/** The reference: everything on the calling thread, layer after layer. */
+export class SerialExecutor implements Executor {
+  readonly name: StrategyName = 'serial';
+  private busy = 0;
+
+  constructor(
+    private readonly mem: Memory,
+    private readonly layout: Layout,
+    private readonly config: ModelConfig,
+  ) {}
+
+  private pass(data: Samples, order: Int32Array, start: number, count: number, train: boolean): void {
+    const { f } = this.mem;
+    const kanekoRule = this.config.rule === 'kaneko';
+    for (const net of this.layout.nets) {
+      stageBatch(f, net, data, order, start, count);
+      for (const l of net.layers) forwardLayer(f, l, count, this.config.u0);
+      computeAmine(f, net, count, this.config.u1);
+      if (train) for (const l of net.layers) updateLayer(f, net, l, count, kanekoRule);
+    }
+  }
+
+  private run(data: Samples & { labels: Int32Array }, order: Int32Array, batch: number, train: boolean, hook?: BatchHook, signal?: AbortSignal): EpochTally {
+    const t0 = performance.now();
+    const tally = emptyTally();
+    for (let start = 0; start < order.length; start += batch) {
+      if (signal?.aborted) break;
+      const count = Math.min(batch, order.length - start);
+      this.pass(data, order, start, count, train);
+      tallyBatch(this.mem.f, this.layout, count, data.labels, order, start, tally);
+      hook?.(start, count);
+    }
+    this.busy += performance.now() - t0;
+    return tally;
+  }
+
+  async trainEpoch(data: Samples & { labels: Int32Array }, order: Int32Array, batch: number, hook?: BatchHook, signal?: AbortSignal): Promise<EpochTally> {
+    return this.run(data, order, batch, true, hook, signal);
+  }
+
+  async evaluate(data: Samples & { labels: Int32Array }): Promise<EpochTally> {
+    return this.run(data, identityOrder(data.y.length / data.outputs), this.layout.batch, false);
+  }
+
+  takeStats(): WorkerStats[] {
+    const s = [{ group: 'coordinator', busyMs: this.busy, waitMs: 0 }];
+    this.busy = 0;
+    return s;
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,9 @@
+/** edsim's library entry point. */
+export { loadDataset, parseClasses, parityData, mirrorData, type Dataset, type LoadedData, type LoadOptions } from './data.js';
+export { createTrainer, loadTrainer, Trainer, type TrainerOptions, type FitOptions, type FitHistory, type EpochResult, type Evaluation } from './trainer.js';
+export { STRATEGIES, type StrategyName, type WorkerStats } from './executor.js';
+export { PRESETS, getPreset, type ModelConfig, type TrainConfig, type PresetName, type RuleName, type Topology, type BiasMode } from './options.js';
+export { kanekoReplay, articleReplay, type ReplayResult } from './replay.js';
+export { sweep, type SweepResult } from './sweep.js';
+export { loadModel, saveModel, type ModelFile } from './model-io.js';
+export { EdsimError } from './errors.js';

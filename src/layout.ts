@@ -1,0 +1,169 @@
+/**
+ * The one module that knows where everything lives in memory. A network's weights, biases, cached
+ * activations, amine and scratch all sit in one SharedArrayBuffer (the buffer of a shared
+ * WebAssembly.Memory, so WebAssembly kernels can address it too); kernels receive offsets into it.
+ * Stage s holds the input of layer s (layer s writes stage s + 1); a stage whose consumer reads
+ * Kaneko's bias cells starts with two constant columns of value beta.
+ */
+import { ACT_CODE, SIGMOID_EXACT } from './activations.js';
+import type { ModelConfig } from './options.js';
+
+/** Bytes at the start of the buffer reserved for Int32 control words (see protocol.ts). */
+export const CTRL_BYTES = 4096;
+const PAGE = 65536;
+
+export interface LayerShape {
+  nIn: number;
+  nOut: number;
+  /** 1 where source i is excitatory. */
+  srcE: Uint8Array;
+  /** +1 (E) or -1 (I) per cell. */
+  cellTypes: Int8Array;
+  biasVector: boolean;
+  act: number;
+  alpha: number;
+  isOutput: boolean;
+}
+
+export interface LayerLayout extends LayerShape {
+  w: number;
+  /** -1 when the layer has no bias vector. */
+  b: number;
+  x: number;
+  xStride: number;
+  y: number;
+  yStride: number;
+  gE: number;
+  gI: number;
+}
+
+export interface NetLayout {
+  layers: LayerLayout[];
+  /** Index of this net's first output among the model's outputs. */
+  firstOutput: number;
+  outputs: number;
+  /** Stage 0: where inputs are staged, and how (Kaneko interleaves E/I copies, paired blocks them). */
+  input: number;
+  inputStride: number;
+  interleaved: boolean;
+  biasCells: boolean;
+  target: number;
+  err: number;
+  /** Per-sample hidden amine (u1 times the mean error over this net's outputs). */
+  amine: number;
+}
+
+export interface Layout {
+  batch: number;
+  /** Float64 elements after the control block. */
+  floats: number;
+  bytes: number;
+  nets: NetLayout[];
+}
+
+/** The layer shapes of each independent net, in forward order. */
+export function netShapes(c: ModelConfig): LayerShape[][] {
+  const act = c.activation === 'sigmoid' && c.faithfulExp ? SIGMOID_EXACT : ACT_CODE[c.activation];
+  const cells = c.bias === 'cells' ? 2 : 0;
+  const biasSrc = cells ? [1, 0] : [];
+  const mk = (src: number[], types: number[], isOutput: boolean): LayerShape => ({
+    nIn: src.length, nOut: types.length, srcE: Uint8Array.from(src), cellTypes: Int8Array.from(types),
+    biasVector: c.bias === 'vector', act, alpha: isOutput ? c.alphaOutput : c.alphaHidden, isOutput,
+  });
+  const toSrc = (types: number[]): number[] => [...biasSrc, ...types.map((t) => (t > 0 ? 1 : 0))];
+  if (c.topology === 'kaneko') {
+    const nets: LayerShape[][] = [];
+    for (let n = 0; n < c.outputs; n++) {
+      let prev: number[] = [];
+      for (let i = 0; i < c.inputs; i++) prev.push(1, -1);
+      const layers: LayerShape[] = [];
+      for (const h of c.hidden) {
+        const types = Array.from({ length: h }, (_, j) => (j % 2 === 0 ? -1 : 1));
+        layers.push(mk(toSrc(prev), types, false));
+        prev = types;
+      }
+      layers.push(mk(toSrc(prev), [1], true));
+      nets.push(layers);
+    }
+    return nets;
+  }
+  let prev = [...new Array<number>(c.inputs).fill(1), ...new Array<number>(c.inputs).fill(-1)];
+  const layers: LayerShape[] = [];
+  for (const h of c.hidden) {
+    const types = [...new Array<number>(h / 2).fill(1), ...new Array<number>(h / 2).fill(-1)];
+    layers.push(mk(toSrc(prev), types, false));
+    prev = types;
+  }
+  layers.push(mk(toSrc(prev), new Array<number>(c.outputs).fill(1), true));
+  return [layers];
+}
+
+/** Lays out every net for mini-batches of up to `batch` samples. */
+export function computeLayout(c: ModelConfig, batch: number): Layout {
+  let off = 0;
+  const take = (n: number): number => {
+    const at = off;
+    off += n;
+    return at;
+  };
+  const cells = c.bias === 'cells' ? 2 : 0;
+  const shapes = netShapes(c);
+  const nets = shapes.map((layers, n): NetLayout => {
+    const outputs = layers[layers.length - 1]!.nOut;
+    const stageOff = layers.map((l) => take(batch * l.nIn));
+    const lastOut = take(batch * outputs);
+    const placed = layers.map((l, k): LayerLayout => {
+      const next = k + 1 < layers.length;
+      return {
+        ...l,
+        w: take(l.nOut * l.nIn),
+        b: l.biasVector ? take(l.nOut) : -1,
+        x: stageOff[k]!,
+        xStride: l.nIn,
+        y: next ? stageOff[k + 1]! + cells : lastOut,
+        yStride: next ? layers[k + 1]!.nIn : outputs,
+        gE: take(batch * l.nOut),
+        gI: take(batch * l.nOut),
+      };
+    });
+    return {
+      layers: placed, firstOutput: shapes.length > 1 ? n : 0, outputs,
+      input: stageOff[0]!, inputStride: layers[0]!.nIn, interleaved: c.topology === 'kaneko', biasCells: cells > 0,
+      target: take(batch * outputs), err: take(batch * outputs), amine: take(batch),
+    };
+  });
+  const bytes = Math.ceil((CTRL_BYTES + off * 8) / PAGE) * PAGE;
+  return { batch, floats: off, bytes, nets };
+}
+
+export interface Memory {
+  buffer: SharedArrayBuffer;
+  f: Float64Array;
+  ctrl: Int32Array;
+}
+
+/** Allocates the shared memory for a layout (zeroed, bias columns set to beta). */
+export function allocateMemory(layout: Layout, beta: number): Memory {
+  const pages = layout.bytes / PAGE;
+  const wasm = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  const mem = viewMemory(wasm.buffer as unknown as SharedArrayBuffer, layout);
+  for (const net of layout.nets) {
+    for (const l of net.layers) {
+      if (!net.biasCells) continue;
+      for (let b = 0; b < layout.batch; b++) {
+        mem.f[l.x + b * l.xStride] = beta;
+        mem.f[l.x + b * l.xStride + 1] = beta;
+      }
+    }
+  }
+  return mem;
+}
+
+/** Views over an existing buffer (what a worker builds from the buffer it is handed). */
+export function viewMemory(buffer: SharedArrayBuffer, layout: Layout): Memory {
+  return {
+    buffer,
+    f: new Float64Array(buffer, CTRL_BYTES, layout.floats),
+    ctrl: new Int32Array(buffer, 0, CTRL_BYTES / 4),
+  };
+}

@@ -1,0 +1,122 @@
+import { ACTIVATIONS, type ActivationName } from './activations.js';
+import { check } from './errors.js';
+
+/** `kaneko`: one independent network per output, alternating I/E hidden cells; `paired`: the article's layers of n E + n I cells. */
+export type Topology = 'kaneko' | 'paired';
+/** `kaneko`: unidirectional (|w| only grows); `bidirectional`: the article's rule (Kaneko's optional flag). */
+export type RuleName = 'kaneko' | 'bidirectional';
+/** `cells`: Kaneko's two constant source cells of value beta; `vector`: a per-cell bias; `none`. */
+export type BiasMode = 'cells' | 'vector' | 'none';
+export type PresetName = 'kaneko' | 'article' | 'bench-wide';
+
+export const TOPOLOGIES: readonly Topology[] = ['kaneko', 'paired'];
+export const RULES: readonly RuleName[] = ['kaneko', 'bidirectional'];
+export const BIAS_MODES: readonly BiasMode[] = ['cells', 'vector', 'none'];
+export const PRESETS: readonly PresetName[] = ['kaneko', 'article', 'bench-wide'];
+
+/** Everything that defines a network's shape and learning rule; saved with the model. */
+export interface ModelConfig {
+  topology: Topology;
+  rule: RuleName;
+  inputs: number;
+  outputs: number;
+  /** Cells per hidden layer, E and I together (paired: must be even). */
+  hidden: number[];
+  activation: ActivationName;
+  u0: number;
+  u1: number;
+  beta: number;
+  bias: BiasMode;
+  alphaHidden: number;
+  alphaOutput: number;
+  /** Initial weight magnitudes are uniform in [0, initScale). */
+  initScale: number;
+  /** Use a correctly rounded exp in the sigmoid, as the C library does (bit-faithful replays; slower). */
+  faithfulExp: boolean;
+}
+
+/** How to train: batch size, epochs, order, stop rule. */
+export interface TrainConfig {
+  batch: number;
+  epochs: number;
+  shuffle: boolean;
+  /** Stop once an epoch's summed |error| is below this (Kaneko's rule); 0 disables it. */
+  stopErrSum: number;
+  seed: number;
+}
+
+export interface Preset {
+  model: Omit<ModelConfig, 'inputs' | 'outputs'>;
+  train: Omit<TrainConfig, 'seed'>;
+  /** When true, --alpha also sets the output layer's rate (Kaneko has a single alpha). */
+  alphaTogether: boolean;
+}
+
+const KANEKO: Preset = {
+  model: {
+    topology: 'kaneko', rule: 'kaneko', hidden: [8], activation: 'sigmoid', u0: 0.4, u1: 1, beta: 0.8,
+    bias: 'cells', alphaHidden: 0.8, alphaOutput: 0.8, initScale: 1, faithfulExp: true,
+  },
+  train: { batch: 1, epochs: 10000, shuffle: false, stopErrSum: 0.1 },
+  alphaTogether: true,
+};
+
+const ARTICLE: Preset = {
+  model: {
+    topology: 'paired', rule: 'bidirectional', hidden: new Array<number>(512).fill(4), activation: 'sigmoid',
+    u0: 0.4, u1: 1, beta: 0.1, bias: 'none', alphaHidden: 0.2, alphaOutput: 0.8, initScale: 1, faithfulExp: false,
+  },
+  train: { batch: 128, epochs: 10, shuffle: true, stopErrSum: 0 },
+  alphaTogether: false,
+};
+
+const BENCH_WIDE: Preset = {
+  model: { ...ARTICLE.model, hidden: [512, 512, 512, 512] },
+  train: { batch: 128, epochs: 3, shuffle: true, stopErrSum: 0 },
+  alphaTogether: false,
+};
+
+export const PRESET_TABLE: Record<PresetName, Preset> = { kaneko: KANEKO, article: ARTICLE, 'bench-wide': BENCH_WIDE };
+
+export function getPreset(name: string): Preset {
+  check((PRESETS as readonly string[]).includes(name), `unknown preset '${name}' (expected one of: ${PRESETS.join(', ')})`);
+  const p = PRESET_TABLE[name as PresetName];
+  return { model: { ...p.model, hidden: [...p.model.hidden] }, train: { ...p.train }, alphaTogether: p.alphaTogether };
+}
+
+function positiveInt(v: number, what: string, max = 1e9): void {
+  check(Number.isInteger(v) && v >= 1 && v <= max, `${what} must be an integer from 1 to ${max}, got ${v}`);
+}
+
+function finitePositive(v: number, what: string): void {
+  check(Number.isFinite(v) && v > 0, `${what} must be a positive number, got ${v}`);
+}
+
+/** Validates a model config; every message is a fixed line the CLI prints as is. */
+export function validateModelConfig(c: ModelConfig): void {
+  check((TOPOLOGIES as readonly string[]).includes(c.topology), `unknown topology '${c.topology}' (expected kaneko or paired)`);
+  check((RULES as readonly string[]).includes(c.rule), `unknown rule '${c.rule}' (expected kaneko or bidirectional)`);
+  check((ACTIVATIONS as readonly string[]).includes(c.activation), `unknown activation '${c.activation}' (expected one of: ${ACTIVATIONS.join(', ')})`);
+  check((BIAS_MODES as readonly string[]).includes(c.bias), `unknown bias mode '${c.bias}' (expected cells, vector or none)`);
+  positiveInt(c.inputs, 'inputs', 1e6);
+  positiveInt(c.outputs, 'outputs', 1000);
+  check(Array.isArray(c.hidden) && c.hidden.length >= 1, 'hidden must list at least one hidden layer, e.g. --hidden 8');
+  check(c.hidden.length <= 4096, 'hidden may list at most 4096 layers');
+  for (const h of c.hidden) positiveInt(h, 'hidden layer size', 65536);
+  if (c.topology === 'paired') {
+    check(c.hidden.every((h) => h % 2 === 0), 'paired topology needs an even number of cells per hidden layer (n E + n I)');
+  }
+  for (const [v, what] of [[c.u0, 'u0'], [c.alphaHidden, 'alpha'], [c.alphaOutput, 'output alpha'], [c.initScale, 'init scale']] as const) {
+    finitePositive(v, what);
+  }
+  check(Number.isFinite(c.u1) && c.u1 >= 0, `u1 must be a non-negative number, got ${c.u1}`);
+  check(Number.isFinite(c.beta), `beta must be a finite number, got ${c.beta}`);
+  check(typeof c.faithfulExp === 'boolean', 'faithfulExp must be true or false');
+}
+
+export function validateTrainConfig(t: TrainConfig): void {
+  positiveInt(t.batch, 'batch', 65536);
+  positiveInt(t.epochs, 'epochs', 1e7);
+  check(Number.isFinite(t.stopErrSum) && t.stopErrSum >= 0, `stop error sum must be >= 0, got ${t.stopErrSum}`);
+  check(Number.isInteger(t.seed) && t.seed >= 0 && t.seed <= 0xffffffff, `seed must be an integer from 0 to 4294967295, got ${t.seed}`);
+}

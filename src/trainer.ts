@@ -1,0 +1,200 @@
+/**
+ * The public training API: createTrainer -> fit -> evaluate -> save -> close. The network is built
+ * at the first fit (or load), when the data's shape is known.
+ */
+import type { Dataset } from './data.js';
+import { check, EdsimError } from './errors.js';
+import { type Executor, SerialExecutor, STRATEGIES, type StrategyName, type WorkerStats } from './executor.js';
+import { allocateMemory, computeLayout, type Layout, type Memory } from './layout.js';
+import { loadModel, type ModelFile, saveModel } from './model-io.js';
+import {
+  getPreset, type ModelConfig, type PresetName, type TrainConfig, validateModelConfig, validateTrainConfig,
+} from './options.js';
+import { Rng } from './rng.js';
+import { initWeights, readWeights, type WeightSet, writeWeights } from './weights.js';
+import { createParallelExecutor, MAX_WORKERS } from './parallel.js';
+
+export interface TrainerOptions {
+  preset?: PresetName;
+  /** Overrides of the preset's model settings (inputs/outputs come from the data). */
+  model?: Partial<ModelConfig>;
+  /** Overrides of the preset's training settings. */
+  train?: Partial<TrainConfig>;
+  strategy?: StrategyName;
+  /** Threads to use, the calling thread included (1 = everything on the caller). */
+  workers?: number;
+}
+
+export interface EpochResult {
+  epoch: number;
+  errSum: number;
+  wrong: number;
+  trainAccuracy: number;
+  seconds: number;
+  samplesPerSecond: number;
+  stats: WorkerStats[];
+}
+
+export interface FitOptions {
+  epochs?: number;
+  onEpoch?: (e: EpochResult) => void;
+  signal?: AbortSignal;
+  /** Called after every mini-batch (serial and layer strategies), e.g. to record outputs. */
+  onBatch?: (start: number, count: number, f: Float64Array, layout: Layout) => void;
+}
+
+export interface FitHistory {
+  epochs: EpochResult[];
+  converged: boolean;
+  aborted: boolean;
+}
+
+export interface Evaluation {
+  accuracy: number;
+  errSum: number;
+  wrong: number;
+  samples: number;
+}
+
+export class Trainer {
+  model: ModelConfig | undefined;
+  layout: Layout | undefined;
+  mem: Memory | undefined;
+  private executor: Executor | undefined;
+  /** Original labels of the classes the outputs stand for. */
+  classes: number[] = [];
+  private epochsDone = 0;
+  private readonly rng: Rng;
+
+  constructor(
+    readonly modelDefaults: Omit<ModelConfig, 'inputs' | 'outputs'> & Partial<ModelConfig>,
+    readonly train: TrainConfig,
+    readonly strategy: StrategyName,
+    readonly workers: number,
+  ) {
+    this.rng = new Rng(train.seed ^ 0x5eed);
+  }
+
+  /** Builds the network for data of this shape (or for a loaded model), allocating shared memory once. */
+  async build(inputs: number, outputs: number, weights?: WeightSet): Promise<void> {
+    if (this.model) {
+      check(this.model.inputs === inputs && this.model.outputs === outputs,
+        `data has ${inputs} features and ${outputs} outputs, but the model was built for ${this.model.inputs} and ${this.model.outputs}`);
+      return;
+    }
+    const model: ModelConfig = { ...this.modelDefaults, inputs, outputs };
+    validateModelConfig(model);
+    const layout = computeLayout(model, this.train.batch);
+    const mem = allocateMemory(layout, model.beta);
+    if (weights) writeWeights(mem.f, layout, weights);
+    else initWeights(mem.f, layout, model, this.train.seed);
+    this.executor = this.strategy === 'serial'
+      ? new SerialExecutor(mem, layout, model)
+      : await createParallelExecutor(this.strategy, this.workers, mem, layout, model);
+    this.model = model;
+    this.layout = layout;
+    this.mem = mem;
+  }
+
+  /** Trains; resolves with the history. An aborted signal stops after the current batch and rolls back to the last whole epoch. */
+  async fit(data: Dataset, opts: FitOptions = {}): Promise<FitHistory> {
+    check(data.n > 0, 'training data is empty');
+    await this.build(data.features, data.outputs);
+    this.classes = data.classes;
+    const epochs = opts.epochs ?? this.train.epochs;
+    check(Number.isInteger(epochs) && epochs >= 1, `epochs must be a positive integer, got ${epochs}`);
+    const layout = this.layout!;
+    const f = this.mem!.f;
+    const history: FitHistory = { epochs: [], converged: false, aborted: false };
+    const order = Int32Array.from({ length: data.n }, (_, i) => i);
+    let snapshot = readWeights(f, layout);
+    for (let e = 0; e < epochs; e++) {
+      if (opts.signal?.aborted) {
+        history.aborted = true;
+        break;
+      }
+      if (this.train.shuffle) this.rng.shuffle(order);
+      const t0 = performance.now();
+      const hook = opts.onBatch ? (s: number, c: number) => opts.onBatch!(s, c, f, layout) : undefined;
+      const tally = await this.executor!.trainEpoch(data, order, this.train.batch, hook, opts.signal);
+      const seconds = (performance.now() - t0) / 1000;
+      if (tally.samples < data.n) {
+        writeWeights(f, layout, snapshot);
+        history.aborted = true;
+        break;
+      }
+      snapshot = readWeights(f, layout);
+      this.epochsDone++;
+      const result: EpochResult = {
+        epoch: this.epochsDone, errSum: tally.errSum, wrong: tally.wrong, trainAccuracy: tally.correct / tally.samples,
+        seconds, samplesPerSecond: tally.samples / seconds, stats: this.executor!.takeStats(),
+      };
+      history.epochs.push(result);
+      opts.onEpoch?.(result);
+      if (this.train.stopErrSum > 0 && tally.errSum < this.train.stopErrSum) {
+        history.converged = true;
+        break;
+      }
+    }
+    return history;
+  }
+
+  async evaluate(data: Dataset): Promise<Evaluation> {
+    check(this.executor, 'the trainer has no model yet: call fit() or load() first');
+    check(data.n > 0, 'evaluation data is empty');
+    check(data.features === this.model!.inputs && data.outputs === this.model!.outputs,
+      `data has ${data.features} features and ${data.outputs} outputs, but the model expects ${this.model!.inputs} and ${this.model!.outputs}`);
+    const t = await this.executor.evaluate(data);
+    return { accuracy: t.correct / t.samples, errSum: t.errSum, wrong: t.wrong, samples: t.samples };
+  }
+
+  weights(): WeightSet {
+    check(this.mem, 'the trainer has no model yet: call fit() or load() first');
+    return readWeights(this.mem.f, this.layout!);
+  }
+
+  modelFile(): ModelFile {
+    return { config: this.model!, weights: this.weights(), classes: this.classes };
+  }
+
+  async save(path: string): Promise<void> {
+    check(this.model, 'the trainer has no model yet: call fit() or load() first');
+    saveModel(path, this.modelFile());
+  }
+
+  async close(): Promise<void> {
+    await this.executor?.close();
+  }
+}
+
+/** Fills options from the preset (default `kaneko`) and validates them. */
+export function resolveOptions(o: TrainerOptions = {}): { model: Omit<ModelConfig, 'inputs' | 'outputs'>; train: TrainConfig; strategy: StrategyName; workers: number } {
+  const preset = getPreset(o.preset ?? 'kaneko');
+  const model = { ...preset.model, ...o.model };
+  if (preset.alphaTogether && o.model?.alphaHidden !== undefined && o.model.alphaOutput === undefined) model.alphaOutput = o.model.alphaHidden;
+  const train: TrainConfig = { ...preset.train, seed: 1, ...o.train };
+  validateTrainConfig(train);
+  validateModelConfig({ ...model, inputs: 1, outputs: 1 }); // shape-free checks, before any data is read
+  const strategy = o.strategy ?? 'serial';
+  check((STRATEGIES as readonly string[]).includes(strategy), `unknown strategy '${strategy}' (expected one of: ${STRATEGIES.join(', ')})`);
+  const workers = o.workers ?? (strategy === 'serial' ? 1 : 2);
+  check(Number.isInteger(workers) && workers >= 1 && workers <= MAX_WORKERS, `workers must be an integer from 1 to ${MAX_WORKERS}, got ${workers}`);
+  return { model, train, strategy, workers };
+}
+
+export async function createTrainer(o: TrainerOptions = {}): Promise<Trainer> {
+  const r = resolveOptions(o);
+  return new Trainer(r.model, r.train, r.strategy, r.workers);
+}
+
+/** A trainer around a saved model (for evaluation or further training). */
+export async function loadTrainer(path: string, o: Omit<TrainerOptions, 'model' | 'preset'> = {}): Promise<Trainer> {
+  const file = loadModel(path);
+  const r = resolveOptions({ ...o, preset: 'kaneko' });
+  const trainer = new Trainer(file.config, { ...r.train, batch: o.train?.batch ?? 128 }, r.strategy, r.workers);
+  await trainer.build(file.config.inputs, file.config.outputs, file.weights);
+  trainer.classes = file.classes;
+  return trainer;
+}
+
+export { EdsimError };

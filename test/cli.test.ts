@@ -1,0 +1,112 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { lastJson, runCli, SHARED, tempDir } from './helpers.js';
+
+const dir = tempDir();
+const csv = join(dir, 'ok.csv');
+writeFileSync(csv, Array.from({ length: 40 }, (_, i) => `${i % 2},${(i % 3) / 2},${i % 2}`).join('\n'));
+
+test('kaneko-replay and article-replay print the max abs diff and exit 0', () => {
+  const k = runCli(['kaneko-replay', join(SHARED, 'testdata', 'kaneko', 'parity4-seed1.json')]);
+  assert.is(k.code, 0, k.stderr);
+  assert.match(k.stdout, /max abs diff: 0\n/);
+  const a = runCli(['article-replay', join(SHARED, 'testdata', 'article', 'xor-v1-seed1.json')]);
+  assert.is(a.code, 0, a.stderr);
+  assert.match(a.stdout, /max abs diff: [0-9.e-]+\n/);
+});
+
+test('train --json ends with one JSON object; --save then eval reproduces the test accuracy', () => {
+  const model = join(dir, 'xor.edsim');
+  const t = runCli(['train', '--data', 'parity:3', '--preset', 'kaneko', '--hidden', '16', '--save', model, '--json']);
+  assert.is(t.code, 0, t.stderr);
+  const r = lastJson(t.stdout);
+  assert.is(r.testAccuracy, 1);
+  assert.ok((r.secondsPerEpoch as number) > 0);
+  assert.is(r.converged, true);
+  const e = runCli(['eval', '--model', model, '--data', 'parity:3', '--json']);
+  assert.is(e.code, 0, e.stderr);
+  assert.is(lastJson(e.stdout).testAccuracy, 1);
+  const human = runCli(['train', '--data', `csv:${csv}`, '--preset', 'kaneko', '--epochs', '5']);
+  assert.is(human.code, 0, human.stderr);
+  assert.match(human.stdout, /test accuracy/);
+  assert.match(human.stderr, /epoch 5/);
+});
+
+test('sweep --json reports runs, converged, meanEpochs, medianEpochs', () => {
+  const s = runCli(['sweep', '--data', 'xor', '--preset', 'kaneko', '--hidden', '32', '--seeds', '1-20', '--json']);
+  assert.is(s.code, 0, s.stderr);
+  const r = lastJson(s.stdout);
+  assert.is(r.runs, 20);
+  assert.is(r.converged, 20);
+  assert.type(r.meanEpochs, 'number');
+  assert.type(r.medianEpochs, 'number');
+});
+
+const badModel = join(dir, 'bad.edsim');
+writeFileSync(badModel, '{"format":"edsim-model","version":7}');
+const corrupt = join(dir, 'corrupt.edsim');
+writeFileSync(corrupt, 'PK\u0003\u0004 not json');
+const nanCsv = join(dir, 'nan.csv');
+writeFileSync(nanCsv, '1,2,0\n1,NaN,1\n');
+const emptyCsv = join(dir, 'empty.csv');
+writeFileSync(emptyCsv, '');
+const raggedCsv = join(dir, 'ragged.csv');
+writeFileSync(raggedCsv, '1,2,0\n1,1\n');
+
+const badInputs: [string, string[], RegExp][] = [
+  ['unknown command', ['fly'], /Unknown argument: fly/],
+  ['unknown flag', ['train', '--data', 'xor', '--speed', '3'], /Unknown argument/],
+  ['no command', [], /name a command/],
+  ['workers 0', ['train', '--data', 'xor', '--workers', '0'], /--workers must be an integer from 1 to 64, got '0'/],
+  ['absurd workers', ['train', '--data', 'xor', '--workers', '100000'], /--workers must be an integer/],
+  ['epochs abc', ['train', '--data', 'xor', '--epochs', 'abc'], /--epochs must be a number, got 'abc'/],
+  ['negative alpha', ['train', '--data', 'xor', '--alpha', '-1'], /alpha must be a positive number/],
+  ['unknown strategy', ['train', '--data', 'xor', '--strategy', 'magic'], /Invalid values/],
+  ['unknown preset', ['train', '--data', 'xor', '--preset', 'huge'], /Invalid values/],
+  ['unknown dataset', ['train', '--data', 'cifar'], /unknown dataset 'cifar'/],
+  ['one class', ['train', '--data', 'mnist', '--classes', '3'], /at least two classes/],
+  ['class out of range', ['train', '--data', 'mnist', '--classes', '0,11'], /class 11 does not occur in mnist/],
+  ['malformed classes', ['train', '--data', 'mnist', '--classes', 'x'], /--classes must look like/],
+  ['bad hidden', ['train', '--data', 'xor', '--hidden', '8,a'], /--hidden must list cells/],
+  ['odd paired layer', ['train', '--data', 'xor', '--preset', 'article', '--hidden', '3'], /even number of cells/],
+  ['missing CSV', ['train', '--data', `csv:${join(dir, 'nope.csv')}`], /cannot read CSV file/],
+  ['empty CSV', ['train', '--data', `csv:${emptyCsv}`], /is empty/],
+  ['NaN in CSV', ['train', '--data', `csv:${nanCsv}`], /'NaN' is not a finite number/],
+  ['ragged CSV', ['train', '--data', `csv:${raggedCsv}`], /expected 3 columns, found 2/],
+  ['missing IDX dir', ['train', '--data', `idx:${join(dir, 'none')}`], /does not exist/],
+  ['unwritable save path', ['train', '--data', 'xor', '--save', join(dir, 'no', 'such', 'dir', 'm.edsim')], /directory .* does not exist/],
+  ['save path is a directory', ['train', '--data', 'xor', '--save', dir], /it is a directory/],
+  ['wrong model version', ['eval', '--model', badModel, '--data', 'xor'], /format version 7/],
+  ['corrupt model', ['eval', '--model', corrupt, '--data', 'xor'], /not valid JSON/],
+  ['missing model', ['eval', '--model', join(dir, 'none.edsim'), '--data', 'xor'], /cannot read model file/],
+  ['model and data disagree', ['eval', '--model', join(dir, 'xor.edsim'), '--data', 'xor'], /model expects 3/],
+  ['missing recording', ['kaneko-replay', join(dir, 'none.json')], /cannot read recording/],
+  ['bad seeds', ['sweep', '--data', 'xor', '--seeds', '5-1'], /--seeds range must run forwards/],
+];
+
+for (const [name, args, re] of badInputs) {
+  test(`bad input gives one line on stderr and a non-zero exit: ${name}`, () => {
+    const r = runCli(args);
+    assert.ok(r.code !== 0 && r.code !== null, `exit code ${r.code}`);
+    assert.match(r.stderr, re);
+    assert.is(r.stderr.trim().split('\n').length, 1, `more than one line: ${r.stderr}`);
+    assert.not.match(r.stderr, /\n\s+at /);
+  });
+}
+
+test('--verbose adds the stack trace', () => {
+  const r = runCli(['train', '--data', 'cifar', '--verbose']);
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /\n\s+at /);
+});
+
+test('--help explains each command with examples', () => {
+  const r = runCli(['train', '--help']);
+  assert.is(r.code, 0);
+  assert.match(r.stdout, /--strategy/);
+  assert.match(r.stdout, /Examples:/);
+});
+
+test.run();

@@ -1,0 +1,50 @@
+/** Test helpers: a timeout wrapper (uvu has none), the CLI runner, temp dirs, closeness checks that name the index. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const SHARED = join(ROOT, '..', 'shared');
+export const CLI = join(ROOT, 'dist', 'src', 'cli.js');
+
+export function withTimeout<T>(ms: number, fn: () => Promise<T>): () => Promise<T> {
+  return () => {
+    let timer: NodeJS.Timeout;
+    return Promise.race([
+      fn().finally(() => clearTimeout(timer)),
+      new Promise<T>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`test timed out after ${ms} ms`)), ms);
+      }),
+    ]);
+  };
+}
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], opts: { timeout?: number; cwd?: string } = {}): Run {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: opts.timeout ?? 120000, cwd: opts.cwd ?? ROOT });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'edsim-test-'));
+}
+
+/** Throws naming the first index where |a - b| > tol. */
+export function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what = 'value'): void {
+  if (a.length !== b.length) throw new Error(`${what}: lengths differ (${a.length} vs ${b.length})`);
+  for (let i = 0; i < a.length; i++) {
+    if (!(Math.abs(a[i]! - b[i]!) <= tol)) throw new Error(`${what}[${i}]: ${a[i]} vs ${b[i]} (tolerance ${tol})`);
+  }
+}
+
+export function lastJson(stdout: string): Record<string, unknown> {
+  const lines = stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
+}

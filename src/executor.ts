@@ -3,7 +3,7 @@
  * scoring they share. Executors move work between threads; the math lives in engine.ts and kernels.ts.
  */
 import { computeAmine, forwardLayer, type Samples, stageBatch, updateLayer } from './engine.js';
-import type { Layout, Memory } from './layout.js';
+import type { Layout, Memory, NetLayout } from './layout.js';
 import type { ModelConfig } from './options.js';
 
 export type StrategyName = 'serial' | 'layer' | 'pipeline' | 'output';
@@ -40,38 +40,62 @@ export function emptyTally(): EpochTally {
   return { errSum: 0, wrong: 0, correct: 0, samples: 0 };
 }
 
+/** Copies a computed batch's outputs and errors, all nets side by side, into row-major `out` and `err`. */
+export function gatherBatch(f: Float64Array, nets: NetLayout[], count: number, out: Float64Array, err: Float64Array, total: number): void {
+  for (const net of nets) {
+    const o = net.layers[net.layers.length - 1]!;
+    for (let b = 0; b < count; b++) {
+      for (let c = 0; c < net.outputs; c++) {
+        out[b * total + net.firstOutput + c] = f[o.y + b * o.yStride + c]!;
+        err[b * total + net.firstOutput + c] = f[net.err + b * net.outputs + c]!;
+      }
+    }
+  }
+}
+
 /**
- * Adds a computed batch to the tally: summed |error| and outputs off by more than 0.5 (Kaneko's
- * counts), and correct samples (one output: rounds to the target; several outputs with classes:
- * argmax is the label; otherwise every output within 0.5).
+ * Adds rows of outputs and errors to the tally: summed |error| and outputs off by more than 0.5
+ * (Kaneko's counts), and correct samples (one output: rounds to the target; several outputs with
+ * classes: argmax is the label; otherwise every output within 0.5). Row b is sample order[start + b].
  */
-export function tallyBatch(f: Float64Array, layout: Layout, count: number, labels: Int32Array, order: Int32Array, start: number, t: EpochTally): void {
-  const nets = layout.nets;
-  const total = nets.reduce((s, n) => s + n.outputs, 0);
+export function tallyRows(out: Float64Array, err: Float64Array, count: number, total: number, labels: Int32Array, order: Int32Array, start: number, t: EpochTally): void {
   for (let b = 0; b < count; b++) {
     let allOk = true;
     let best = -1;
     let bestV = -Infinity;
-    for (const net of nets) {
-      const out = net.layers[net.layers.length - 1]!;
-      for (let c = 0; c < net.outputs; c++) {
-        const e = Math.abs(f[net.err + b * net.outputs + c]!);
-        t.errSum += e;
-        if (e > 0.5) {
-          t.wrong++;
-          allOk = false;
-        }
-        const v = f[out.y + b * out.yStride + c]!;
-        if (v > bestV) {
-          bestV = v;
-          best = net.firstOutput + c;
-        }
+    for (let c = 0; c < total; c++) {
+      const e = Math.abs(err[b * total + c]!);
+      t.errSum += e;
+      if (e > 0.5) {
+        t.wrong++;
+        allOk = false;
+      }
+      const v = out[b * total + c]!;
+      if (v > bestV) {
+        bestV = v;
+        best = c;
       }
     }
     const label = labels[order[start + b]!]!;
     t.correct += total > 1 && label >= 0 ? (best === label ? 1 : 0) : allOk ? 1 : 0;
   }
   t.samples += count;
+}
+
+/** Scratch rows for gatherBatch/tallyRows, sized once per executor. */
+export class BatchRows {
+  readonly out: Float64Array;
+  readonly err: Float64Array;
+  readonly total: number;
+  constructor(layout: Layout) {
+    this.total = layout.nets.reduce((s, n) => s + n.outputs, 0);
+    this.out = new Float64Array(layout.batch * this.total);
+    this.err = new Float64Array(layout.batch * this.total);
+  }
+  tally(f: Float64Array, nets: NetLayout[], count: number, labels: Int32Array, order: Int32Array, start: number, t: EpochTally): void {
+    gatherBatch(f, nets, count, this.out, this.err, this.total);
+    tallyRows(this.out, this.err, count, this.total, labels, order, start, t);
+  }
 }
 
 export function identityOrder(n: number): Int32Array {
@@ -82,12 +106,15 @@ export function identityOrder(n: number): Int32Array {
 export class SerialExecutor implements Executor {
   readonly name: StrategyName = 'serial';
   private busy = 0;
+  private readonly rows: BatchRows;
 
   constructor(
     private readonly mem: Memory,
     private readonly layout: Layout,
     private readonly config: ModelConfig,
-  ) {}
+  ) {
+    this.rows = new BatchRows(layout);
+  }
 
   private pass(data: Samples, order: Int32Array, start: number, count: number, train: boolean): void {
     const { f } = this.mem;
@@ -107,7 +134,7 @@ export class SerialExecutor implements Executor {
       if (signal?.aborted) break;
       const count = Math.min(batch, order.length - start);
       this.pass(data, order, start, count, train);
-      tallyBatch(this.mem.f, this.layout, count, data.labels, order, start, tally);
+      this.rows.tally(this.mem.f, this.layout.nets, count, data.labels, order, start, tally);
       hook?.(start, count);
     }
     this.busy += performance.now() - t0;

@@ -58,7 +58,13 @@ export interface Layout {
   /** Float64 elements after the control block. */
   floats: number;
   bytes: number;
+  /** The nets of activation slot 0 (all slots share the weights). */
   nets: NetLayout[];
+  /**
+   * slots[k][n]: net n with its own activations, scratch, targets and amine for in-flight batch k;
+   * the pipeline strategy keeps several mini-batches in flight, the others use one slot.
+   */
+  slots: NetLayout[][];
 }
 
 /** The layer shapes of each independent net, in forward order. */
@@ -98,8 +104,8 @@ export function netShapes(c: ModelConfig): LayerShape[][] {
   return [layers];
 }
 
-/** Lays out every net for mini-batches of up to `batch` samples. */
-export function computeLayout(c: ModelConfig, batch: number): Layout {
+/** Lays out every net for mini-batches of up to `batch` samples, with `slots` sets of activations. */
+export function computeLayout(c: ModelConfig, batch: number, slots = 1): Layout {
   let off = 0;
   const take = (n: number): number => {
     const at = off;
@@ -108,7 +114,8 @@ export function computeLayout(c: ModelConfig, batch: number): Layout {
   };
   const cells = c.bias === 'cells' ? 2 : 0;
   const shapes = netShapes(c);
-  const nets = shapes.map((layers, n): NetLayout => {
+  const weights = shapes.map((layers) => layers.map((l) => ({ w: take(l.nOut * l.nIn), b: l.biasVector ? take(l.nOut) : -1 })));
+  const slotNets = Array.from({ length: slots }, () => shapes.map((layers, n): NetLayout => {
     const outputs = layers[layers.length - 1]!.nOut;
     const stageOff = layers.map((l) => take(batch * l.nIn));
     const lastOut = take(batch * outputs);
@@ -116,8 +123,7 @@ export function computeLayout(c: ModelConfig, batch: number): Layout {
       const next = k + 1 < layers.length;
       return {
         ...l,
-        w: take(l.nOut * l.nIn),
-        b: l.biasVector ? take(l.nOut) : -1,
+        ...weights[n]![k]!,
         x: stageOff[k]!,
         xStride: l.nIn,
         y: next ? stageOff[k + 1]! + cells : lastOut,
@@ -131,9 +137,9 @@ export function computeLayout(c: ModelConfig, batch: number): Layout {
       input: stageOff[0]!, inputStride: layers[0]!.nIn, interleaved: c.topology === 'kaneko', biasCells: cells > 0,
       target: take(batch * outputs), err: take(batch * outputs), amine: take(batch),
     };
-  });
+  }));
   const bytes = Math.ceil((CTRL_BYTES + off * 8) / PAGE) * PAGE;
-  return { batch, floats: off, bytes, nets };
+  return { batch, floats: off, bytes, nets: slotNets[0]!, slots: slotNets };
 }
 
 export interface Memory {
@@ -147,7 +153,7 @@ export function allocateMemory(layout: Layout, beta: number): Memory {
   const pages = layout.bytes / PAGE;
   const wasm = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   const mem = viewMemory(wasm.buffer as unknown as SharedArrayBuffer, layout);
-  for (const net of layout.nets) {
+  for (const net of layout.slots.flat()) {
     for (const l of net.layers) {
       if (!net.biasCells) continue;
       for (let b = 0; b < layout.batch; b++) {

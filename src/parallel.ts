@@ -1,7 +1,408 @@
-import type { Executor, StrategyName } from './executor.js';
-import type { Layout, Memory } from './layout.js';
+/**
+ * The parallel executors. `layer` and `pipeline`: consecutive layer groups, the coordinator thread
+ * owning the first; per batch the forward pass flows group to group, the last group computes the
+ * amine, every group updates its own layers. `output`: Kaneko's independent output networks spread
+ * over threads, one synchronisation per epoch. All memory is allocated by the coordinator before any
+ * worker starts; per batch only sequence numbers move, through Atomics on the control block.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { wrap, type Remote } from 'comlink/dist/esm/comlink.mjs';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { stageBatch, type Samples } from './engine.js';
+import { EdsimError, check } from './errors.js';
+import { BatchRows, type BatchHook, emptyTally, type EpochTally, type Executor, identityOrder, type StrategyName, tallyRows, type WorkerStats } from './executor.js';
+import { LayerGroup, runNets } from './layer-group.js';
+import { computeLayout, type Layout, type Memory } from './layout.js';
 import type { ModelConfig } from './options.js';
-export const MAX_WORKERS = 64;
-export async function createParallelExecutor(s: StrategyName, w: number, m: Memory, l: Layout, c: ModelConfig): Promise<Executor> {
-  throw new Error(`strategy ${s} ${w} ${m.f.length} ${l.batch} ${c.inputs} not built yet`);
+import { balanceGroups, layerCost } from './partition.js';
+import { FLAG_LAST, FLAG_TRAIN, MAX_GROUPS, publish, RING, SLOT, statsView, waitAtLeast, type SharedData, type WorkerInit } from './protocol.js';
+
+export const MAX_WORKERS = MAX_GROUPS;
+
+/** Test-only: make worker `group` throw, exit or hang when it reaches batch (or epoch) `at`. */
+export interface FaultInjection {
+  group: number;
+  kind: 'throw' | 'exit' | 'hang';
+  at: number;
+}
+
+export interface ParallelOptions {
+  /** A worker that makes no progress for this long is declared hung (default: 2 s, more for huge batches). */
+  stallMs?: number;
+  fault?: FaultInjection;
+}
+
+interface WorkerHostApi {
+  init(m: WorkerInit): string;
+  run(): void;
+}
+
+const WORKER_URL = new URL('../workers/ed.worker.js', import.meta.url);
+const SLICE_MS = 20;
+
+type Labeled = Samples & { labels: Int32Array };
+
+interface SharedViews {
+  d: SharedData;
+  x: Float64Array;
+  y: Float64Array;
+  order: Int32Array;
+  out: Float64Array;
+  err: Float64Array;
+}
+
+/** Starting, watching and stopping the worker threads; shared by both executors. */
+class Crew {
+  private readonly workers: { worker: Worker; api: Remote<WorkerHostApi>; running: Promise<void>; name: string }[] = [];
+  failure: Error | undefined;
+  private closing = false;
+  readonly spins: number;
+
+  constructor(
+    readonly buffer: SharedArrayBuffer,
+    readonly ctrl: Int32Array,
+    readonly stallMs: number,
+    threads: number,
+  ) {
+    this.spins = threads <= availableParallelism() ? 2000 : 0;
+  }
+
+  async start(inits: { init: WorkerInit; name: string }[]): Promise<void> {
+    for (const { init, name } of inits) {
+      // Workers inherit the parent's Node flags; --input-type applies only to --eval code.
+      const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+      const worker = new Worker(WORKER_URL, { execArgv });
+      const api = wrap<WorkerHostApi>(nodeEndpoint(worker));
+      const entry = { worker, api, running: Promise.resolve(), name };
+      this.workers.push(entry);
+      let startFailed: (e: Error) => void = () => undefined;
+      const died = new Promise<never>((_, reject) => { startFailed = reject; });
+      worker.on('error', (e) => {
+        const err = new EdsimError(`${name} failed: ${e.message}`);
+        this.fail(err);
+        startFailed(err);
+      });
+      worker.on('exit', (code) => {
+        const err = new EdsimError(`${name} exited unexpectedly (exit code ${code})`);
+        if (!this.closing) this.fail(err);
+        startFailed(err);
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const ready = await Promise.race([
+        api.init(init),
+        died,
+        new Promise<string>((_, reject) => { timer = setTimeout(() => reject(new EdsimError(`${name} did not start within 10 s`)), 10000); }),
+      ]).finally(() => clearTimeout(timer));
+      check(ready === 'READY', `${name} answered ${String(ready)} instead of READY`);
+      entry.running = api.run().then(
+        () => undefined,
+        (e: unknown) => this.fail(new EdsimError(`${name} failed: ${e instanceof Error ? e.message : String(e)}`)),
+      );
+    }
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+  }
+
+  /** Waits until ctrl[slot] >= t; rejects on a worker failure, or when nothing moves for stallMs (naming `blame()`). */
+  async waitFor(slot: number, t: number, blame: () => string): Promise<void> {
+    if (waitAtLeast(this.ctrl, slot, t, this.spins, 1, () => true)) return;
+    let seen = Atomics.load(this.ctrl, slot);
+    let since = performance.now();
+    for (;;) {
+      const sliceEnd = performance.now() + SLICE_MS;
+      if (waitAtLeast(this.ctrl, slot, t, 0, 5, () => performance.now() > sliceEnd || Atomics.load(this.ctrl, SLOT.FAULT) !== 0)) return;
+      await new Promise<void>((r) => setImmediate(r));
+      if (Atomics.load(this.ctrl, SLOT.FAULT) !== 0) {
+        // The worker raised its flag; give its error message a moment to arrive.
+        for (let i = 0; i < 20 && !this.failure; i++) await new Promise<void>((r) => setTimeout(r, 5));
+        throw this.failure ?? new EdsimError(`${blame()} failed`);
+      }
+      if (this.failure) throw this.failure;
+      const v = Atomics.load(this.ctrl, slot);
+      if (v !== seen) {
+        seen = v;
+        since = performance.now();
+      } else if (performance.now() - since > this.stallMs) {
+        this.fail(new EdsimError(`${blame()} stopped answering (no progress for ${Math.round(this.stallMs)} ms)`));
+        throw this.failure!;
+      }
+    }
+  }
+
+  /** Stops every worker: the stop flag first, then termination for any that does not leave in time. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    publish(this.ctrl, SLOT.STOP, 1);
+    for (let i = 0; i < 256; i++) Atomics.notify(this.ctrl, i);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.workers.map((w) => w.running)), new Promise((r) => { timer = setTimeout(r, 500); })]);
+    clearTimeout(timer);
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+  }
+}
+
+/** `layer` (lag 0, one slot: byte-identical to serial) and `pipeline` (lag G-1-g, G+1 slots). */
+class LayerExecutor implements Executor {
+  private seq = 0;
+  private readonly group0: LayerGroup;
+  private readonly rows: BatchRows;
+  private readonly stats;
+  private readonly names: string[];
+
+  constructor(
+    readonly name: StrategyName,
+    private readonly mem: Memory,
+    private readonly layout: Layout,
+    private readonly config: ModelConfig,
+    private readonly bounds: number[],
+    private readonly crew: Crew,
+  ) {
+    const G = bounds.length - 1;
+    this.group0 = new LayerGroup(mem.f, layout, bounds[0]!, bounds[1]!, config.u0, config.u1, config.rule === 'kaneko', G === 1);
+    this.rows = new BatchRows(layout);
+    this.stats = statsView(mem.buffer);
+    this.names = bounds.slice(0, -1).map((lo, g) => `layer group ${g} (layers ${lo}-${bounds[g + 1]! - 1}${g === 0 ? ', coordinator' : ''})`);
+  }
+
+  private get groups(): number {
+    return this.bounds.length - 1;
+  }
+
+  private lag(g: number): number {
+    return this.name === 'pipeline' ? this.groups - 1 - g : 0;
+  }
+
+  private async stream(data: Labeled, order: Int32Array, batch: number, train: boolean, hook?: BatchHook, signal?: AbortSignal): Promise<EpochTally> {
+    const { f, ctrl } = this.mem;
+    const G = this.groups;
+    const S = this.layout.slots.length;
+    const tally = emptyTally();
+    const pending: { t: number; start: number; count: number }[] = [];
+    const starts: number[] = [];
+    for (let start = 0; start < order.length; start += batch) starts.push(start);
+    if (signal?.aborted) return tally;
+    for (let i = 0; i < starts.length; i++) {
+      const start = starts[i]!;
+      const count = Math.min(batch, order.length - start);
+      const lastBatch = i === starts.length - 1 || signal?.aborted === true;
+      const t = ++this.seq;
+      const slot = t % S;
+      for (let g = 1; g < G; g++) await this.crew.waitFor(SLOT.UPD + g, t - S, () => this.names[g]!);
+      for (const net of this.layout.slots[slot]!) stageBatch(f, net, data, order, start, count);
+      ctrl[SLOT.COUNT + (t % RING)] = count;
+      ctrl[SLOT.FLAGS + (t % RING)] = (train ? FLAG_TRAIN : 0) | (lastBatch ? FLAG_LAST : 0);
+      let t0 = performance.now();
+      this.group0.forward(slot, count);
+      this.stats.addBusy(0, performance.now() - t0);
+      if (G > 1) publish(ctrl, SLOT.FWD + 1, t);
+      else publish(ctrl, SLOT.AMINE, t);
+      pending.push({ t, start, count });
+      while (pending.length > this.lag(0) || (pending.length > 0 && lastBatch)) {
+        const u = pending.shift()!;
+        t0 = performance.now();
+        await this.crew.waitFor(SLOT.AMINE, u.t, () => this.holder(u.t));
+        this.stats.addWait(0, performance.now() - t0);
+        t0 = performance.now();
+        if (train) this.group0.update(u.t % S, u.count);
+        this.stats.addBusy(0, performance.now() - t0);
+        publish(ctrl, SLOT.UPD, u.t);
+        this.rows.tally(f, this.layout.slots[u.t % S]!, u.count, data.labels, order, u.start, tally);
+        hook?.(u.start, u.count);
+      }
+      if (lastBatch) break;
+    }
+    const t0 = performance.now();
+    for (let g = 1; g < G; g++) await this.crew.waitFor(SLOT.UPD + g, this.seq, () => this.names[g]!);
+    this.stats.addWait(0, performance.now() - t0);
+    return tally;
+  }
+
+  /** The group holding batch t: the first that has its input but has not passed the batch on. */
+  private holder(t: number): string {
+    const { ctrl } = this.mem;
+    const G = this.groups;
+    for (let g = 1; g < G; g++) {
+      const passed = Atomics.load(ctrl, g === G - 1 ? SLOT.AMINE : SLOT.FWD + g + 1);
+      if (Atomics.load(ctrl, SLOT.FWD + g) >= t && passed < t) return this.names[g]!;
+    }
+    return this.names[G - 1]!;
+  }
+
+  trainEpoch(data: Labeled, order: Int32Array, batch: number, hook?: BatchHook, signal?: AbortSignal): Promise<EpochTally> {
+    check(batch <= this.layout.batch, `batch ${batch} exceeds the allocated ${this.layout.batch}`);
+    return this.stream(data, order, batch, true, hook, signal);
+  }
+
+  evaluate(data: Labeled): Promise<EpochTally> {
+    return this.stream(data, identityOrder(data.y.length / data.outputs), this.layout.batch, false);
+  }
+
+  takeStats(): WorkerStats[] {
+    const out = this.names.map((group, g) => ({ group, busyMs: this.stats.busy(g), waitMs: this.stats.wait(g) }));
+    this.stats.reset();
+    return out;
+  }
+
+  close(): Promise<void> {
+    return this.crew.close();
+  }
+}
+
+/** `output`: each thread trains whole independent nets; one synchronisation per epoch. */
+class OutputExecutor implements Executor {
+  readonly name: StrategyName = 'output';
+  private epochSeq = 0;
+  private shared: { data: Labeled } & SharedViews | undefined;
+  private readonly stats;
+  private readonly names: string[];
+
+  constructor(
+    private readonly mem: Memory,
+    private readonly layout: Layout,
+    private readonly config: ModelConfig,
+    private readonly bounds: number[],
+    private readonly crew: Crew,
+    private readonly total: number,
+  ) {
+    this.stats = statsView(mem.buffer);
+    this.names = bounds.slice(0, -1).map((lo, g) => `output group ${g} (nets ${lo}-${bounds[g + 1]! - 1}${g === 0 ? ', coordinator' : ''})`);
+  }
+
+  /** The data, order and result buffers the workers read: allocated before they start. */
+  static sharedFor(data: Labeled, total: number): SharedViews {
+    const n = data.y.length / data.outputs;
+    const d: SharedData = {
+      x: new SharedArrayBuffer(data.x.length * 8), y: new SharedArrayBuffer(data.y.length * 8), features: data.features,
+      outputs: data.outputs, n, order: new SharedArrayBuffer(n * 4), results: new SharedArrayBuffer(n * 2 * total * 8), totalOutputs: total,
+    };
+    const x = new Float64Array(d.x);
+    x.set(data.x);
+    new Float64Array(d.y).set(data.y);
+    return {
+      d, x, y: new Float64Array(d.y), order: new Int32Array(d.order),
+      out: new Float64Array(d.results, 0, n * total), err: new Float64Array(d.results, n * total * 8, n * total),
+    };
+  }
+
+  attach(data: Labeled, s: ReturnType<typeof OutputExecutor.sharedFor>): void {
+    this.shared = { data, ...s };
+  }
+
+  private async run(data: Labeled, order: Int32Array, train: boolean): Promise<EpochTally> {
+    const s = this.shared!;
+    check(s.data === data, 'the output strategy trains on the data it was started with');
+    const { ctrl, f } = this.mem;
+    const n = order.length;
+    s.order.set(order);
+    const e = ++this.epochSeq;
+    ctrl[SLOT.EPOCH_SAMPLES] = n;
+    ctrl[SLOT.EPOCH_MODE] = train ? 1 : 0;
+    publish(ctrl, SLOT.EPOCH, e);
+    const c = this.config;
+    const data64 = { x: s.x, y: s.y, features: s.d.features, outputs: s.d.outputs };
+    let t0 = performance.now();
+    runNets(f, this.layout, this.bounds[0]!, this.bounds[1]!, data64, s.order, n, train, c.u0, c.u1, c.rule === 'kaneko', s.out, s.err, this.total);
+    this.stats.addBusy(0, performance.now() - t0);
+    t0 = performance.now();
+    for (let g = 1; g < this.bounds.length - 1; g++) await this.crew.waitFor(SLOT.UPD + g, e, () => this.names[g]!);
+    this.stats.addWait(0, performance.now() - t0);
+    const tally = emptyTally();
+    tallyRows(s.out, s.err, n, this.total, data.labels, order, 0, tally);
+    return tally;
+  }
+
+  async trainEpoch(data: Labeled, order: Int32Array, _batch: number, hook?: BatchHook, signal?: AbortSignal): Promise<EpochTally> {
+    check(!hook, 'the output strategy does not report single batches; use serial or layer for onBatch');
+    if (signal?.aborted) return emptyTally();
+    return this.run(data, order, true);
+  }
+
+  evaluate(data: Labeled): Promise<EpochTally> {
+    if (this.shared?.data === data) return this.run(data, identityOrder(data.y.length / data.outputs), false);
+    return evaluateSerially(this.mem, this.layout, this.config, data);
+  }
+
+  takeStats(): WorkerStats[] {
+    const out = this.names.map((group, g) => ({ group, busyMs: this.stats.busy(g), waitMs: this.stats.wait(g) }));
+    this.stats.reset();
+    return out;
+  }
+
+  close(): Promise<void> {
+    return this.crew.close();
+  }
+}
+
+/** Forward passes over any data with the shared weights, on the calling thread, in its own scratch memory. */
+async function evaluateSerially(mem: Memory, layout: Layout, config: ModelConfig, data: Labeled): Promise<EpochTally> {
+  const { SerialExecutor } = await import('./executor.js');
+  const { allocateMemory } = await import('./layout.js');
+  const { readWeights, writeWeights } = await import('./weights.js');
+  const own = allocateMemory(layout, config.beta);
+  writeWeights(own.f, layout, readWeights(mem.f, layout));
+  return new SerialExecutor(own, layout, config).evaluate(data);
+}
+
+/** Re-lays out memory for a strategy (pipeline needs several activation slots). */
+export function layoutFor(strategy: StrategyName, workers: number, c: ModelConfig, batch: number): Layout {
+  if (strategy !== 'pipeline') return computeLayout(c, batch, 1);
+  const groups = Math.min(workers, computeLayout(c, 1).nets[0]!.layers.length);
+  return computeLayout(c, batch, groups + 1);
+}
+
+export async function createParallelExecutor(
+  strategy: StrategyName, workers: number, mem: Memory, layout: Layout, config: ModelConfig, opts: ParallelOptions & { data?: Labeled } = {},
+): Promise<Executor> {
+  const layers = layout.nets[0]!.layers;
+  const perBatchFlops = layout.nets.reduce((s, n) => s + n.layers.reduce((a, l) => a + layerCost(l, layout.batch), 0), 0) * layout.batch;
+  const stallMs = opts.stallMs ?? Math.max(2000, perBatchFlops / 2e4);
+  const kanekoRule = config.rule === 'kaneko';
+  if (strategy === 'output') {
+    check(config.topology === 'kaneko', 'the output strategy needs the kaneko topology (one independent network per output)');
+    check(opts.data, 'the output strategy needs the training data when it starts');
+    const total = layout.nets.length;
+    const costs = layout.nets.map(() => 1);
+    const bounds = balanceGroups(costs, workers);
+    const shared = OutputExecutor.sharedFor(opts.data, total);
+    const crew = new Crew(mem.buffer, mem.ctrl, opts.stallMs ?? Math.max(2000, perBatchFlops * (opts.data.y.length / opts.data.outputs) / layout.batch / 2e4), bounds.length - 1);
+    const exec = new OutputExecutor(mem, layout, config, bounds, crew, total);
+    exec.attach(opts.data, shared);
+    try {
+      await crew.start(bounds.slice(1, -1).map((lo, i) => ({
+        name: `output group ${i + 1} (nets ${lo}-${bounds[i + 2]! - 1})`,
+        init: {
+          kind: 'output', buffer: mem.buffer, layout, u0: config.u0, u1: config.u1, kanekoRule, group: i + 1, groups: bounds.length - 1,
+          lo, hi: bounds[i + 2]!, lag: 0, slots: 1, spins: crew.spins, data: shared.d,
+          ...(opts.fault && opts.fault.group === i + 1 ? { fault: { kind: opts.fault.kind, at: opts.fault.at } } : {}),
+        },
+      })));
+    } catch (e) {
+      await crew.close();
+      throw e;
+    }
+    return exec;
+  }
+  const costs = layers.map((l) => layerCost(l, layout.batch));
+  const bounds = balanceGroups(costs, workers);
+  const G = bounds.length - 1;
+  const crew = new Crew(mem.buffer, mem.ctrl, stallMs, G);
+  const exec = new LayerExecutor(strategy, mem, layout, config, bounds, crew);
+  try {
+    await crew.start(bounds.slice(1, -1).map((lo, i) => ({
+      name: `layer group ${i + 1} (layers ${lo}-${bounds[i + 2]! - 1})`,
+      init: {
+        kind: 'layer', buffer: mem.buffer, layout, u0: config.u0, u1: config.u1, kanekoRule, group: i + 1, groups: G,
+        lo, hi: bounds[i + 2]!, lag: strategy === 'pipeline' ? G - 2 - i : 0, slots: layout.slots.length, spins: crew.spins,
+        ...(opts.fault && opts.fault.group === i + 1 ? { fault: { kind: opts.fault.kind, at: opts.fault.at } } : {}),
+      },
+    })));
+  } catch (e) {
+    await crew.close();
+    throw e;
+  }
+  return exec;
 }

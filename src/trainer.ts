@@ -5,14 +5,14 @@
 import type { Dataset } from './data.js';
 import { check, EdsimError } from './errors.js';
 import { type Executor, SerialExecutor, STRATEGIES, type StrategyName, type WorkerStats } from './executor.js';
-import { allocateMemory, computeLayout, type Layout, type Memory } from './layout.js';
+import { allocateMemory, type Layout, type Memory } from './layout.js';
 import { loadModel, type ModelFile, saveModel } from './model-io.js';
 import {
   getPreset, type ModelConfig, type PresetName, type TrainConfig, validateModelConfig, validateTrainConfig,
 } from './options.js';
 import { Rng } from './rng.js';
 import { initWeights, readWeights, type WeightSet, writeWeights } from './weights.js';
-import { createParallelExecutor, MAX_WORKERS } from './parallel.js';
+import { createParallelExecutor, layoutFor, MAX_WORKERS, type ParallelOptions } from './parallel.js';
 
 export interface TrainerOptions {
   preset?: PresetName;
@@ -23,6 +23,8 @@ export interface TrainerOptions {
   strategy?: StrategyName;
   /** Threads to use, the calling thread included (1 = everything on the caller). */
   workers?: number;
+  /** Parallel engine settings: stall timeout, and test-only fault injection. */
+  parallel?: ParallelOptions;
 }
 
 export interface EpochResult {
@@ -64,6 +66,7 @@ export class Trainer {
   /** Original labels of the classes the outputs stand for. */
   classes: number[] = [];
   private epochsDone = 0;
+  private failed: Error | undefined;
   private readonly rng: Rng;
 
   constructor(
@@ -71,12 +74,16 @@ export class Trainer {
     readonly train: TrainConfig,
     readonly strategy: StrategyName,
     readonly workers: number,
+    readonly parallel: ParallelOptions = {},
   ) {
     this.rng = new Rng(train.seed ^ 0x5eed);
   }
 
-  /** Builds the network for data of this shape (or for a loaded model), allocating shared memory once. */
-  async build(inputs: number, outputs: number, weights?: WeightSet): Promise<void> {
+  /**
+   * Builds the network for data of this shape (or for a loaded model), allocating all shared memory
+   * once and starting the workers. The output strategy also shares `data` with its workers.
+   */
+  async build(inputs: number, outputs: number, weights?: WeightSet, data?: Dataset): Promise<void> {
     if (this.model) {
       check(this.model.inputs === inputs && this.model.outputs === outputs,
         `data has ${inputs} features and ${outputs} outputs, but the model was built for ${this.model.inputs} and ${this.model.outputs}`);
@@ -84,13 +91,13 @@ export class Trainer {
     }
     const model: ModelConfig = { ...this.modelDefaults, inputs, outputs };
     validateModelConfig(model);
-    const layout = computeLayout(model, this.train.batch);
+    const layout = layoutFor(this.strategy, this.workers, model, this.train.batch);
     const mem = allocateMemory(layout, model.beta);
     if (weights) writeWeights(mem.f, layout, weights);
     else initWeights(mem.f, layout, model, this.train.seed);
     this.executor = this.strategy === 'serial'
       ? new SerialExecutor(mem, layout, model)
-      : await createParallelExecutor(this.strategy, this.workers, mem, layout, model);
+      : await createParallelExecutor(this.strategy, this.workers, mem, layout, model, { ...this.parallel, ...(data ? { data } : {}) });
     this.model = model;
     this.layout = layout;
     this.mem = mem;
@@ -99,7 +106,8 @@ export class Trainer {
   /** Trains; resolves with the history. An aborted signal stops after the current batch and rolls back to the last whole epoch. */
   async fit(data: Dataset, opts: FitOptions = {}): Promise<FitHistory> {
     check(data.n > 0, 'training data is empty');
-    await this.build(data.features, data.outputs);
+    if (this.failed) throw new EdsimError(`this trainer's workers failed earlier (${this.failed.message}); create a new trainer`);
+    await this.build(data.features, data.outputs, undefined, data);
     this.classes = data.classes;
     const epochs = opts.epochs ?? this.train.epochs;
     check(Number.isInteger(epochs) && epochs >= 1, `epochs must be a positive integer, got ${epochs}`);
@@ -116,7 +124,17 @@ export class Trainer {
       if (this.train.shuffle) this.rng.shuffle(order);
       const t0 = performance.now();
       const hook = opts.onBatch ? (s: number, c: number) => opts.onBatch!(s, c, f, layout) : undefined;
-      const tally = await this.executor!.trainEpoch(data, order, this.train.batch, hook, opts.signal);
+      let tally;
+      try {
+        tally = await this.executor!.trainEpoch(data, order, this.train.batch, hook, opts.signal);
+      } catch (e) {
+        // A failed worker leaves a half-trained epoch: go back to the last whole one, so it can be
+        // saved; stop every other worker; refuse further training.
+        writeWeights(f, layout, snapshot);
+        this.failed = e as Error;
+        await this.executor!.close();
+        throw e;
+      }
       const seconds = (performance.now() - t0) / 1000;
       if (tally.samples < data.n) {
         writeWeights(f, layout, snapshot);
@@ -142,6 +160,7 @@ export class Trainer {
   async evaluate(data: Dataset): Promise<Evaluation> {
     check(this.executor, 'the trainer has no model yet: call fit() or load() first');
     check(data.n > 0, 'evaluation data is empty');
+    if (this.failed) throw new EdsimError(`this trainer's workers failed earlier (${this.failed.message}); load the saved model to evaluate it`);
     check(data.features === this.model!.inputs && data.outputs === this.model!.outputs,
       `data has ${data.features} features and ${data.outputs} outputs, but the model expects ${this.model!.inputs} and ${this.model!.outputs}`);
     const t = await this.executor.evaluate(data);
@@ -184,7 +203,7 @@ export function resolveOptions(o: TrainerOptions = {}): { model: Omit<ModelConfi
 
 export async function createTrainer(o: TrainerOptions = {}): Promise<Trainer> {
   const r = resolveOptions(o);
-  return new Trainer(r.model, r.train, r.strategy, r.workers);
+  return new Trainer(r.model, r.train, r.strategy, r.workers, o.parallel);
 }
 
 /** A trainer around a saved model (for evaluation or further training). */

@@ -1,0 +1,65 @@
+/**
+ * A group of consecutive layers (of every net) and what one thread does with it: forward a batch
+ * through the group, and update the group from the broadcast amine. Also the output strategy's unit
+ * of work: a whole pass of some nets over a stretch of samples. Used by the coordinator for its own
+ * share and by every worker; it moves no data between threads.
+ */
+import { computeAmine, forwardLayer, type Samples, stageBatch, updateLayer } from './engine.js';
+import type { Layout } from './layout.js';
+
+export class LayerGroup {
+  constructor(
+    private readonly f: Float64Array,
+    private readonly layout: Layout,
+    private readonly lo: number,
+    private readonly hi: number,
+    private readonly u0: number,
+    private readonly u1: number,
+    private readonly kanekoRule: boolean,
+    private readonly isLast: boolean,
+  ) {}
+
+  /** Forward through layers [lo, hi) of every net in `slot`; the last group also computes the amine. */
+  forward(slot: number, count: number): void {
+    for (const net of this.layout.slots[slot]!) {
+      for (let k = this.lo; k < this.hi; k++) forwardLayer(this.f, net.layers[k]!, count, this.u0);
+      if (this.isLast) computeAmine(this.f, net, count, this.u1);
+    }
+  }
+
+  update(slot: number, count: number): void {
+    for (const net of this.layout.slots[slot]!) {
+      for (let k = this.lo; k < this.hi; k++) updateLayer(this.f, net, net.layers[k]!, count, this.kanekoRule);
+    }
+  }
+}
+
+/**
+ * The output strategy's unit: nets [lo, hi) (independent Kaneko networks) run serial passes over
+ * order[0 .. n); sample position p's outputs and errors go to row p of `out` and `err`
+ * (`total` columns: every output of every net).
+ */
+export function runNets(
+  f: Float64Array, layout: Layout, lo: number, hi: number, data: Samples, order: Int32Array, n: number,
+  train: boolean, u0: number, u1: number, kanekoRule: boolean, out: Float64Array, err: Float64Array, total: number,
+): void {
+  const batch = layout.batch;
+  for (let k = lo; k < hi; k++) {
+    const net = layout.nets[k]!;
+    const last = net.layers[net.layers.length - 1]!;
+    for (let start = 0; start < n; start += batch) {
+      const count = Math.min(batch, n - start);
+      stageBatch(f, net, data, order, start, count);
+      for (const l of net.layers) forwardLayer(f, l, count, u0);
+      computeAmine(f, net, count, u1);
+      if (train) for (const l of net.layers) updateLayer(f, net, l, count, kanekoRule);
+      for (let b = 0; b < count; b++) {
+        const row = (start + b) * total + net.firstOutput;
+        for (let c = 0; c < net.outputs; c++) {
+          out[row + c] = f[last.y + b * last.yStride + c]!;
+          err[row + c] = f[net.err + b * net.outputs + c]!;
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The shared-memory protocol between the coordinator and the workers: every slot of the Int32
+ * control block, and the bounded waits on it. The only file both sides share besides the math.
+ * Sequence numbers (one per mini-batch, counting up across epochs) only ever grow, so a waiter
+ * needs just "has slot X reached t?".
+ */
+export const MAX_GROUPS = 64;
+export const RING = 16;
+
+export const SLOT = {
+  /** 1 = every worker leaves its loop. */
+  STOP: 0,
+  /** 1 + index of a group that failed. */
+  FAULT: 1,
+  /** Output strategy: the epoch (or evaluation) number the workers should run next. */
+  EPOCH: 2,
+  /** Output strategy: samples in the epoch's order. */
+  EPOCH_SAMPLES: 3,
+  /** Output strategy: 1 = train, 0 = evaluate. */
+  EPOCH_MODE: 4,
+  /** FWD + g: the last batch whose input for group g is ready. */
+  FWD: 16,
+  /** UPD + g: the last batch group g has finished with (forward and update). */
+  UPD: 16 + MAX_GROUPS,
+  /** The last batch whose amine is ready. */
+  AMINE: 16 + 2 * MAX_GROUPS,
+  /** COUNT + t % RING: samples in batch t. */
+  COUNT: 17 + 2 * MAX_GROUPS,
+  /** FLAGS + t % RING: bit 0 = train, bit 1 = last batch of the stream (drain pending updates). */
+  FLAGS: 17 + 2 * MAX_GROUPS + RING,
+} as const;
+
+export const FLAG_TRAIN = 1;
+export const FLAG_LAST = 2;
+
+/** Float64 stats block at this byte offset of the control area: busy ms, wait ms per group. */
+export const STATS_BYTE_OFFSET = 2048;
+
+export interface StatsView {
+  busy(g: number): number;
+  addBusy(g: number, ms: number): void;
+  addWait(g: number, ms: number): void;
+  wait(g: number): number;
+  reset(): void;
+}
+
+export function statsView(buffer: SharedArrayBuffer): StatsView {
+  const s = new Float64Array(buffer, STATS_BYTE_OFFSET, 2 * MAX_GROUPS);
+  return {
+    busy: (g) => s[2 * g]!,
+    wait: (g) => s[2 * g + 1]!,
+    addBusy: (g, ms) => { s[2 * g] = s[2 * g]! + ms; },
+    addWait: (g, ms) => { s[2 * g + 1] = s[2 * g + 1]! + ms; },
+    reset: () => s.fill(0),
+  };
+}
+
+/**
+ * Spins up to `spins` loads, then sleeps in Atomics.wait slices of `sliceMs` until ctrl[slot] >= t.
+ * Returns false when `giveUp()` says so between slices (stop flag, fault, deadline).
+ */
+export function waitAtLeast(ctrl: Int32Array, slot: number, t: number, spins: number, sliceMs: number, giveUp: () => boolean): boolean {
+  for (let i = 0; i < spins; i++) if (Atomics.load(ctrl, slot) >= t) return true;
+  for (;;) {
+    const v = Atomics.load(ctrl, slot);
+    if (v >= t) return true;
+    if (giveUp()) return false;
+    Atomics.wait(ctrl, slot, v, sliceMs);
+  }
+}
+
+/** Sets ctrl[slot] = t and wakes every waiter on it. */
+export function publish(ctrl: Int32Array, slot: number, t: number): void {
+  Atomics.store(ctrl, slot, t);
+  Atomics.notify(ctrl, slot);
+}
+
+/** What the coordinator hands each worker at start-up (structured-clonable; memory travels as the buffer). */
+export interface WorkerInit {
+  kind: 'layer' | 'output';
+  buffer: SharedArrayBuffer;
+  layout: import('./layout.js').Layout;
+  u0: number;
+  u1: number;
+  kanekoRule: boolean;
+  group: number;
+  groups: number;
+  /** Layer strategy: this group's layers [lo, hi); output strategy: this worker's nets [lo, hi). */
+  lo: number;
+  hi: number;
+  /** Pipeline: how many batches this group's updates trail its forward passes. */
+  lag: number;
+  slots: number;
+  spins: number;
+  /** Output strategy: the training data and result buffers. */
+  data?: SharedData;
+  /** Test-only fault injection: make this worker throw, exit or hang at batch/epoch `at`. */
+  fault?: { kind: 'throw' | 'exit' | 'hang'; at: number };
+}
+
+export interface SharedData {
+  x: SharedArrayBuffer;
+  y: SharedArrayBuffer;
+  features: number;
+  outputs: number;
+  n: number;
+  order: SharedArrayBuffer;
+  /** Per sample: every output of every net, then every error. */
+  results: SharedArrayBuffer;
+  totalOutputs: number;
+}

@@ -1,0 +1,121 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadDataset } from '../src/data.js';
+import { EdsimError } from '../src/errors.js';
+import { createTrainer, type TrainerOptions } from '../src/trainer.js';
+import { balanceGroups } from '../src/partition.js';
+import { ROOT, tempDir, withTimeout } from './helpers.js';
+
+const dir = tempDir();
+const mnist01 = await loadDataset('mnist', { classes: [0, 1], limit: 256 });
+const mnist10 = await loadDataset('mnist', { limit: 200 });
+const small: TrainerOptions = { preset: 'bench-wide', model: { hidden: [48, 16, 16, 8, 8] }, train: { epochs: 2, batch: 32 } };
+
+async function trainAndSave(o: TrainerOptions, data = mnist01.train, name = `${o.strategy}-${o.workers}`): Promise<string> {
+  const t = await createTrainer(o);
+  try {
+    await t.fit(data);
+    const file = join(dir, `${name}.edsim`);
+    await t.save(file);
+    return readFileSync(file, 'utf8');
+  } finally {
+    await t.close();
+  }
+}
+
+test('layer strategy with 1-4 workers saves model files byte-identical to serial', withTimeout(120000, async () => {
+  const serial = await trainAndSave({ ...small, strategy: 'serial' });
+  for (const workers of [1, 2, 3, 4]) {
+    const file = await trainAndSave({ ...small, strategy: 'layer', workers });
+    assert.ok(file === serial, `layer with ${workers} workers differs from serial`);
+  }
+}));
+
+test('output strategy with 1-3 workers is byte-identical to serial (10 independent nets)', withTimeout(120000, async () => {
+  const o: TrainerOptions = { preset: 'kaneko', model: { hidden: [6], faithfulExp: false }, train: { epochs: 2 } };
+  const serial = await trainAndSave({ ...o, strategy: 'serial' }, mnist10.train, 'out-serial');
+  for (const workers of [1, 2, 3]) {
+    assert.ok(await trainAndSave({ ...o, strategy: 'output', workers }, mnist10.train, `out-${workers}`) === serial, `output with ${workers} workers differs`);
+  }
+}));
+
+test('pipeline stays within a point of serial on MNIST 0/1 and is reproducible', withTimeout(120000, async () => {
+  const full = await loadDataset('mnist', { classes: [0, 1] });
+  const o: TrainerOptions = { preset: 'bench-wide', model: { hidden: [32, 16, 16, 8] }, train: { epochs: 2, batch: 64 } };
+  const acc = async (x: TrainerOptions): Promise<number> => {
+    const t = await createTrainer(x);
+    await t.fit(full.train);
+    const { accuracy } = await t.evaluate(full.test);
+    await t.close();
+    return accuracy;
+  };
+  const serial = await acc({ ...o, strategy: 'serial' });
+  const pipe = await acc({ ...o, strategy: 'pipeline', workers: 2 });
+  const again = await acc({ ...o, strategy: 'pipeline', workers: 2 });
+  assert.ok(Math.abs(serial - pipe) <= 0.01, `serial ${serial}, pipeline ${pipe}`);
+  assert.is(again, pipe);
+}));
+
+for (const kind of ['throw', 'exit', 'hang'] as const) {
+  test(`a worker that ${kind}s makes fit reject within 2 s, naming the group; the model can still be saved`, withTimeout(30000, async () => {
+    const t = await createTrainer({ ...small, strategy: 'layer', workers: 3, parallel: { fault: { group: 2, kind, at: 5 }, stallMs: 1000 } });
+    const t0 = performance.now();
+    let err: unknown;
+    try {
+      await t.fit(mnist01.train);
+    } catch (e) {
+      err = e;
+    }
+    const ms = performance.now() - t0;
+    assert.instance(err, EdsimError);
+    assert.match((err as Error).message, /^layer group 2 \(layers \d+-\d+\)/);
+    assert.match((err as Error).message, kind === 'throw' ? /injected fault/ : kind === 'exit' ? /exit code 3/ : /stopped answering/);
+    assert.ok(ms < 2000 + 500, `took ${ms} ms`);
+    await t.save(join(dir, `after-${kind}.edsim`));
+    await t.fit(mnist01.train).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /failed earlier/));
+    await t.close();
+  }));
+}
+
+test('output strategy: a failing worker is named too', withTimeout(30000, async () => {
+  const t = await createTrainer({ preset: 'kaneko', model: { hidden: [4], faithfulExp: false }, train: { epochs: 3 }, strategy: 'output', workers: 2, parallel: { fault: { group: 1, kind: 'throw', at: 2 } } });
+  await t.fit(mnist10.train).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /output group 1 \(nets 5-9\) failed: injected fault at 2/));
+  await t.close();
+}));
+
+test('after a worker fault no thread is left behind: the process exits by itself', withTimeout(60000, async () => {
+  const script = `
+    import { createTrainer, loadDataset } from ${JSON.stringify(join(ROOT, 'dist', 'src', 'index.js'))};
+    const d = await loadDataset('mnist', { classes: [0, 1], limit: 128 });
+    const t = await createTrainer({ preset: 'bench-wide', model: { hidden: [16, 8, 8] }, train: { batch: 16 }, strategy: 'layer', workers: 3, parallel: { fault: { group: 1, kind: 'hang', at: 3 }, stallMs: 500 } });
+    await t.fit(d.train).catch((e) => console.log('rejected:', e.message));
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30000 });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /rejected: layer group 1/);
+}));
+
+test('workers and strategies are validated', withTimeout(10000, async () => {
+  await createTrainer({ strategy: 'layer', workers: 0 }).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /workers must be an integer from 1/));
+  const t = await createTrainer({ preset: 'article', model: { hidden: [4] }, strategy: 'output', workers: 2 });
+  await t.fit(mnist01.train).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /output strategy needs the kaneko topology/));
+}));
+
+test('groups are balanced by cost, not by layer count', () => {
+  // One heavy layer and many tiny ones (the article's shape): the heavy layer gets a group of its own.
+  const costs = [784 * 4, ...new Array(511).fill(16)];
+  const b = balanceGroups(costs, 2);
+  assert.equal(b.length, 3);
+  const sum = (a: number[]): number => a.reduce((x, y) => x + y, 0);
+  const first = sum(costs.slice(0, b[1]));
+  const second = sum(costs.slice(b[1]));
+  assert.ok(Math.abs(first - second) <= 16, `${first} vs ${second}`);
+  assert.ok(b[1]! < 256, 'an equal layer count would put 256 layers in each group');
+  assert.equal(balanceGroups([5, 5, 5, 5], 2), [0, 2, 4]);
+  assert.equal(balanceGroups([1, 1], 5), [0, 1, 2]);
+});
+
+test.run();

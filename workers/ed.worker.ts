@@ -1,0 +1,111 @@
+/**
+ * The only code that runs inside a worker thread. Control plane: comlink (init, run). Data plane:
+ * Atomics on the shared control block. The worker owns one layer group (layer and pipeline
+ * strategies) or some of the independent nets (output strategy); weights and activations live in
+ * the shared buffer it is handed, so nothing but sequence numbers crosses threads per batch.
+ */
+import { parentPort } from 'node:worker_threads';
+import { expose } from 'comlink/dist/esm/comlink.mjs';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { viewMemory } from '../src/layout.js';
+import { LayerGroup, runNets } from '../src/layer-group.js';
+import { FLAG_LAST, FLAG_TRAIN, publish, RING, SLOT, statsView, waitAtLeast, type WorkerInit } from '../src/protocol.js';
+
+const SLICE_MS = 50;
+
+class WorkerHost {
+  private init_: WorkerInit | undefined;
+
+  init(msg: WorkerInit): string {
+    this.init_ = msg;
+    return 'READY';
+  }
+
+  /** Runs until the stop flag; rejects (after raising the fault flag) if anything throws. */
+  run(): void {
+    const m = this.init_!;
+    const ctrl = viewMemory(m.buffer, m.layout).ctrl;
+    try {
+      if (m.kind === 'layer') this.layerLoop(m, ctrl);
+      else this.outputLoop(m, ctrl);
+    } catch (e) {
+      Atomics.store(ctrl, SLOT.FAULT, m.group + 1);
+      for (let i = 0; i < 256; i++) Atomics.notify(ctrl, i);
+      throw e;
+    }
+  }
+
+  private maybeFault(m: WorkerInit, at: number): void {
+    if (!m.fault || m.fault.at !== at) return;
+    if (m.fault.kind === 'throw') throw new Error(`injected fault at ${at}`);
+    if (m.fault.kind === 'exit') process.exit(3);
+    for (;;) { /* hang: stop answering */ }
+  }
+
+  private layerLoop(m: WorkerInit, ctrl: Int32Array): void {
+    const { f } = viewMemory(m.buffer, m.layout);
+    const stats = statsView(m.buffer);
+    const g = m.group;
+    const last = g === m.groups - 1;
+    const group = new LayerGroup(f, m.layout, m.lo, m.hi, m.u0, m.u1, m.kanekoRule, last);
+    const stop = (): boolean => Atomics.load(ctrl, SLOT.STOP) !== 0;
+    const wait = (slot: number, t: number): boolean => {
+      const t0 = performance.now();
+      const ok = waitAtLeast(ctrl, slot, t, m.spins, SLICE_MS, stop);
+      stats.addWait(g, performance.now() - t0);
+      return ok;
+    };
+    const pending: number[] = [];
+    let t = Atomics.load(ctrl, SLOT.UPD + g) + 1;
+    for (;;) {
+      if (!wait(SLOT.FWD + g, t)) return;
+      this.maybeFault(m, t);
+      const flags = Atomics.load(ctrl, SLOT.FLAGS + (t % RING));
+      const count = Atomics.load(ctrl, SLOT.COUNT + (t % RING));
+      if (!last && !wait(SLOT.UPD + g + 1, t - m.slots)) return;
+      let t0 = performance.now();
+      group.forward(t % m.slots, count);
+      stats.addBusy(g, performance.now() - t0);
+      publish(ctrl, last ? SLOT.AMINE : SLOT.FWD + g + 1, t);
+      pending.push(t);
+      while (pending.length > m.lag || (pending.length > 0 && flags & FLAG_LAST)) {
+        const u = pending.shift()!;
+        if (!wait(SLOT.AMINE, u)) return;
+        if (Atomics.load(ctrl, SLOT.FLAGS + (u % RING)) & FLAG_TRAIN) {
+          t0 = performance.now();
+          group.update(u % m.slots, Atomics.load(ctrl, SLOT.COUNT + (u % RING)));
+          stats.addBusy(g, performance.now() - t0);
+        }
+        publish(ctrl, SLOT.UPD + g, u);
+      }
+      t++;
+    }
+  }
+
+  private outputLoop(m: WorkerInit, ctrl: Int32Array): void {
+    const { f } = viewMemory(m.buffer, m.layout);
+    const stats = statsView(m.buffer);
+    const d = m.data!;
+    const data = { x: new Float64Array(d.x), y: new Float64Array(d.y), features: d.features, outputs: d.outputs };
+    const order = new Int32Array(d.order);
+    const out = new Float64Array(d.results, 0, d.n * d.totalOutputs);
+    const err = new Float64Array(d.results, d.n * d.totalOutputs * 8, d.n * d.totalOutputs);
+    const stop = (): boolean => Atomics.load(ctrl, SLOT.STOP) !== 0;
+    let e = Atomics.load(ctrl, SLOT.UPD + m.group) + 1;
+    for (;;) {
+      let t0 = performance.now();
+      const ok = waitAtLeast(ctrl, SLOT.EPOCH, e, m.spins, SLICE_MS, stop);
+      stats.addWait(m.group, performance.now() - t0);
+      if (!ok) return;
+      this.maybeFault(m, e);
+      t0 = performance.now();
+      runNets(f, m.layout, m.lo, m.hi, data, order, Atomics.load(ctrl, SLOT.EPOCH_SAMPLES), Atomics.load(ctrl, SLOT.EPOCH_MODE) === 1,
+        m.u0, m.u1, m.kanekoRule, out, err, d.totalOutputs);
+      stats.addBusy(m.group, performance.now() - t0);
+      publish(ctrl, SLOT.UPD + m.group, e);
+      e++;
+    }
+  }
+}
+
+expose(new WorkerHost(), nodeEndpoint(parentPort!));

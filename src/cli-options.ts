@@ -27,7 +27,7 @@ export interface NetworkArgs {
   bias?: string;
   'init-scale'?: number;
   seed: number;
-  strategy: string;
+  strategy?: string;
   workers?: number;
 }
 
@@ -64,7 +64,8 @@ export function withDataFlags<T>(y: Argv<T>) {
     .option('limit', { coerce: int('limit', 1, 1e9), describe: 'keep only the first N training samples' });
 }
 
-export function withNetworkFlags<T>(y: Argv<T>) {
+/** Flags that shape the network and its training (shared by train, sweep and scale). */
+export function withModelFlags<T>(y: Argv<T>) {
   return withDataFlags(y)
     .option('preset', { type: 'string', default: 'kaneko', choices: PRESETS as string[], describe: 'starting settings (flags below override them)' })
     .option('hidden', { type: 'string', describe: 'cells per hidden layer, E and I together: 8, 64,64 or 512x4' })
@@ -80,7 +81,11 @@ export function withNetworkFlags<T>(y: Argv<T>) {
     .option('beta', { coerce: num('beta'), describe: 'value of the bias cells' })
     .option('bias', { type: 'string', choices: BIAS_MODES as string[] })
     .option('init-scale', { coerce: num('init-scale'), describe: 'initial weight magnitudes are uniform in [0, scale)' })
-    .option('seed', { coerce: int('seed', 0, 0xffffffff), default: 1, describe: 'random seed for weights and shuffles' })
+    .option('seed', { coerce: int('seed', 0, 0xffffffff), default: 1, describe: 'random seed for weights and shuffles' });
+}
+
+export function withNetworkFlags<T>(y: Argv<T>) {
+  return withModelFlags(y)
     .option('strategy', { type: 'string', default: 'serial', choices: STRATEGIES as string[], describe: 'how work is spread over threads' })
     .option('workers', { coerce: int('workers', 1, MAX_WORKERS), describe: `threads, the main one included (1-${MAX_WORKERS})` });
 }
@@ -101,7 +106,7 @@ export function toTrainerOptions(a: NetworkArgs): TrainerOptions {
   if (a['init-scale'] !== undefined) model.initScale = a['init-scale'];
   if (a.epochs !== undefined) train.epochs = a.epochs;
   if (a.batch !== undefined) train.batch = a.batch;
-  const o: TrainerOptions = { preset: a.preset as PresetName, model, train, strategy: a.strategy as StrategyName };
+  const o: TrainerOptions = { preset: a.preset as PresetName, model, train, strategy: (a.strategy ?? 'serial') as StrategyName };
   if (a.workers !== undefined) o.workers = a.workers;
   return o;
 }
@@ -111,4 +116,21 @@ export function dataOptions(a: { classes?: string; limit?: number }): { classes?
   if (a.classes !== undefined) o.classes = parseClasses(a.classes);
   if (a.limit !== undefined) o.limit = a.limit;
   return o;
+}
+
+/** Parses a comma-separated list of worker counts, e.g. 1,2,4,8,16. */
+export function parseWorkerList(spec: string): number[] {
+  const out = String(spec).split(',').map((p) => {
+    const n = Number(p.trim());
+    check(p.trim() !== '' && Number.isInteger(n) && n >= 1 && n <= MAX_WORKERS, `--workers must list integers from 1 to ${MAX_WORKERS}, e.g. 1,2,4, got '${spec}'`);
+    return n;
+  });
+  return [...new Set(out)].sort((a, b) => a - b);
+}
+
+/** Parses a comma-separated list of names, each one of `allowed`. */
+export function parseNameList<T extends string>(spec: string, allowed: readonly T[], flag: string): T[] {
+  const out = String(spec).split(',').map((p) => p.trim());
+  for (const p of out) check((allowed as readonly string[]).includes(p), `--${flag}: unknown value '${p}' (expected some of: ${allowed.join(', ')})`);
+  return [...new Set(out)] as T[];
 }

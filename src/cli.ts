@@ -9,7 +9,8 @@ import { loadDataset } from './data.js';
 import { EdsimError } from './errors.js';
 import { checkWritable } from './files.js';
 import { articleReplay, kanekoReplay, type ReplayResult } from './replay.js';
-import { dataOptions, type NetworkArgs, toTrainerOptions, withDataFlags, withNetworkFlags } from './cli-options.js';
+import { dataOptions, type NetworkArgs, toTrainerOptions, withDataFlags, withModelFlags, withNetworkFlags } from './cli-options.js';
+import { scaleCommand, type ScaleArgs } from './scale-command.js';
 import { parseClasses } from './data.js';
 import { sweep } from './sweep.js';
 import { createTrainer, loadTrainer } from './trainer.js';
@@ -151,6 +152,22 @@ export function buildCli(argv: string[]): Argv {
         .option('quiet', { type: 'boolean', default: false })
         .example('$0 sweep --data xor --preset kaneko --hidden 8 --seeds 1-100 --json', "Kaneko's XOR table, hidden 8"),
     (a) => sweepCommand(a as unknown as Parameters<typeof sweepCommand>[0]))
+    .command('scale', 'measure training speed over strategies and worker counts; write a CSV and an SVG plot', (y) =>
+      withModelFlags(y)
+        .option('presets', { type: 'string', describe: 'comma-separated presets to measure (default: --preset)' })
+        .option('strategies', { type: 'string', default: 'serial,layer,pipeline,output', describe: 'comma-separated strategies' })
+        .option('workers', { type: 'string', describe: 'comma-separated thread counts (default: 1 to the number of cores)' })
+        .option('repeats', { coerce: (v: unknown) => { const n = Number(v); if (!Number.isInteger(n) || n < 1 || n > 1000) throw new EdsimError(`--repeats must be an integer from 1 to 1000, got '${String(v)}'`); return n; }, default: 3, describe: 'measured epochs per configuration (after one warm-up)' })
+        .option('out', { type: 'string', describe: 'CSV path (default: results/scale-<UTC timestamp>.csv); the SVG goes next to it' })
+        .option('json', { type: 'boolean', default: false })
+        .option('quiet', { type: 'boolean', default: false, describe: 'no progress display' })
+        .example('$0 scale --data mnist --classes 0,1 --presets bench-wide,article --strategies serial,layer,pipeline', 'the default experiment (npm start)')
+        .example('$0 scale --data mnist --classes 0-9 --preset kaneko --hidden 128 --strategies serial,output --workers 1,2,4,8,16', 'independent output networks over many cores'),
+    async (a) => {
+      const { signal, dispose } = interruptSignal();
+      const code = await scaleCommand({ ...(a as unknown as ScaleArgs), workerList: (a as { workers?: string }).workers, workers: undefined } as ScaleArgs, signal).finally(dispose);
+      if (code !== 0) process.exit(code);
+    })
     .command('kaneko-replay <file>', "replay a recorded trajectory of Kaneko's C program; exit 0 iff max abs diff <= 1e-9", (y) =>
       y.positional('file', { type: 'string', demandOption: true }).example('$0 kaneko-replay parity4-seed1.json', ''),
     async (a) => printReplay(await kanekoReplay(String(a.file))))

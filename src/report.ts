@@ -1,0 +1,123 @@
+/** Scaling reports: the CSV schema (see results/README.md), provenance, the SVG plot and the table. */
+import { execSync } from 'node:child_process';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { stringify } from 'csv-stringify/sync';
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+import { summarize } from './stats.js';
+
+export const CSV_COLUMNS = [
+  'strategy', 'workers', 'repeat', 'epoch_seconds', 'samples_per_second', 'speedup', 'efficiency', 'test_accuracy',
+  'busy_fraction', 'preset', 'data', 'precision', 'kernels', 'batch', 'train_samples', 'load_avg_1m',
+  'git_sha', 'node_version', 'cpu_model', 'cores', 'timestamp',
+] as const;
+
+export type CsvRow = Record<(typeof CSV_COLUMNS)[number], string | number>;
+
+export interface Provenance {
+  git_sha: string;
+  node_version: string;
+  cpu_model: string;
+  cores: number;
+}
+
+export function provenance(): Provenance {
+  let sha = 'unknown';
+  try {
+    sha = execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || 'unknown';
+  } catch {
+    // not a git checkout
+  }
+  return { git_sha: sha, node_version: process.version, cpu_model: cpus()[0]?.model.trim() ?? 'unknown', cores: availableParallelism() };
+}
+
+export const loadAvg1 = (): number => Number(loadavg()[0]!.toFixed(2));
+
+/** Appends rows as they are measured, so an interrupted run keeps what it finished. */
+export class CsvWriter {
+  constructor(readonly path: string) {
+    writeFileSync(path, stringify([], { header: true, columns: [...CSV_COLUMNS] }));
+  }
+
+  append(row: CsvRow): void {
+    appendFileSync(this.path, stringify([row], { columns: [...CSV_COLUMNS] }));
+  }
+}
+
+export interface ConfigSummary {
+  preset: string;
+  strategy: string;
+  workers: number;
+  samplesPerSecond: number;
+  epochSeconds: number;
+  speedup: number;
+  efficiency: number;
+  testAccuracy: number;
+  busyFraction: number;
+  repeats: number;
+}
+
+/** Medians per (preset, strategy, workers). */
+export function summarizeRows(rows: CsvRow[]): ConfigSummary[] {
+  const groups = new Map<string, CsvRow[]>();
+  for (const r of rows) {
+    const key = `${r.preset}|${r.strategy}|${r.workers}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()].map((g) => {
+    const med = (k: keyof CsvRow): number => summarize(g.map((r) => Number(r[k]))).median;
+    return {
+      preset: String(g[0]!.preset), strategy: String(g[0]!.strategy), workers: Number(g[0]!.workers),
+      samplesPerSecond: med('samples_per_second'), epochSeconds: med('epoch_seconds'), speedup: med('speedup'),
+      efficiency: med('efficiency'), testAccuracy: med('test_accuracy'), busyFraction: med('busy_fraction'), repeats: g.length,
+    };
+  });
+}
+
+export function formatTable(s: ConfigSummary[]): string {
+  const head = ['preset', 'strategy', 'workers', 'samples/s', 's/epoch', 'speedup', 'efficiency', 'test acc', 'busy', 'n'];
+  const body = s.map((r) => [
+    r.preset, r.strategy, String(r.workers), r.samplesPerSecond.toFixed(0), r.epochSeconds.toFixed(3), `${r.speedup.toFixed(2)}x`,
+    `${(100 * r.efficiency).toFixed(0)} %`, `${(100 * r.testAccuracy).toFixed(2)} %`, `${(100 * r.busyFraction).toFixed(0)} %`, String(r.repeats),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+/** Speedup and efficiency against workers, one line per strategy, with the ideal; rendered by vega-lite + vega. */
+export async function renderSvg(summary: ConfigSummary[], title: string): Promise<string> {
+  const maxW = Math.max(1, ...summary.map((s) => s.workers));
+  const points = summary.flatMap((s) => [
+    { workers: s.workers, series: `${s.preset} ${s.strategy}`, metric: 'speedup', value: s.speedup },
+    { workers: s.workers, series: `${s.preset} ${s.strategy}`, metric: 'efficiency', value: s.efficiency },
+  ]);
+  for (let w = 1; w <= maxW; w++) {
+    points.push({ workers: w, series: 'ideal', metric: 'speedup', value: w }, { workers: w, series: 'ideal', metric: 'efficiency', value: 1 });
+  }
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    data: { values: points },
+    facet: { column: { field: 'metric', type: 'nominal', title: null, sort: ['speedup', 'efficiency'] } },
+    resolve: { scale: { y: 'independent' } },
+    spec: {
+      width: 300,
+      height: 220,
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'workers', type: 'quantitative', title: 'threads (workers)', scale: { domainMin: 1 }, axis: { tickMinStep: 1 } },
+        y: { field: 'value', type: 'quantitative', title: null },
+        color: { field: 'series', type: 'nominal', title: 'strategy' },
+        strokeDash: { condition: { test: "datum.series === 'ideal'", value: [4, 4] }, value: [1, 0] },
+      },
+    },
+  };
+  const compiled = vl.compile(spec as unknown as vl.TopLevelSpec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svg;
+}
+

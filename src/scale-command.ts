@@ -1,0 +1,74 @@
+/** `edsim scale`: the main job. Sweeps strategies and worker counts, writes CSV + SVG, prints a table. */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname } from 'node:path';
+import cliProgress from 'cli-progress';
+import { type NetworkArgs, parseNameList, parseWorkerList, toTrainerOptions, dataOptions } from './cli-options.js';
+import { loadDataset } from './data.js';
+import { STRATEGIES } from './executor.js';
+import { checkWritable } from './files.js';
+import { PRESETS } from './options.js';
+import { CsvWriter, formatTable, provenance, renderSvg, summarizeRows } from './report.js';
+import { runScale, scaleConfigs } from './scale.js';
+import { resolveOptions } from './trainer.js';
+
+export interface ScaleArgs extends NetworkArgs {
+  presets?: string;
+  strategies: string;
+  workerList?: string;
+  repeats: number;
+  out?: string;
+  json: boolean;
+  quiet: boolean;
+}
+
+export function defaultCsvPath(now = new Date()): string {
+  return `results/scale-${now.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z')}.csv`;
+}
+
+export async function scaleCommand(a: ScaleArgs, signal: AbortSignal): Promise<number> {
+  const strategies = parseNameList(a.strategies, STRATEGIES, 'strategies');
+  const workers = a.workerList !== undefined ? parseWorkerList(a.workerList) : Array.from({ length: availableParallelism() }, (_, i) => i + 1);
+  const presetNames = a.presets !== undefined ? parseNameList(a.presets, PRESETS, 'presets') : [a.preset];
+  const out = a.out ?? defaultCsvPath();
+  if (a.out === undefined && !existsSync(dirname(out))) mkdirSync(dirname(out), { recursive: true });
+  checkWritable(out);
+  const svgPath = out.replace(/\.csv$/i, '') + '.svg';
+  checkWritable(svgPath);
+  const presets = presetNames.map((name) => {
+    const options = toTrainerOptions({ ...a, preset: name });
+    resolveOptions(options);
+    return { name, options };
+  });
+  const data = await loadDataset(a.data, dataOptions(a));
+  const { configs, skipped } = scaleConfigs(presets.map((p) => ({ ...p, outputs: data.train.outputs })), strategies, workers);
+  const log = (s: string): void => {
+    if (!a.quiet && !a.json) process.stderr.write(`${s}\n`);
+  };
+  skipped.forEach((s) => log(`edsim: ${s}`));
+  const csv = new CsvWriter(out);
+  const tty = process.stderr.isTTY && !a.quiet && !a.json;
+  const bar = tty ? new cliProgress.SingleBar({ format: 'scale [{bar}] {value}/{total} configurations | {config}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
+  bar?.start(configs.length, 0, { config: '' });
+  let done = 0;
+  const result = await runScale(data, configs, csv, provenance(), {
+    repeats: a.repeats,
+    signal,
+    onConfig: (c) => {
+      if (bar) bar.update(done++, { config: `${c.presetName} ${c.strategy} x${c.workers}` });
+      else log(`edsim: measuring ${c.presetName} ${c.strategy} with ${c.workers} thread(s)`);
+    },
+  });
+  bar?.update(configs.length);
+  bar?.stop();
+  const summary = summarizeRows(result.rows.filter((r) => Number.isFinite(Number(r.speedup))));
+  if (summary.length > 0) {
+    writeFileSync(svgPath, await renderSvg(summary, `edsim scaling: ${a.data}${a.classes ? ` ${a.classes}` : ''} (${presetNames.join(', ')})`));
+  }
+  if (a.json) {
+    process.stdout.write(`${JSON.stringify({ csv: out, svg: summary.length ? svgPath : null, aborted: result.aborted, configurations: summary })}\n`);
+  } else {
+    process.stdout.write(`${formatTable(summary)}\n\nCSV: ${out}\n${summary.length ? `SVG: ${svgPath}\n` : ''}`);
+  }
+  return result.aborted ? 130 : 0;
+}

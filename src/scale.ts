@@ -1,0 +1,95 @@
+/**
+ * Scaling experiments: for each preset, strategy and worker count, one untimed warm-up epoch (which
+ * also starts the workers), then measured epochs, one configuration at a time; a CSV row per
+ * measured epoch as soon as it is measured.
+ */
+import type { LoadedData } from './data.js';
+import { check } from './errors.js';
+import type { StrategyName } from './executor.js';
+import { type CsvRow, CsvWriter, loadAvg1, type Provenance } from './report.js';
+import { summarize } from './stats.js';
+import { createTrainer, type TrainerOptions } from './trainer.js';
+
+export interface ScaleConfig {
+  presetName: string;
+  options: TrainerOptions;
+  strategy: StrategyName;
+  workers: number;
+}
+
+export interface ScaleOptions {
+  repeats: number;
+  signal?: AbortSignal;
+  onRow?: (row: CsvRow) => void;
+  onConfig?: (c: ScaleConfig, note?: string) => void;
+}
+
+/** The configurations of a sweep; `output` needs several Kaneko nets, so it is skipped elsewhere (with a note). */
+export function scaleConfigs(presets: { name: string; options: TrainerOptions; outputs: number }[], strategies: StrategyName[], workers: number[]): { configs: ScaleConfig[]; skipped: string[] } {
+  const configs: ScaleConfig[] = [];
+  const skipped: string[] = [];
+  for (const p of presets) {
+    for (const strategy of strategies) {
+      if (strategy === 'output' && (p.options.model?.topology ?? (p.name === 'kaneko' ? 'kaneko' : 'paired')) !== 'kaneko') {
+        skipped.push(`${p.name}: output strategy skipped (needs the kaneko topology)`);
+        continue;
+      }
+      if (strategy === 'output' && p.outputs < 2) {
+        skipped.push(`${p.name}: output strategy skipped (the data has one output)`);
+        continue;
+      }
+      for (const w of strategy === 'serial' ? [1] : workers) configs.push({ presetName: p.name, options: { ...p.options, strategy, workers: w }, strategy, workers: w });
+    }
+  }
+  return { configs, skipped };
+}
+
+/** Runs every configuration; returns the rows (also appended to `csv` as they come). */
+export async function runScale(data: LoadedData, configs: ScaleConfig[], csv: CsvWriter, prov: Provenance, o: ScaleOptions): Promise<{ rows: CsvRow[]; aborted: boolean }> {
+  check(configs.length > 0, 'nothing to measure: no strategy applies to this network and data');
+  const rows: CsvRow[] = [];
+  const baseline = new Map<string, number>();
+  const stamp = new Date().toISOString();
+  const emit = (row: CsvRow, base: number): void => {
+    row.speedup = Number(row.samples_per_second) / base;
+    row.efficiency = Number(row.speedup) / Number(row.workers);
+    csv.append(row);
+    o.onRow?.(row);
+  };
+  for (const c of configs) {
+    if (o.signal?.aborted) return { rows, aborted: true };
+    o.onConfig?.(c);
+    const trainer = await createTrainer(c.options);
+    try {
+      const warm = await trainer.fit(data.train, { epochs: 1, ...(o.signal ? { signal: o.signal } : {}) });
+      if (warm.aborted) return { rows, aborted: true };
+      const threads = trainer.workers;
+      for (let r = 1; r <= o.repeats; r++) {
+        const h = await trainer.fit(data.train, { epochs: 1, ...(o.signal ? { signal: o.signal } : {}) });
+        if (h.aborted) return { rows, aborted: true };
+        const e = h.epochs[0]!;
+        const { accuracy } = await trainer.evaluate(data.test);
+        const busy = e.stats.reduce((s, w) => s + w.busyMs, 0);
+        const row: CsvRow = {
+          strategy: c.strategy, workers: threads, repeat: r, epoch_seconds: e.seconds, samples_per_second: e.samplesPerSecond,
+          speedup: NaN, efficiency: NaN, test_accuracy: accuracy, busy_fraction: Math.min(1, busy / (threads * e.seconds * 1000)),
+          preset: c.presetName, data: data.name, precision: 'f64', kernels: 'js', batch: trainer.train.batch, train_samples: data.train.n,
+          load_avg_1m: loadAvg1(), ...prov, timestamp: stamp,
+        };
+        rows.push(row);
+        const base = baseline.get(c.presetName);
+        if (base !== undefined) emit(row, base);
+      }
+      if (!baseline.has(c.presetName)) {
+        // The preset's first configuration (serial, when measured) is the baseline of its speedups.
+        const mine = rows.filter((x) => x.preset === c.presetName);
+        const base = summarize(mine.map((x) => Number(x.samples_per_second))).median;
+        baseline.set(c.presetName, base);
+        for (const row of mine) emit(row, base);
+      }
+    } finally {
+      await trainer.close();
+    }
+  }
+  return { rows, aborted: false };
+}

@@ -27,6 +27,8 @@ export interface NetworkArgs {
   bias?: string;
   'init-scale'?: number;
   seed: number;
+  precision?: string;
+  kernels?: string;
   strategy?: string;
   workers?: number;
 }
@@ -81,7 +83,9 @@ export function withModelFlags<T>(y: Argv<T>) {
     .option('beta', { coerce: num('beta'), describe: 'value of the bias cells' })
     .option('bias', { type: 'string', choices: BIAS_MODES as string[] })
     .option('init-scale', { coerce: num('init-scale'), describe: 'initial weight magnitudes are uniform in [0, scale)' })
-    .option('seed', { coerce: int('seed', 0, 0xffffffff), default: 1, describe: 'random seed for weights and shuffles' });
+    .option('seed', { coerce: int('seed', 0, 0xffffffff), default: 1, describe: 'random seed for weights and shuffles' })
+    .option('precision', { type: 'string', choices: ['f32', 'f64'], describe: 'float32 (fast) or float64 (reference)' })
+    .option('kernels', { type: 'string', choices: ['wasm', 'js'], describe: 'WebAssembly SIMD (f32 only) or plain JavaScript' });
 }
 
 export function withNetworkFlags<T>(y: Argv<T>) {
@@ -104,6 +108,12 @@ export function toTrainerOptions(a: NetworkArgs): TrainerOptions {
   if (a.beta !== undefined) model.beta = a.beta;
   if (a.bias !== undefined) model.bias = a.bias as ModelConfig['bias'];
   if (a['init-scale'] !== undefined) model.initScale = a['init-scale'];
+  if (a.precision !== undefined) {
+    model.precision = a.precision as ModelConfig['precision'];
+    // Asking for float64 alone means the JavaScript kernels (the wasm ones are float32).
+    if (a.precision === 'f64' && a.kernels === undefined) model.kernels = 'js';
+  }
+  if (a.kernels !== undefined) model.kernels = a.kernels as ModelConfig['kernels'];
   if (a.epochs !== undefined) train.epochs = a.epochs;
   if (a.batch !== undefined) train.batch = a.batch;
   const o: TrainerOptions = { preset: a.preset as PresetName, model, train, strategy: (a.strategy ?? 'serial') as StrategyName };

@@ -3,7 +3,7 @@
  * layer, compute the amine, update each layer. Every piece reads and writes only shared memory.
  */
 import { amineCoefficients, amineUpdate, amineUpdateOnline, forwardDense } from './kernels.js';
-import type { LayerLayout, NetLayout } from './layout.js';
+import type { Floats, LayerLayout, NetLayout } from './layout.js';
 
 export interface Samples {
   /** Row-major features, `features` per sample. */
@@ -15,7 +15,7 @@ export interface Samples {
 }
 
 /** Copies samples `order[start .. start + count)` into the net's input stage and target rows. */
-export function stageBatch(f: Float64Array, net: NetLayout, data: Samples, order: Int32Array, start: number, count: number): void {
+export function stageBatch(f: Floats, net: NetLayout, data: Samples, order: Int32Array, start: number, count: number): void {
   const cells = net.biasCells ? 2 : 0;
   const nf = data.features;
   for (let b = 0; b < count; b++) {
@@ -41,12 +41,12 @@ export function stageBatch(f: Float64Array, net: NetLayout, data: Samples, order
   }
 }
 
-export function forwardLayer(f: Float64Array, l: LayerLayout, batch: number, u0: number): void {
+export function forwardLayer(f: Floats, l: LayerLayout, batch: number, u0: number): void {
   forwardDense(f, l.w, l.b, l.x, l.xStride, l.y, l.yStride, batch, l.nIn, l.nOut, l.act, u0);
 }
 
 /** err = target - output per output; the hidden amine is u1 times the mean error over the net's outputs. */
-export function computeAmine(f: Float64Array, net: NetLayout, batch: number, u1: number): void {
+export function computeAmine(f: Floats, net: NetLayout, batch: number, u1: number): void {
   const out = net.layers[net.layers.length - 1]!;
   const k = net.outputs;
   for (let b = 0; b < batch; b++) {
@@ -61,7 +61,7 @@ export function computeAmine(f: Float64Array, net: NetLayout, batch: number, u1:
 }
 
 /** Updates one layer from its cached input and output and the broadcast amine (mean over the batch). */
-export function updateLayer(f: Float64Array, net: NetLayout, l: LayerLayout, batch: number, kanekoRule: boolean): void {
+export function updateLayer(f: Floats, net: NetLayout, l: LayerLayout, batch: number, kanekoRule: boolean): void {
   const perCell = l.isOutput;
   const amine = perCell ? net.err : net.amine;
   if (batch === 1) {

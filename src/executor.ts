@@ -2,8 +2,9 @@
  * The executor interface every strategy implements, the serial reference executor, and the batch
  * scoring they share. Executors move work between threads; the math lives in engine.ts and kernels.ts.
  */
-import { computeAmine, forwardLayer, type Samples, stageBatch, updateLayer } from './engine.js';
-import type { Layout, Memory, NetLayout } from './layout.js';
+import { kernelsFor, type Kernels } from './backend.js';
+import { type Samples, stageBatch } from './engine.js';
+import type { Floats, Layout, Memory, NetLayout } from './layout.js';
 import type { ModelConfig } from './options.js';
 
 export type StrategyName = 'serial' | 'layer' | 'pipeline' | 'output';
@@ -41,7 +42,7 @@ export function emptyTally(): EpochTally {
 }
 
 /** Copies a computed batch's outputs and errors, all nets side by side, into row-major `out` and `err`. */
-export function gatherBatch(f: Float64Array, nets: NetLayout[], count: number, out: Float64Array, err: Float64Array, total: number): void {
+export function gatherBatch(f: Floats, nets: NetLayout[], count: number, out: Float64Array, err: Float64Array, total: number): void {
   for (const net of nets) {
     const o = net.layers[net.layers.length - 1]!;
     for (let b = 0; b < count; b++) {
@@ -92,7 +93,7 @@ export class BatchRows {
     this.out = new Float64Array(layout.batch * this.total);
     this.err = new Float64Array(layout.batch * this.total);
   }
-  tally(f: Float64Array, nets: NetLayout[], count: number, labels: Int32Array, order: Int32Array, start: number, t: EpochTally): void {
+  tally(f: Floats, nets: NetLayout[], count: number, labels: Int32Array, order: Int32Array, start: number, t: EpochTally): void {
     gatherBatch(f, nets, count, this.out, this.err, this.total);
     tallyRows(this.out, this.err, count, this.total, labels, order, start, t);
   }
@@ -107,6 +108,7 @@ export class SerialExecutor implements Executor {
   readonly name: StrategyName = 'serial';
   private busy = 0;
   private readonly rows: BatchRows;
+  private readonly k: Kernels;
 
   constructor(
     private readonly mem: Memory,
@@ -114,6 +116,7 @@ export class SerialExecutor implements Executor {
     private readonly config: ModelConfig,
   ) {
     this.rows = new BatchRows(layout);
+    this.k = kernelsFor(config.kernels, mem);
   }
 
   private pass(data: Samples, order: Int32Array, start: number, count: number, train: boolean): void {
@@ -121,9 +124,9 @@ export class SerialExecutor implements Executor {
     const kanekoRule = this.config.rule === 'kaneko';
     for (const net of this.layout.nets) {
       stageBatch(f, net, data, order, start, count);
-      for (const l of net.layers) forwardLayer(f, l, count, this.config.u0);
-      computeAmine(f, net, count, this.config.u1);
-      if (train) for (const l of net.layers) updateLayer(f, net, l, count, kanekoRule);
+      for (const l of net.layers) this.k.forward(f, l, count, this.config.u0);
+      this.k.amine(f, net, count, this.config.u1);
+      if (train) for (const l of net.layers) this.k.update(f, net, l, count, kanekoRule);
     }
   }
 

@@ -1,24 +1,38 @@
 /**
- * Float64 reference kernels over one shared Float64Array `m`, addressed by offsets.
- * They allocate nothing, validate nothing and return nothing.
+ * Reference kernels over one typed array `m` (float64 or float32) addressed by offsets. Weights are
+ * source-major, W[i * nOut + j] for source i and cell j (the article's (in, out) matrices), which
+ * keeps each cell's sum in source order, as Kaneko's program adds it, while the inner loops run over
+ * contiguous cells. They allocate nothing (one scratch row that grows on demand), validate nothing
+ * and return nothing.
  */
 import { activate, derivative } from './activations.js';
 
-/** y[b, j] = f(sum_i W[j, i] x[b, i] (+ bias[j])), summing sources in order as Kaneko's program does. */
+type F = Float64Array | Float32Array;
+
+let scratch = new Float64Array(1024);
+function row(n: number): Float64Array {
+  if (scratch.length < n) scratch = new Float64Array(2 * n);
+  return scratch;
+}
+
+/** y[b, j] = f(sum_i W[i, j] x[b, i] (+ bias[j])). Zero inputs are skipped (exact: they add nothing). */
 export function forwardDense(
-  m: Float64Array, w: number, bias: number, x: number, xStride: number, y: number, yStride: number,
+  m: F, w: number, bias: number, x: number, xStride: number, y: number, yStride: number,
   batch: number, nIn: number, nOut: number, act: number, u0: number,
 ): void {
+  const s = row(nOut);
   for (let b = 0; b < batch; b++) {
     const xr = x + b * xStride;
     const yr = y + b * yStride;
-    for (let j = 0; j < nOut; j++) {
-      const wr = w + j * nIn;
-      let s = 0;
-      for (let i = 0; i < nIn; i++) s += m[wr + i]! * m[xr + i]!;
-      if (bias >= 0) s += m[bias + j]!;
-      m[yr + j] = activate(act, s, u0);
+    s.fill(0, 0, nOut);
+    for (let i = 0; i < nIn; i++) {
+      const xi = m[xr + i]!;
+      if (xi === 0) continue;
+      const wr = w + i * nOut;
+      for (let j = 0; j < nOut; j++) s[j] = s[j]! + m[wr + j]! * xi;
     }
+    if (bias >= 0) for (let j = 0; j < nOut; j++) s[j] = s[j]! + m[bias + j]!;
+    for (let j = 0; j < nOut; j++) m[yr + j] = activate(act, s[j]!, u0);
   }
 }
 
@@ -28,9 +42,24 @@ export function forwardDense(
  * kaneko rule: gE = t_j f'(o) max(a, 0), gI = -t_j f'(o) max(-a, 0); bidirectional: both t_j f'(o) a.
  */
 export function amineCoefficients(
-  m: Float64Array, y: number, yStride: number, batch: number, nOut: number, cellTypes: Int8Array, act: number,
+  m: F, y: number, yStride: number, batch: number, nOut: number, cellTypes: Int8Array, act: number,
   amine: number, amineStride: number, perCell: boolean, kanekoRule: boolean, gE: number, gI: number,
 ): void {
+  if (!kanekoRule && !perCell && (act === 0 || act === 5)) {
+    // The common case (bidirectional rule, hidden layer, sigmoid) without branches per cell.
+    for (let b = 0; b < batch; b++) {
+      const yr = y + b * yStride;
+      const a = m[amine + b * amineStride]!;
+      const gr = b * nOut;
+      for (let j = 0; j < nOut; j++) {
+        const o = m[yr + j]!;
+        const g = o * (1 - o) * a * cellTypes[j]!;
+        m[gE + gr + j] = g;
+        m[gI + gr + j] = g;
+      }
+    }
+    return;
+  }
   for (let b = 0; b < batch; b++) {
     const yr = y + b * yStride;
     const ar = amine + b * amineStride;
@@ -52,27 +81,35 @@ export function amineCoefficients(
 }
 
 /**
- * W[j, i] += scale * sum_b x[b, i] g[b, j], with g = gE for excitatory sources and gI for inhibitory
+ * W[i, j] += scale * sum_b x[b, i] g[b, j], with g = gE for excitatory sources and gI for inhibitory
  * ones; the bias vector learns like an excitatory source of value 1. With `freezeZeros`, a weight
  * that is exactly 0 stays 0 (Kaneko's way of masking absent connections).
  */
 export function amineUpdate(
-  m: Float64Array, w: number, bias: number, x: number, xStride: number, batch: number, nIn: number, nOut: number,
+  m: F, w: number, bias: number, x: number, xStride: number, batch: number, nIn: number, nOut: number,
   srcE: Uint8Array, gE: number, gI: number, scale: number, freezeZeros: boolean,
 ): void {
-  for (let j = 0; j < nOut; j++) {
-    const wr = w + j * nIn;
-    for (let i = 0; i < nIn; i++) {
-      const g = srcE[i] === 1 ? gE : gI;
-      let acc = 0;
-      for (let b = 0; b < batch; b++) acc += m[x + b * xStride + i]! * m[g + b * nOut + j]!;
-      if (freezeZeros && m[wr + i] === 0) continue;
-      m[wr + i] = m[wr + i]! + scale * acc;
+  const acc = row(nOut);
+  for (let i = 0; i < nIn; i++) {
+    const g = srcE[i] === 1 ? gE : gI;
+    acc.fill(0, 0, nOut);
+    for (let b = 0; b < batch; b++) {
+      const xi = m[x + b * xStride + i]!;
+      if (xi === 0) continue;
+      const gr = g + b * nOut;
+      for (let j = 0; j < nOut; j++) acc[j] = acc[j]! + xi * m[gr + j]!;
     }
-    if (bias >= 0) {
-      let acc = 0;
-      for (let b = 0; b < batch; b++) acc += m[gE + b * nOut + j]!;
-      m[bias + j] = m[bias + j]! + scale * acc;
+    const wr = w + i * nOut;
+    for (let j = 0; j < nOut; j++) {
+      if (freezeZeros && m[wr + j] === 0) continue;
+      m[wr + j] = m[wr + j]! + scale * acc[j]!;
+    }
+  }
+  if (bias >= 0) {
+    for (let j = 0; j < nOut; j++) {
+      let a = 0;
+      for (let b = 0; b < batch; b++) a += m[gE + b * nOut + j]!;
+      m[bias + j] = m[bias + j]! + scale * a;
     }
   }
 }
@@ -84,40 +121,43 @@ export function amineUpdate(
  * d- from I sources, zero weights frozen; bidirectional: the signed amine times type(j).
  */
 export function amineUpdateOnline(
-  m: Float64Array, w: number, bias: number, x: number, y: number, nIn: number, nOut: number, srcE: Uint8Array,
+  m: F, w: number, bias: number, x: number, y: number, nIn: number, nOut: number, srcE: Uint8Array,
   cellTypes: Int8Array, act: number, amine: number, perCell: boolean, alpha: number, kanekoRule: boolean,
 ): void {
-  for (let j = 0; j < nOut; j++) {
-    const o = m[y + j]!;
-    const a = m[perCell ? amine + j : amine]!;
-    const t = cellTypes[j]!;
-    const dPlus = a > 0 ? a : 0;
-    const dMinus = a < 0 ? -a : 0;
-    const sig = act === 0 || act === 5;
-    const fd = sig ? 0 : derivative(act, o);
-    const wr = w + j * nIn;
-    for (let i = 0; i < nIn; i++) {
-      const cur = m[wr + i]!;
+  const sig = act === 0 || act === 5;
+  for (let i = 0; i < nIn; i++) {
+    const xi = m[x + i]!;
+    const e = srcE[i] === 1;
+    const wr = w + i * nOut;
+    for (let j = 0; j < nOut; j++) {
+      const cur = m[wr + j]!;
       if (kanekoRule && cur === 0) continue;
-      let del = alpha * m[x + i]!;
+      const o = m[y + j]!;
+      const a = m[perCell ? amine + j : amine]!;
+      const t = cellTypes[j]!;
+      let del = alpha * xi;
       if (sig) {
         del *= o;
         del *= 1 - o;
       } else {
-        del *= fd;
+        del *= derivative(act, o);
       }
-      const e = srcE[i] === 1;
-      m[wr + i] = cur + (kanekoRule ? (e ? del * dPlus * t : del * dMinus * -t) : del * a * t);
+      m[wr + j] = cur + (kanekoRule ? (e ? del * (a > 0 ? a : 0) * t : del * (a < 0 ? -a : 0) * -t) : del * a * t);
     }
-    if (bias >= 0) {
+  }
+  if (bias >= 0) {
+    for (let j = 0; j < nOut; j++) {
+      const o = m[y + j]!;
+      const a = m[perCell ? amine + j : amine]!;
+      const t = cellTypes[j]!;
       let del = alpha;
       if (sig) {
         del *= o;
         del *= 1 - o;
       } else {
-        del *= fd;
+        del *= derivative(act, o);
       }
-      m[bias + j] = m[bias + j]! + (kanekoRule ? del * dPlus * t : del * a * t);
+      m[bias + j] = m[bias + j]! + (kanekoRule ? del * (a > 0 ? a : 0) * t : del * a * t);
     }
   }
 }

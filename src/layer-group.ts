@@ -4,12 +4,14 @@
  * of work: a whole pass of some nets over a stretch of samples. Used by the coordinator for its own
  * share and by every worker; it moves no data between threads.
  */
-import { computeAmine, forwardLayer, type Samples, stageBatch, updateLayer } from './engine.js';
-import type { Layout } from './layout.js';
+import type { Kernels } from './backend.js';
+import { type Samples, stageBatch } from './engine.js';
+import type { Floats, Layout } from './layout.js';
 
 export class LayerGroup {
   constructor(
-    private readonly f: Float64Array,
+    private readonly k: Kernels,
+    private readonly f: Floats,
     private readonly layout: Layout,
     private readonly lo: number,
     private readonly hi: number,
@@ -22,14 +24,14 @@ export class LayerGroup {
   /** Forward through layers [lo, hi) of every net in `slot`; the last group also computes the amine. */
   forward(slot: number, count: number): void {
     for (const net of this.layout.slots[slot]!) {
-      for (let k = this.lo; k < this.hi; k++) forwardLayer(this.f, net.layers[k]!, count, this.u0);
-      if (this.isLast) computeAmine(this.f, net, count, this.u1);
+      for (let k = this.lo; k < this.hi; k++) this.k.forward(this.f, net.layers[k]!, count, this.u0);
+      if (this.isLast) this.k.amine(this.f, net, count, this.u1);
     }
   }
 
   update(slot: number, count: number): void {
     for (const net of this.layout.slots[slot]!) {
-      for (let k = this.lo; k < this.hi; k++) updateLayer(this.f, net, net.layers[k]!, count, this.kanekoRule);
+      for (let k = this.lo; k < this.hi; k++) this.k.update(this.f, net, net.layers[k]!, count, this.kanekoRule);
     }
   }
 }
@@ -40,7 +42,7 @@ export class LayerGroup {
  * (`total` columns: every output of every net).
  */
 export function runNets(
-  f: Float64Array, layout: Layout, lo: number, hi: number, data: Samples, order: Int32Array, n: number,
+  kern: Kernels, f: Floats, layout: Layout, lo: number, hi: number, data: Samples, order: Int32Array, n: number,
   train: boolean, u0: number, u1: number, kanekoRule: boolean, out: Float64Array, err: Float64Array, total: number,
 ): void {
   const batch = layout.batch;
@@ -50,9 +52,9 @@ export function runNets(
     for (let start = 0; start < n; start += batch) {
       const count = Math.min(batch, n - start);
       stageBatch(f, net, data, order, start, count);
-      for (const l of net.layers) forwardLayer(f, l, count, u0);
-      computeAmine(f, net, count, u1);
-      if (train) for (const l of net.layers) updateLayer(f, net, l, count, kanekoRule);
+      for (const l of net.layers) kern.forward(f, l, count, u0);
+      kern.amine(f, net, count, u1);
+      if (train) for (const l of net.layers) kern.update(f, net, l, count, kanekoRule);
       for (let b = 0; b < count; b++) {
         const row = (start + b) * total + net.firstOutput;
         for (let c = 0; c < net.outputs; c++) {

@@ -55,7 +55,9 @@ export interface NetLayout {
 
 export interface Layout {
   batch: number;
-  /** Float64 elements after the control block. */
+  /** Bytes per element: 8 (f64) or 4 (f32). */
+  elem: number;
+  /** Elements after the control block. */
   floats: number;
   bytes: number;
   /** The nets of activation slot 0 (all slots share the weights). */
@@ -107,9 +109,11 @@ export function netShapes(c: ModelConfig): LayerShape[][] {
 /** Lays out every net for mini-batches of up to `batch` samples, with `slots` sets of activations. */
 export function computeLayout(c: ModelConfig, batch: number, slots = 1): Layout {
   let off = 0;
+  // Every region starts on a 16-byte boundary, so SIMD loads of whole rows stay aligned.
+  const align = c.precision === 'f32' ? 4 : 2;
   const take = (n: number): number => {
     const at = off;
-    off += n;
+    off += Math.ceil(n / align) * align;
     return at;
   };
   const cells = c.bias === 'cells' ? 2 : 0;
@@ -138,13 +142,20 @@ export function computeLayout(c: ModelConfig, batch: number, slots = 1): Layout 
       target: take(batch * outputs), err: take(batch * outputs), amine: take(batch),
     };
   }));
-  const bytes = Math.ceil((CTRL_BYTES + off * 8) / PAGE) * PAGE;
-  return { batch, floats: off, bytes, nets: slotNets[0]!, slots: slotNets };
+  const elem = c.precision === 'f32' ? 4 : 8;
+  const bytes = Math.ceil((CTRL_BYTES + off * elem) / PAGE) * PAGE;
+  return { batch, elem, floats: off, bytes, nets: slotNets[0]!, slots: slotNets };
 }
 
+/** Float storage: float64 (reference) or float32 (fast path). */
+export type Floats = Float64Array | Float32Array;
+
 export interface Memory {
+  /** The shared WebAssembly memory (what WebAssembly kernels are instantiated with). */
+  wasm: WebAssembly.Memory;
   buffer: SharedArrayBuffer;
-  f: Float64Array;
+  /** Every float region, addressed by the layout's offsets. */
+  f: Floats;
   ctrl: Int32Array;
 }
 
@@ -152,7 +163,7 @@ export interface Memory {
 export function allocateMemory(layout: Layout, beta: number): Memory {
   const pages = layout.bytes / PAGE;
   const wasm = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-  const mem = viewMemory(wasm.buffer as unknown as SharedArrayBuffer, layout);
+  const mem = viewMemory(wasm, layout);
   for (const net of layout.slots.flat()) {
     for (const l of net.layers) {
       if (!net.biasCells) continue;
@@ -165,11 +176,13 @@ export function allocateMemory(layout: Layout, beta: number): Memory {
   return mem;
 }
 
-/** Views over an existing buffer (what a worker builds from the buffer it is handed). */
-export function viewMemory(buffer: SharedArrayBuffer, layout: Layout): Memory {
+/** Views over an existing shared memory (what a worker builds from the memory it is handed). */
+export function viewMemory(wasm: WebAssembly.Memory, layout: Layout): Memory {
+  const buffer = wasm.buffer as unknown as SharedArrayBuffer;
   return {
+    wasm,
     buffer,
-    f: new Float64Array(buffer, CTRL_BYTES, layout.floats),
+    f: layout.elem === 4 ? new Float32Array(buffer, CTRL_BYTES, layout.floats) : new Float64Array(buffer, CTRL_BYTES, layout.floats),
     ctrl: new Int32Array(buffer, 0, CTRL_BYTES / 4),
   };
 }

@@ -8,6 +8,10 @@ export type RuleName = 'kaneko' | 'bidirectional';
 /** `cells`: Kaneko's two constant source cells of value beta; `vector`: a per-cell bias; `none`. */
 export type BiasMode = 'cells' | 'vector' | 'none';
 export type PresetName = 'kaneko' | 'article' | 'bench-wide';
+/** f64: the reference precision (replays, Kaneko's preset); f32: the fast path. */
+export type Precision = 'f64' | 'f32';
+/** wasm: WebAssembly SIMD kernels (f32 only); js: plain JavaScript. */
+export type KernelImpl = 'js' | 'wasm';
 
 export const TOPOLOGIES: readonly Topology[] = ['kaneko', 'paired'];
 export const RULES: readonly RuleName[] = ['kaneko', 'bidirectional'];
@@ -33,6 +37,8 @@ export interface ModelConfig {
   initScale: number;
   /** Use a correctly rounded exp in the sigmoid, as the C library does (bit-faithful replays; slower). */
   faithfulExp: boolean;
+  precision: Precision;
+  kernels: KernelImpl;
 }
 
 /** How to train: batch size, epochs, order, stop rule. */
@@ -55,7 +61,7 @@ export interface Preset {
 const KANEKO: Preset = {
   model: {
     topology: 'kaneko', rule: 'kaneko', hidden: [8], activation: 'sigmoid', u0: 0.4, u1: 1, beta: 0.8,
-    bias: 'cells', alphaHidden: 0.8, alphaOutput: 0.8, initScale: 1, faithfulExp: true,
+    bias: 'cells', alphaHidden: 0.8, alphaOutput: 0.8, initScale: 1, faithfulExp: true, precision: 'f64', kernels: 'js',
   },
   train: { batch: 1, epochs: 10000, shuffle: false, stopErrSum: 0.1 },
   alphaTogether: true,
@@ -65,6 +71,7 @@ const ARTICLE: Preset = {
   model: {
     topology: 'paired', rule: 'bidirectional', hidden: new Array<number>(512).fill(4), activation: 'sigmoid',
     u0: 0.4, u1: 1, beta: 0.1, bias: 'none', alphaHidden: 0.2, alphaOutput: 0.8, initScale: 1, faithfulExp: false,
+    precision: 'f32', kernels: 'wasm',
   },
   train: { batch: 128, epochs: 10, shuffle: true, stopErrSum: 0 },
   alphaTogether: false,
@@ -112,6 +119,9 @@ export function validateModelConfig(c: ModelConfig): void {
   check(Number.isFinite(c.u1) && c.u1 >= 0, `u1 must be a non-negative number, got ${c.u1}`);
   check(Number.isFinite(c.beta), `beta must be a finite number, got ${c.beta}`);
   check(typeof c.faithfulExp === 'boolean', 'faithfulExp must be true or false');
+  check(c.precision === 'f64' || c.precision === 'f32', `precision must be f32 or f64, got '${c.precision}'`);
+  check(c.kernels === 'js' || c.kernels === 'wasm', `kernels must be js or wasm, got '${c.kernels}'`);
+  check(!(c.kernels === 'wasm' && c.precision === 'f64'), 'the wasm kernels are float32: use --precision f32 with --kernels wasm, or --kernels js');
 }
 
 export function validateTrainConfig(t: TrainConfig): void {

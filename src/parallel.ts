@@ -12,8 +12,9 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { stageBatch, type Samples } from './engine.js';
 import { EdsimError, check } from './errors.js';
 import { BatchRows, type BatchHook, emptyTally, type EpochTally, type Executor, identityOrder, type StrategyName, tallyRows, type WorkerStats } from './executor.js';
+import { kernelsFor, type Kernels } from './backend.js';
 import { LayerGroup, runNets } from './layer-group.js';
-import { computeLayout, type Layout, type Memory } from './layout.js';
+import { computeLayout, type Floats, type Layout, type Memory } from './layout.js';
 import type { ModelConfig } from './options.js';
 import { balanceGroups, layerCost } from './partition.js';
 import { FLAG_LAST, FLAG_TRAIN, MAX_GROUPS, publish, RING, SLOT, statsView, waitAtLeast, type SharedData, type WorkerInit } from './protocol.js';
@@ -162,7 +163,7 @@ class LayerExecutor implements Executor {
     private readonly crew: Crew,
   ) {
     const G = bounds.length - 1;
-    this.group0 = new LayerGroup(mem.f, layout, bounds[0]!, bounds[1]!, config.u0, config.u1, config.rule === 'kaneko', G === 1);
+    this.group0 = new LayerGroup(kernelsFor(config.kernels, mem), mem.f, layout, bounds[0]!, bounds[1]!, config.u0, config.u1, config.rule === 'kaneko', G === 1);
     this.rows = new BatchRows(layout);
     this.stats = statsView(mem.buffer);
     this.names = bounds.slice(0, -1).map((lo, g) => `layer group ${g} (layers ${lo}-${bounds[g + 1]! - 1}${g === 0 ? ', coordinator' : ''})`);
@@ -259,6 +260,7 @@ class OutputExecutor implements Executor {
   private shared: { data: Labeled } & SharedViews | undefined;
   private readonly stats;
   private readonly names: string[];
+  private readonly k: Kernels;
 
   constructor(
     private readonly mem: Memory,
@@ -269,6 +271,7 @@ class OutputExecutor implements Executor {
     private readonly total: number,
   ) {
     this.stats = statsView(mem.buffer);
+    this.k = kernelsFor(config.kernels, mem);
     this.names = bounds.slice(0, -1).map((lo, g) => `output group ${g} (nets ${lo}-${bounds[g + 1]! - 1}${g === 0 ? ', coordinator' : ''})`);
   }
 
@@ -305,7 +308,7 @@ class OutputExecutor implements Executor {
     const c = this.config;
     const data64 = { x: s.x, y: s.y, features: s.d.features, outputs: s.d.outputs };
     let t0 = performance.now();
-    runNets(f, this.layout, this.bounds[0]!, this.bounds[1]!, data64, s.order, n, train, c.u0, c.u1, c.rule === 'kaneko', s.out, s.err, this.total);
+    runNets(this.k, f, this.layout, this.bounds[0]!, this.bounds[1]!, data64, s.order, n, train, c.u0, c.u1, c.rule === 'kaneko', s.out, s.err, this.total);
     this.stats.addBusy(0, performance.now() - t0);
     t0 = performance.now();
     for (let g = 1; g < this.bounds.length - 1; g++) await this.crew.waitFor(SLOT.UPD + g, e, () => this.names[g]!);
@@ -375,7 +378,7 @@ export async function createParallelExecutor(
       await crew.start(bounds.slice(1, -1).map((lo, i) => ({
         name: `output group ${i + 1} (nets ${lo}-${bounds[i + 2]! - 1})`,
         init: {
-          kind: 'output', buffer: mem.buffer, layout, u0: config.u0, u1: config.u1, kanekoRule, group: i + 1, groups: bounds.length - 1,
+          kind: 'output', memory: mem.wasm, kernels: config.kernels, layout, u0: config.u0, u1: config.u1, kanekoRule, group: i + 1, groups: bounds.length - 1,
           lo, hi: bounds[i + 2]!, lag: 0, slots: 1, spins: crew.spins, data: shared.d,
           ...(opts.fault && opts.fault.group === i + 1 ? { fault: { kind: opts.fault.kind, at: opts.fault.at } } : {}),
         },
@@ -395,7 +398,7 @@ export async function createParallelExecutor(
     await crew.start(bounds.slice(1, -1).map((lo, i) => ({
       name: `layer group ${i + 1} (layers ${lo}-${bounds[i + 2]! - 1})`,
       init: {
-        kind: 'layer', buffer: mem.buffer, layout, u0: config.u0, u1: config.u1, kanekoRule, group: i + 1, groups: G,
+        kind: 'layer', memory: mem.wasm, kernels: config.kernels, layout, u0: config.u0, u1: config.u1, kanekoRule, group: i + 1, groups: G,
         lo, hi: bounds[i + 2]!, lag: strategy === 'pipeline' ? G - 2 - i : 0, slots: layout.slots.length, spins: crew.spins,
         ...(opts.fault && opts.fault.group === i + 1 ? { fault: { kind: opts.fault.kind, at: opts.fault.at } } : {}),
       },

@@ -78,7 +78,9 @@ export function publish(ctrl: Int32Array, slot: number, t: number): void {
 /** What the coordinator hands each worker at start-up (structured-clonable; memory travels as the buffer). */
 export interface WorkerInit {
   kind: 'layer' | 'output';
-  buffer: SharedArrayBuffer;
+  /** The shared memory itself (structured clone shares it): views and WebAssembly instances are built on it. */
+  memory: WebAssembly.Memory;
+  kernels: import('./options.js').KernelImpl;
   layout: import('./layout.js').Layout;
   u0: number;
   u1: number;

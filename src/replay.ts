@@ -38,6 +38,15 @@ function need(ok: unknown, path: string, what: string): asserts ok {
   check(ok, `recording ${path} is malformed: ${what}`);
 }
 
+/** Recorded rows are per cell (cell j: its sources in order); edsim stores weights source-major. */
+function sourceMajor(rows: number[][]): Float64Array {
+  const nOut = rows.length;
+  const nIn = rows[0]!.length;
+  const w = new Float64Array(nOut * nIn);
+  rows.forEach((r, j) => r.forEach((v, i) => { w[i * nOut + j] = v; }));
+  return w;
+}
+
 function patternData(inputs: number[][], targets: number[][]): Dataset {
   const n = inputs.length;
   const features = inputs[0]!.length;
@@ -69,7 +78,7 @@ export async function kanekoReplay(path: string): Promise<ReplayResult> {
       need(Array.isArray(net.hidden) && net.hidden.length === hidden && net.hidden.every((row) => isNumArray(row, 2 + 2 * bits)), path, `${what}[].hidden must be ${hidden} rows of ${2 + 2 * bits} numbers`);
       need(isNumArray(net.output, 2 + hidden), path, `${what}[].output must hold ${2 + hidden} numbers`);
       return [
-        { w: Float64Array.from(net.hidden.flat()), b: new Float64Array(0) },
+        { w: sourceMajor(net.hidden), b: new Float64Array(0) },
         { w: Float64Array.from(net.output), b: new Float64Array(0) },
       ];
     });
@@ -81,7 +90,7 @@ export async function kanekoReplay(path: string): Promise<ReplayResult> {
 
   const model: ModelConfig = {
     topology: 'kaneko', rule: 'kaneko', inputs: bits, outputs, hidden: [hidden], activation: 'sigmoid',
-    u0: p.u0!, u1: p.u1!, beta: p.beta!, bias: 'cells', alphaHidden: p.alpha!, alphaOutput: p.alpha!, initScale: 1, faithfulExp: true,
+    u0: p.u0!, u1: p.u1!, beta: p.beta!, bias: 'cells', alphaHidden: p.alpha!, alphaOutput: p.alpha!, initScale: 1, faithfulExp: true, precision: 'f64', kernels: 'js',
   };
   const trainer = new Trainer(model, { batch: 1, epochs: p.maxEpochs!, shuffle: false, stopErrSum: p.stopErrSum!, seed: 1 }, 'serial', 1);
   const data = patternData(inputs, targets);
@@ -116,7 +125,7 @@ export async function kanekoReplay(path: string): Promise<ReplayResult> {
   const recorded = typeof r.epochsRun === 'number' ? r.epochsRun : epochs.length;
   if (ran !== recorded) note(Infinity, `epochs run: ${ran}, recorded ${recorded}`);
   const got = trainer.weights();
-  final.forEach((net, n) => net.forEach((l, k) => l.w.forEach((v, i) => note(Math.abs(got[n]![k]!.w[i]! - v), `final weight net ${n} layer ${k} #${i}`))));
+  final.forEach((net, n) => net.forEach((l, k) => l.w.forEach((v, i) => note(Math.abs(got[n]![k]!.w[i]! - v), `final weight net ${n} layer ${k} #${i} (source-major)`))));
   return { maxAbsDiff: diff, epochs: ran, recordedEpochs: recorded, detail: worst };
 }
 
@@ -144,14 +153,14 @@ export async function articleReplay(path: string): Promise<ReplayResult> {
     const nOut = l.pp[0]!.length;
     widths.push(nOut);
     const cells = isOut ? 1 : 2;
-    const w = new Float64Array(cells * nOut * 2 * nIn);
+    const cols = cells * nOut;
+    const w = new Float64Array(cols * 2 * nIn);
     for (let c = 0; c < cells; c++) {
       for (let j = 0; j < nOut; j++) {
         for (let i = 0; i < nIn; i++) {
-          const row = (c * nOut + j) * 2 * nIn;
           // E cells: +pp from E sources, -np from I sources; I cells: -pn from E sources, +nn from I sources.
-          w[row + i] = c === 0 ? l.pp[i]![j]! : -l.pn[i]![j]!;
-          w[row + nIn + i] = c === 0 ? -l.np[i]![j]! : l.nn[i]![j]!;
+          w[i * cols + c * nOut + j] = c === 0 ? l.pp[i]![j]! : -l.pn[i]![j]!;
+          w[(nIn + i) * cols + c * nOut + j] = c === 0 ? -l.np[i]![j]! : l.nn[i]![j]!;
         }
       }
     }
@@ -161,7 +170,7 @@ export async function articleReplay(path: string): Promise<ReplayResult> {
   const a = alpha ? Number(alpha[1]) : 0.8;
   const model: ModelConfig = {
     topology: 'paired', rule: 'bidirectional', inputs: features, outputs: 1, hidden: widths.slice(0, -1).map((w) => 2 * w),
-    activation: 'sigmoid', u0: 0.4, u1: 1, beta: 0, bias: 'none', alphaHidden: a, alphaOutput: 0.8, initScale: 1, faithfulExp: false,
+    activation: 'sigmoid', u0: 0.4, u1: 1, beta: 0, bias: 'none', alphaHidden: a, alphaOutput: 0.8, initScale: 1, faithfulExp: false, precision: 'f64', kernels: 'js',
   };
   const n = inputs.length;
   const trainer = new Trainer(model, { batch: n, epochs: recorded.length, shuffle: false, stopErrSum: 0, seed: 1 }, 'serial', 1);

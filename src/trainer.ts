@@ -5,7 +5,7 @@
 import type { Dataset } from './data.js';
 import { check, EdsimError } from './errors.js';
 import { type Executor, SerialExecutor, STRATEGIES, type StrategyName, type WorkerStats } from './executor.js';
-import { allocateMemory, type Layout, type Memory } from './layout.js';
+import { allocateMemory, type Floats, type Layout, type Memory } from './layout.js';
 import { loadModel, type ModelFile, saveModel } from './model-io.js';
 import {
   getPreset, type ModelConfig, type PresetName, type TrainConfig, validateModelConfig, validateTrainConfig,
@@ -42,7 +42,7 @@ export interface FitOptions {
   onEpoch?: (e: EpochResult) => void;
   signal?: AbortSignal;
   /** Called after every mini-batch (serial and layer strategies), e.g. to record outputs. */
-  onBatch?: (start: number, count: number, f: Float64Array, layout: Layout) => void;
+  onBatch?: (start: number, count: number, f: Floats, layout: Layout) => void;
 }
 
 export interface FitHistory {

@@ -3,36 +3,36 @@ import type { Layout } from './layout.js';
 import type { ModelConfig } from './options.js';
 import { Rng } from './rng.js';
 
-/** Per net, per layer: the weight matrix (cell-major) and the bias vector (empty when none). */
+/** Per net, per layer: the weight matrix (source-major: w[i * nOut + j]) and the bias vector (empty when none). */
 export type WeightSet = { w: Float64Array; b: Float64Array }[][];
 
 /**
  * Magnitudes uniform in [0, initScale), signs fixed by type(source) * type(cell), drawn net by net,
  * layer by layer, cell by cell, source by source.
  */
-export function initWeights(f: Float64Array, layout: Layout, c: ModelConfig, seed: number): void {
+export function initWeights(f: Float64Array | Float32Array, layout: Layout, c: ModelConfig, seed: number): void {
   const rng = new Rng(seed);
   for (const net of layout.nets) {
     for (const l of net.layers) {
       for (let j = 0; j < l.nOut; j++) {
         const t = l.cellTypes[j]!;
-        for (let i = 0; i < l.nIn; i++) f[l.w + j * l.nIn + i] = (l.srcE[i] === 1 ? t : -t) * c.initScale * rng.next();
+        for (let i = 0; i < l.nIn; i++) f[l.w + i * l.nOut + j] = (l.srcE[i] === 1 ? t : -t) * c.initScale * rng.next();
       }
       if (l.b >= 0) for (let j = 0; j < l.nOut; j++) f[l.b + j] = l.cellTypes[j]! * c.initScale * rng.next();
     }
   }
 }
 
-export function readWeights(f: Float64Array, layout: Layout): WeightSet {
+export function readWeights(f: Float64Array | Float32Array, layout: Layout): WeightSet {
   return layout.nets.map((net) =>
     net.layers.map((l) => ({
-      w: f.slice(l.w, l.w + l.nOut * l.nIn),
-      b: l.b >= 0 ? f.slice(l.b, l.b + l.nOut) : new Float64Array(0),
+      w: Float64Array.from(f.subarray(l.w, l.w + l.nOut * l.nIn)),
+      b: l.b >= 0 ? Float64Array.from(f.subarray(l.b, l.b + l.nOut)) : new Float64Array(0),
     })),
   );
 }
 
-export function writeWeights(f: Float64Array, layout: Layout, ws: WeightSet): void {
+export function writeWeights(f: Float64Array | Float32Array, layout: Layout, ws: WeightSet): void {
   layout.nets.forEach((net, n) =>
     net.layers.forEach((l, k) => {
       f.set(ws[n]![k]!.w, l.w);

@@ -5,17 +5,21 @@ import { activate, derivative, ACT_CODE } from '../src/activations.js';
 import { amineCoefficients, amineUpdate, amineUpdateOnline, forwardDense } from '../src/kernels.js';
 import { exactExp } from '../src/exact-exp.js';
 import { Rng } from '../src/rng.js';
+import { rawUpdate, wasmKernels } from '../src/backend.js';
+import { allocateMemory } from '../src/layout.js';
 import { expectClose } from './helpers.js';
 
 const rng = new Rng(42);
 const rand = (n: number, lo = 0, hi = 1): number[] => Array.from({ length: n }, () => lo + (hi - lo) * rng.next());
+/** Kernels store weights source-major; the tests think in cell-major rows (mathjs W is nOut x nIn). */
+const sourceMajor = (W: number[], nOut: number, nIn: number): number[] => Array.from({ length: nOut * nIn }, (_, k) => W[(k % nOut) * nIn + Math.floor(k / nOut)]!);
 
 test('forwardDense matches mathjs X W^T + b, then the activation (1e-12)', () => {
   for (const act of ['sigmoid', 'relu', 'elu', 'softplus', 'tanh'] as const) {
     const B = 5, nIn = 7, nOut = 4;
     const W = rand(nOut * nIn, -1, 1), X = rand(B * nIn), bias = rand(nOut, -0.5, 0.5);
     const m = new Float64Array(W.length + X.length + bias.length + B * nOut);
-    m.set(W, 0); m.set(X, W.length); m.set(bias, W.length + X.length);
+    m.set(sourceMajor(W, nOut, nIn), 0); m.set(X, W.length); m.set(bias, W.length + X.length);
     const y = W.length + X.length + bias.length;
     forwardDense(m, 0, W.length + X.length, W.length, nIn, y, nOut, B, nIn, nOut, ACT_CODE[act], 0.4);
     const Wm = matrix(Array.from({ length: nOut }, (_, j) => W.slice(j * nIn, (j + 1) * nIn)));
@@ -30,13 +34,13 @@ test('amineUpdate (bidirectional) matches mathjs alpha/B * G^T X', () => {
   const B = 6, nIn = 5, nOut = 3;
   const W = rand(nOut * nIn, -1, 1), X = rand(B * nIn), G = rand(B * nOut, -1, 1);
   const m = new Float64Array(W.length + X.length + 2 * G.length);
-  m.set(W, 0); m.set(X, W.length); m.set(G, W.length + X.length); m.set(G, W.length + X.length + G.length);
+  m.set(sourceMajor(W, nOut, nIn), 0); m.set(X, W.length); m.set(G, W.length + X.length); m.set(G, W.length + X.length + G.length);
   const srcE = Uint8Array.from([1, 0, 1, 0, 1]);
   amineUpdate(m, 0, -1, W.length, nIn, B, nIn, nOut, srcE, W.length + X.length, W.length + X.length + G.length, 0.3 / B, false);
   const Gm = matrix(Array.from({ length: B }, (_, b) => G.slice(b * nOut, (b + 1) * nOut)));
   const Xm = matrix(Array.from({ length: B }, (_, b) => X.slice(b * nIn, (b + 1) * nIn)));
   const D = (multiply(transpose(Gm), Xm) as Matrix).toArray() as number[][];
-  expectClose(m.subarray(0, W.length), W.map((w, k) => w + (0.3 / B) * D[Math.floor(k / nIn)]![k % nIn]!), 1e-12, 'W');
+  expectClose(m.subarray(0, W.length), sourceMajor(W.map((w, k) => w + (0.3 / B) * D[Math.floor(k / nIn)]![k % nIn]!), nOut, nIn), 1e-12, 'W');
 });
 
 test('amineCoefficients: kaneko rule splits the amine into d+ (E sources) and d- (I sources)', () => {
@@ -98,6 +102,34 @@ test('Rng is reproducible and uniform enough', () => {
   assert.ok(xs.every((v) => v >= 0 && v < 1));
   const n = Array.from({ length: 4000 }, () => a.normal());
   assert.ok(Math.abs(n.reduce((s, v) => s + v, 0) / n.length) < 0.08);
+});
+
+test('WebAssembly SIMD kernels (f32) match the float64 reference on odd shapes', () => {
+  const shapes = [[128, 784, 256], [5, 7, 3], [9, 13, 17], [4, 8, 8], [1, 3, 9], [33, 2, 12]];
+  for (const [B, nIn, nOut] of shapes as [number, number, number][]) {
+    // Regions for W, bias, X, Y, gE, gI in one scratch memory, each 16-byte aligned.
+    const sizes = [nIn * nOut, nOut, B * nIn, B * nOut, B * nOut, B * nOut];
+    const offs: number[] = [];
+    let off = 0;
+    for (const n of sizes) {
+      offs.push(off);
+      off += Math.ceil(n / 4) * 4;
+    }
+    const mem = allocateMemory({ batch: 1, elem: 4, floats: off, bytes: Math.ceil((4096 + off * 4) / 65536) * 65536, nets: [], slots: [] }, 0);
+    const [w, bias, x, y, gE, gI] = offs as [number, number, number, number, number, number];
+    const W = rand(nIn * nOut, -1, 1), bv = rand(nOut, -1, 1), X = rand(B * nIn), G = rand(B * nOut, -1, 1), G2 = rand(B * nOut, -1, 1);
+    for (const [v, o] of [[W, w], [bv, bias], [X, x], [G, gE], [G2, gI]] as [number[], number][]) mem.f.set(v, o);
+    const ref = Float64Array.from(mem.f); // the same float32-rounded inputs, computed in float64
+    const srcE = Uint8Array.from({ length: nIn }, (_, i) => (i < nIn / 2 ? 1 : 0));
+    const l = { nIn, nOut, srcE, cellTypes: new Int8Array(nOut).fill(1), biasVector: true, act: 0, alpha: 0.5, isOutput: false, w, b: bias, x, xStride: nIn, y, yStride: nOut, gE, gI };
+    wasmKernels(mem).forward(mem.f, l, B, 0.4);
+    forwardDense(ref, w, bias, x, nIn, y, nOut, B, nIn, nOut, 0, 0.4);
+    // float32 sums of n terms of size ~1 carry up to ~n * 2^-24 relative error (stated tolerance).
+    expectClose(mem.f.subarray(y, y + B * nOut), ref.subarray(y, y + B * nOut), 1e-6 + 6e-8 * nIn, `forward ${B}x${nIn}->${nOut}`);
+    rawUpdate(mem, l, B, 0.5 / B);
+    amineUpdate(ref, w, -1, x, nIn, B, nIn, nOut, srcE, gE, gI, 0.5 / B, false);
+    expectClose(mem.f.subarray(w, w + nIn * nOut), ref.subarray(w, w + nIn * nOut), 1e-6 + 6e-8 * B, `update ${B}x${nIn}->${nOut}`);
+  }
 });
 
 test.run();

@@ -7,6 +7,7 @@
 import { parentPort } from 'node:worker_threads';
 import { expose } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { kernelsFor } from '../src/backend.js';
 import { viewMemory } from '../src/layout.js';
 import { LayerGroup, runNets } from '../src/layer-group.js';
 import { FLAG_LAST, FLAG_TRAIN, publish, RING, SLOT, statsView, waitAtLeast, type WorkerInit } from '../src/protocol.js';
@@ -24,7 +25,7 @@ class WorkerHost {
   /** Runs until the stop flag; rejects (after raising the fault flag) if anything throws. */
   run(): void {
     const m = this.init_!;
-    const ctrl = viewMemory(m.buffer, m.layout).ctrl;
+    const ctrl = viewMemory(m.memory, m.layout).ctrl;
     try {
       if (m.kind === 'layer') this.layerLoop(m, ctrl);
       else this.outputLoop(m, ctrl);
@@ -43,11 +44,12 @@ class WorkerHost {
   }
 
   private layerLoop(m: WorkerInit, ctrl: Int32Array): void {
-    const { f } = viewMemory(m.buffer, m.layout);
-    const stats = statsView(m.buffer);
+    const mem = viewMemory(m.memory, m.layout);
+    const { f } = mem;
+    const stats = statsView(mem.buffer);
     const g = m.group;
     const last = g === m.groups - 1;
-    const group = new LayerGroup(f, m.layout, m.lo, m.hi, m.u0, m.u1, m.kanekoRule, last);
+    const group = new LayerGroup(kernelsFor(m.kernels, mem), f, m.layout, m.lo, m.hi, m.u0, m.u1, m.kanekoRule, last);
     const stop = (): boolean => Atomics.load(ctrl, SLOT.STOP) !== 0;
     const wait = (slot: number, t: number): boolean => {
       const t0 = performance.now();
@@ -83,8 +85,10 @@ class WorkerHost {
   }
 
   private outputLoop(m: WorkerInit, ctrl: Int32Array): void {
-    const { f } = viewMemory(m.buffer, m.layout);
-    const stats = statsView(m.buffer);
+    const mem = viewMemory(m.memory, m.layout);
+    const { f } = mem;
+    const kern = kernelsFor(m.kernels, mem);
+    const stats = statsView(mem.buffer);
     const d = m.data!;
     const data = { x: new Float64Array(d.x), y: new Float64Array(d.y), features: d.features, outputs: d.outputs };
     const order = new Int32Array(d.order);
@@ -99,7 +103,7 @@ class WorkerHost {
       if (!ok) return;
       this.maybeFault(m, e);
       t0 = performance.now();
-      runNets(f, m.layout, m.lo, m.hi, data, order, Atomics.load(ctrl, SLOT.EPOCH_SAMPLES), Atomics.load(ctrl, SLOT.EPOCH_MODE) === 1,
+      runNets(kern, f, m.layout, m.lo, m.hi, data, order, Atomics.load(ctrl, SLOT.EPOCH_SAMPLES), Atomics.load(ctrl, SLOT.EPOCH_MODE) === 1,
         m.u0, m.u1, m.kanekoRule, out, err, d.totalOutputs);
       stats.addBusy(m.group, performance.now() - t0);
       publish(ctrl, SLOT.UPD + m.group, e);

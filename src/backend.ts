@@ -22,6 +22,7 @@ export const jsKernels: Kernels = { impl: 'js', forward: forwardLayer, amine: co
 interface WasmExports {
   fwd(w: number, bias: number, hasBias: number, x: number, xs: number, y: number, ys: number, B: number, nIn: number, nOut: number): void;
   upd(w: number, x: number, xs: number, g: number, gs: number, B: number, i0: number, i1: number, nOut: number, scale: number, freeze: number): void;
+  sigmoid(p: number, rows: number, cols: number, stride: number, k: number): void;
 }
 
 let wasmModule: WebAssembly.Module | undefined;
@@ -52,12 +53,7 @@ export function wasmKernels(mem: Memory): Kernels {
       const act = l.act;
       const n = l.nOut;
       if (act === 0) {
-        // The sigmoid, without the per-cell switch (this loop is the whole cost of the article's tiny layers).
-        const k = -2 / u0;
-        for (let b = 0; b < batch; b++) {
-          const r = l.y + b * l.yStride;
-          for (let j = 0; j < n; j++) f[r + j] = 1 / (1 + Math.exp(k * f[r + j]!));
-        }
+        ex.sigmoid(addr(l.y), batch, n, 4 * l.yStride, -2 / u0);
         return;
       }
       for (let b = 0; b < batch; b++) {
@@ -92,9 +88,11 @@ export function wasmKernels(mem: Memory): Kernels {
 }
 
 /** The wasm update kernel alone, with the coefficients already in gE/gI (for tests and benchmarks). */
+const rawInstances = new WeakMap<WebAssembly.Memory, WasmExports>();
 export function rawUpdate(mem: Memory, l: LayerLayout, batch: number, scale: number): void {
   wasmModule ??= new WebAssembly.Module(readFileSync(WASM_URL));
-  const ex = new WebAssembly.Instance(wasmModule, { env: { memory: mem.wasm } }).exports as unknown as WasmExports;
+  let ex = rawInstances.get(mem.wasm);
+  if (!ex) rawInstances.set(mem.wasm, (ex = new WebAssembly.Instance(wasmModule, { env: { memory: mem.wasm } }).exports as unknown as WasmExports));
   const addr = (off: number): number => CTRL_BYTES + 4 * off;
   for (const [i0, i1, isE] of typeRuns(l.srcE)) {
     ex.upd(addr(l.w), addr(l.x), 4 * l.xStride, addr(isE ? l.gE : l.gI), 4 * l.nOut, batch, i0, i1, l.nOut, scale, 0);

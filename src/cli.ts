@@ -168,6 +168,24 @@ export function buildCli(argv: string[]): Argv {
       const code = await scaleCommand({ ...(a as unknown as ScaleArgs), workerList: (a as { workers?: string }).workers, workers: undefined } as ScaleArgs, signal).finally(dispose);
       if (code !== 0) process.exit(code);
     })
+    .command('bench', 'measure the kernels: GFLOP/s of forward and update per implementation, precision and shape', (y) =>
+      y.option('json', { type: 'boolean', default: false, describe: 'last stdout line: { "kernels": [ ... ] }' })
+        .option('repeats', { coerce: (v: unknown) => { const n = Number(v); if (!Number.isInteger(n) || n < 1 || n > 100) throw new EdsimError(`--repeats must be an integer from 1 to 100, got '${String(v)}'`); return n; }, default: 5 })
+        .option('shapes', { type: 'string', describe: 'batch x in x out list, e.g. 128x784x256,1x256x128 (default: a standard set)' })
+        .example('$0 bench --json', 'the kernel table as JSON (npm run bench:kernels -- --json)'),
+    async (a) => {
+      const { benchKernels, DEFAULT_SHAPES } = await import('./bench.js');
+      const shapes = a.shapes === undefined ? DEFAULT_SHAPES : String(a.shapes).split(',').map((p) => {
+        const m = /^(\d+)x(\d+)x(\d+)$/.exec(p.trim());
+        if (!m || Number(m[1]) < 1 || Number(m[2]) < 1 || Number(m[3]) < 1) throw new EdsimError(`--shapes must list BxINxOUT, e.g. 128x784x256, got '${p}'`);
+        return [Number(m[1]), Number(m[2]), Number(m[3])] as [number, number, number];
+      });
+      const kernels = benchKernels(shapes, a.repeats as number);
+      if (!a.json) {
+        for (const k of kernels) process.stdout.write(`${k.op.padEnd(8)} ${k.impl.padEnd(5)} ${k.dtype}  ${`${k.batch}x${k.in}->${k.out}`.padEnd(14)} ${k.gflops.toFixed(2).padStart(7)} GFLOP/s\n`);
+      }
+      process.stdout.write(a.json ? `${JSON.stringify({ kernels })}\n` : '');
+    })
     .command('kaneko-replay <file>', "replay a recorded trajectory of Kaneko's C program; exit 0 iff max abs diff <= 1e-9", (y) =>
       y.positional('file', { type: 'string', demandOption: true }).example('$0 kaneko-replay parity4-seed1.json', ''),
     async (a) => printReplay(await kanekoReplay(String(a.file))))

@@ -1,0 +1,66 @@
+/** Kernel micro-benchmarks: GFLOP/s of the forward and update kernels per implementation, precision and shape. */
+import { rawUpdate, wasmKernels, jsKernels } from './backend.js';
+import { amineUpdate } from './kernels.js';
+import { allocateMemory, type LayerLayout, type Memory } from './layout.js';
+import { Rng } from './rng.js';
+import { summarize } from './stats.js';
+
+export interface KernelResult {
+  op: 'forward' | 'update';
+  dtype: 'f32' | 'f64';
+  batch: number;
+  in: number;
+  out: number;
+  gflops: number;
+  impl: 'wasm' | 'js';
+}
+
+export const DEFAULT_SHAPES: [number, number, number][] = [[128, 784, 256], [128, 1568, 512], [128, 1024, 512], [128, 4, 4], [1, 256, 128]];
+
+function setup(elem: 4 | 8, B: number, nIn: number, nOut: number): { mem: Memory; l: LayerLayout } {
+  const sizes = [nIn * nOut, B * nIn, B * nOut, B * nOut, B * nOut];
+  const offs: number[] = [];
+  let off = 0;
+  for (const n of sizes) {
+    offs.push(off);
+    off += Math.ceil(n / 4) * 4;
+  }
+  const mem = allocateMemory({ batch: B, elem, floats: off, bytes: Math.ceil((4096 + off * elem) / 65536) * 65536, nets: [], slots: [] }, 0);
+  const rng = new Rng(1);
+  for (let i = 0; i < off; i++) mem.f[i] = rng.next() - 0.5;
+  const [w, x, y, gE, gI] = offs as [number, number, number, number, number];
+  const srcE = Uint8Array.from({ length: nIn }, (_, i) => (i < nIn / 2 ? 1 : 0));
+  const l: LayerLayout = { nIn, nOut, srcE, cellTypes: new Int8Array(nOut).fill(1), biasVector: false, act: 0, alpha: 0.1, isOutput: false, w, b: -1, x, xStride: nIn, y, yStride: nOut, gE, gI };
+  return { mem, l };
+}
+
+/** Median GFLOP/s over `reps` timed runs of at least ~20 ms each, after a warm-up. */
+function time(flops: number, fn: () => void, reps: number): number {
+  fn();
+  let inner = 1;
+  for (let t0 = performance.now(); performance.now() - t0 < 20; inner *= 2) for (let i = 0; i < inner; i++) fn();
+  const rates: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < inner; i++) fn();
+    rates.push((flops * inner) / ((performance.now() - t0) * 1e6));
+  }
+  return summarize(rates).median;
+}
+
+export function benchKernels(shapes = DEFAULT_SHAPES, reps = 5): KernelResult[] {
+  const out: KernelResult[] = [];
+  for (const [B, nIn, nOut] of shapes) {
+    const flops = 2 * B * nIn * nOut;
+    for (const [impl, dtype] of [['wasm', 'f32'], ['js', 'f32'], ['js', 'f64']] as const) {
+      const { mem, l } = setup(dtype === 'f32' ? 4 : 8, B, nIn, nOut);
+      const k = impl === 'wasm' ? wasmKernels(mem) : jsKernels;
+      const fwd = time(flops, () => k.forward(mem.f, l, B, 0.4), reps);
+      const upd = impl === 'wasm'
+        ? time(flops, () => rawUpdate(mem, l, B, 1e-9), reps)
+        : time(flops, () => amineUpdate(mem.f, l.w, -1, l.x, l.xStride, B, nIn, nOut, l.srcE, l.gE, l.gI, 1e-9, false), reps);
+      out.push({ op: 'forward', dtype, batch: B, in: nIn, out: nOut, gflops: fwd, impl }, { op: 'update', dtype, batch: B, in: nIn, out: nOut, gflops: upd, impl });
+    }
+  }
+  return out;
+}

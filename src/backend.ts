@@ -23,6 +23,7 @@ interface WasmExports {
   fwd(w: number, bias: number, hasBias: number, x: number, xs: number, y: number, ys: number, B: number, nIn: number, nOut: number): void;
   upd(w: number, x: number, xs: number, g: number, gs: number, B: number, i0: number, i1: number, nOut: number, scale: number, freeze: number): void;
   sigmoid(p: number, rows: number, cols: number, stride: number, k: number): void;
+  upd1(w: number, x: number, gE: number, gI: number, types: number, nIn: number, nOut: number, scale: number, freeze: number): void;
 }
 
 let wasmModule: WebAssembly.Module | undefined;
@@ -63,18 +64,18 @@ export function wasmKernels(mem: Memory): Kernels {
     },
     amine: computeAmine,
     update(f, net, l, batch, kanekoRule) {
-      if (batch === 1) {
-        updateLayer(f, net, l, batch, kanekoRule);
-        return;
-      }
       const perCell = l.isOutput;
       amineCoefficients(f, l.y, l.yStride, batch, l.nOut, l.cellTypes, l.act, perCell ? net.err : net.amine, perCell ? net.outputs : 1, perCell, kanekoRule, l.gE, l.gI);
-      let r = runs.get(l.srcE);
-      if (!r) runs.set(l.srcE, (r = typeRuns(l.srcE)));
       const scale = l.alpha / batch;
-      for (let k = 0; k < r.length; k++) {
-        const run = r[k]!;
-        ex.upd(addr(l.w), addr(l.x), 4 * l.xStride, addr(run[2] ? l.gE : l.gI), 4 * l.nOut, batch, run[0], run[1], l.nOut, scale, kanekoRule ? 1 : 0);
+      if (batch === 1) {
+        ex.upd1(addr(l.w), addr(l.x), addr(l.gE), addr(l.gI), addr(l.types), l.nIn, l.nOut, scale, kanekoRule ? 1 : 0);
+      } else {
+        let r = runs.get(l.srcE);
+        if (!r) runs.set(l.srcE, (r = typeRuns(l.srcE)));
+        for (let k = 0; k < r.length; k++) {
+          const run = r[k]!;
+          ex.upd(addr(l.w), addr(l.x), 4 * l.xStride, addr(run[2] ? l.gE : l.gI), 4 * l.nOut, batch, run[0], run[1], l.nOut, scale, kanekoRule ? 1 : 0);
+        }
       }
       if (l.b >= 0) {
         for (let j = 0; j < l.nOut; j++) {

@@ -186,6 +186,19 @@ export function buildCli(argv: string[]): Argv {
       }
       process.stdout.write(a.json ? `${JSON.stringify({ kernels })}\n` : '');
     })
+    .command('halftone <input> <output>', 'error-diffusion halftoning of a PNG (where the method\'s name comes from)', (y) =>
+      y.positional('input', { type: 'string', demandOption: true, describe: 'PNG to read (--demo: where to write a test picture first)' })
+        .positional('output', { type: 'string', demandOption: true, describe: 'black-and-white PNG to write' })
+        .option('kernel', { type: 'string', choices: ['floyd-steinberg', 'jarvis'], default: 'floyd-steinberg' })
+        .option('demo', { type: 'boolean', default: false, describe: 'write a smooth test picture to <input> first' })
+        .example('$0 halftone --demo results/halftone-input.png results/halftone-fs.png', 'the README picture'),
+    async (a) => {
+      const { halftoneFile, demoImage } = await import('./halftone.js');
+      checkWritable(String(a.output));
+      if (a.demo) demoImage(String(a.input));
+      const r = halftoneFile(String(a.input), String(a.output), a.kernel as 'floyd-steinberg' | 'jarvis');
+      process.stdout.write(`${a.output}: ${r.width}x${r.height}, ${a.kernel}\n`);
+    })
     .command('kaneko-replay <file>', "replay a recorded trajectory of Kaneko's C program; exit 0 iff max abs diff <= 1e-9", (y) =>
       y.positional('file', { type: 'string', demandOption: true }).example('$0 kaneko-replay parity4-seed1.json', ''),
     async (a) => printReplay(await kanekoReplay(String(a.file))))

@@ -27,6 +27,8 @@ export interface LayerShape {
 
 export interface LayerLayout extends LayerShape {
   w: number;
+  /** nIn values, 1 for an excitatory source and 0 for an inhibitory one (read by the wasm kernels). */
+  types: number;
   /** -1 when the layer has no bias vector. */
   b: number;
   x: number;
@@ -118,7 +120,7 @@ export function computeLayout(c: ModelConfig, batch: number, slots = 1): Layout 
   };
   const cells = c.bias === 'cells' ? 2 : 0;
   const shapes = netShapes(c);
-  const weights = shapes.map((layers) => layers.map((l) => ({ w: take(l.nOut * l.nIn), b: l.biasVector ? take(l.nOut) : -1 })));
+  const weights = shapes.map((layers) => layers.map((l) => ({ w: take(l.nOut * l.nIn), b: l.biasVector ? take(l.nOut) : -1, types: take(l.nIn) })));
   const slotNets = Array.from({ length: slots }, () => shapes.map((layers, n): NetLayout => {
     const outputs = layers[layers.length - 1]!.nOut;
     const stageOff = layers.map((l) => take(batch * l.nIn));
@@ -164,6 +166,7 @@ export function allocateMemory(layout: Layout, beta: number): Memory {
   const pages = layout.bytes / PAGE;
   const wasm = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   const mem = viewMemory(wasm, layout);
+  for (const net of layout.nets) for (const l of net.layers) for (let i = 0; i < l.nIn; i++) mem.f[l.types + i] = l.srcE[i]!;
   for (const net of layout.slots.flat()) {
     for (const l of net.layers) {
       if (!net.biasCells) continue;

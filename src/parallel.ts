@@ -186,14 +186,20 @@ class LayerExecutor implements Executor {
     const starts: number[] = [];
     for (let start = 0; start < order.length; start += batch) starts.push(start);
     if (signal?.aborted) return tally;
+    // Batch i + 1 is staged while the other groups work on batch i (its activation slot is free
+    // once every group has finished batch i + 1 - S).
+    const stage = async (i: number, t: number): Promise<void> => {
+      for (let g = 1; g < G; g++) await this.crew.waitFor(SLOT.UPD + g, t - S, () => this.names[g]!);
+      const count = Math.min(batch, order.length - starts[i]!);
+      for (const net of this.layout.slots[t % S]!) stageBatch(f, net, data, order, starts[i]!, count);
+    };
+    await stage(0, this.seq + 1);
     for (let i = 0; i < starts.length; i++) {
       const start = starts[i]!;
       const count = Math.min(batch, order.length - start);
       const lastBatch = i === starts.length - 1 || signal?.aborted === true;
       const t = ++this.seq;
       const slot = t % S;
-      for (let g = 1; g < G; g++) await this.crew.waitFor(SLOT.UPD + g, t - S, () => this.names[g]!);
-      for (const net of this.layout.slots[slot]!) stageBatch(f, net, data, order, start, count);
       ctrl[SLOT.COUNT + (t % RING)] = count;
       ctrl[SLOT.FLAGS + (t % RING)] = (train ? FLAG_TRAIN : 0) | (lastBatch ? FLAG_LAST : 0);
       let t0 = performance.now();
@@ -201,6 +207,8 @@ class LayerExecutor implements Executor {
       this.stats.addBusy(0, performance.now() - t0);
       if (G > 1) publish(ctrl, SLOT.FWD + 1, t);
       else publish(ctrl, SLOT.AMINE, t);
+      // With one slot the next batch must wait for this one's updates (below); with more, stage it now.
+      if (!lastBatch && S > 1) await stage(i + 1, t + 1);
       pending.push({ t, start, count });
       while (pending.length > this.lag(0) || (pending.length > 0 && lastBatch)) {
         const u = pending.shift()!;
@@ -215,6 +223,7 @@ class LayerExecutor implements Executor {
         hook?.(u.start, u.count);
       }
       if (lastBatch) break;
+      if (S === 1) await stage(i + 1, t + 1);
     }
     const t0 = performance.now();
     for (let g = 1; g < G; g++) await this.crew.waitFor(SLOT.UPD + g, this.seq, () => this.names[g]!);
@@ -350,8 +359,12 @@ async function evaluateSerially(mem: Memory, layout: Layout, config: ModelConfig
   return new SerialExecutor(own, layout, config).evaluate(data);
 }
 
-/** Re-lays out memory for a strategy (pipeline needs several activation slots). */
+/**
+ * Lays out memory for a strategy: layer uses two activation slots (the next batch is staged while
+ * the current one flows through the other groups); pipeline one per batch in flight, plus one.
+ */
 export function layoutFor(strategy: StrategyName, workers: number, c: ModelConfig, batch: number): Layout {
+  if (strategy === 'layer' && workers > 1) return computeLayout(c, batch, 2);
   if (strategy !== 'pipeline') return computeLayout(c, batch, 1);
   const groups = Math.min(workers, computeLayout(c, 1).nets[0]!.layers.length);
   return computeLayout(c, batch, groups + 1);

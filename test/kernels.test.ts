@@ -121,7 +121,7 @@ test('WebAssembly SIMD kernels (f32) match the float64 reference on odd shapes',
     for (const [v, o] of [[W, w], [bv, bias], [X, x], [G, gE], [G2, gI]] as [number[], number][]) mem.f.set(v, o);
     const ref = Float64Array.from(mem.f); // the same float32-rounded inputs, computed in float64
     const srcE = Uint8Array.from({ length: nIn }, (_, i) => (i < nIn / 2 ? 1 : 0));
-    const l = { nIn, nOut, srcE, cellTypes: new Int8Array(nOut).fill(1), biasVector: true, act: 0, alpha: 0.5, isOutput: false, w, b: bias, x, xStride: nIn, y, yStride: nOut, gE, gI };
+    const l = { nIn, nOut, srcE, cellTypes: new Int8Array(nOut).fill(1), biasVector: true, act: 0, alpha: 0.5, isOutput: false, w, b: bias, types: -1, x, xStride: nIn, y, yStride: nOut, gE, gI };
     wasmKernels(mem).forward(mem.f, l, B, 0.4);
     forwardDense(ref, w, bias, x, nIn, y, nOut, B, nIn, nOut, 0, 0.4);
     // float32 sums of n terms of size ~1 carry up to ~n * 2^-24 relative error (stated tolerance).

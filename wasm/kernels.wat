@@ -100,7 +100,10 @@
         (local.set $i (i32.const 0))
         (block $idone (loop $iloop
           (br_if $idone (i32.ge_s (local.get $i) (local.get $nIn)))
-          (local.set $a (f32x4.add (local.get $a) (f32x4.mul (f32x4.splat (f32.load (local.get $px))) (v128.load (local.get $pw)))))
+          ;; zero inputs (most MNIST pixels, half of Kaneko's bits) add nothing: skip them
+          (local.set $s (f32.load (local.get $px)))
+          (if (f32.ne (local.get $s) (f32.const 0)) (then
+            (local.set $a (f32x4.add (local.get $a) (f32x4.mul (f32x4.splat (local.get $s)) (v128.load (local.get $pw)))))))
           (local.set $pw (i32.add (local.get $pw) (local.get $wrow)))
           (local.set $px (i32.add (local.get $px) (i32.const 4)))
           (local.set $i (i32.add (local.get $i) (i32.const 1)))
@@ -301,4 +304,42 @@
         (br $tloop)))
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $rloop))))
+;; The online (batch of one) update: W[i][j] += (scale x[i]) g[j] for i < nIn, with g = gE where
+  ;; types[i] != 0 (excitatory source) and gI elsewhere; rows whose input is 0 are skipped (they
+  ;; would add nothing). freeze != 0: zero weights stay zero.
+  (func (export "upd1") (param $w i32) (param $x i32) (param $gE i32) (param $gI i32) (param $types i32) (param $nIn i32) (param $nOut i32)
+        (param $scale f32) (param $freeze i32)
+    (local $i i32) (local $j i32) (local $pw i32) (local $pg i32) (local $xi f32) (local $s v128) (local $w0 v128) (local $n0 v128)
+    (local $g i32)
+    (local.set $i (i32.const 0))
+    (block $idone (loop $iloop
+      (br_if $idone (i32.ge_s (local.get $i) (local.get $nIn)))
+      (local.set $g (select (local.get $gE) (local.get $gI) (f32.ne (f32.load (i32.add (local.get $types) (i32.shl (local.get $i) (i32.const 2)))) (f32.const 0))))
+      (local.set $xi (f32.mul (local.get $scale) (f32.load (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))))
+      (if (f32.ne (local.get $xi) (f32.const 0)) (then
+        (local.set $s (f32x4.splat (local.get $xi)))
+        (local.set $pw (i32.add (local.get $w) (i32.shl (i32.mul (local.get $i) (local.get $nOut)) (i32.const 2))))
+        (local.set $pg (local.get $g))
+        (local.set $j (i32.const 0))
+        (block $jdone (loop $jloop
+          (br_if $jdone (i32.gt_s (i32.add (local.get $j) (i32.const 4)) (local.get $nOut)))
+          (local.set $w0 (v128.load (local.get $pw)))
+          (local.set $n0 (f32x4.add (local.get $w0) (f32x4.mul (local.get $s) (v128.load (local.get $pg)))))
+          (if (local.get $freeze) (then
+            (local.set $n0 (v128.bitselect (local.get $n0) (local.get $w0) (f32x4.ne (local.get $w0) (v128.const i64x2 0 0))))))
+          (v128.store (local.get $pw) (local.get $n0))
+          (local.set $pw (i32.add (local.get $pw) (i32.const 16)))
+          (local.set $pg (i32.add (local.get $pg) (i32.const 16)))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (br $jloop)))
+        (block $kdone (loop $kloop
+          (br_if $kdone (i32.ge_s (local.get $j) (local.get $nOut)))
+          (if (i32.or (i32.eqz (local.get $freeze)) (f32.ne (f32.load (local.get $pw)) (f32.const 0))) (then
+            (f32.store (local.get $pw) (f32.add (f32.load (local.get $pw)) (f32.mul (local.get $xi) (f32.load (local.get $pg)))))))
+          (local.set $pw (i32.add (local.get $pw) (i32.const 4)))
+          (local.set $pg (i32.add (local.get $pg) (i32.const 4)))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $kloop)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $iloop))))
 )

@@ -59,8 +59,12 @@ class WorkerHost {
     };
     const pending: number[] = [];
     let t = Atomics.load(ctrl, SLOT.UPD + g) + 1;
+    let idle = true; // waiting for the first batch of a stream is idle time, not synchronisation
     for (;;) {
-      if (!wait(SLOT.FWD + g, t)) return;
+      if (idle) {
+        if (!waitAtLeast(ctrl, SLOT.FWD + g, t, m.spins, SLICE_MS, stop)) return;
+        idle = false;
+      } else if (!wait(SLOT.FWD + g, t)) return;
       this.maybeFault(m, t);
       const flags = Atomics.load(ctrl, SLOT.FLAGS + (t % RING));
       const count = Atomics.load(ctrl, SLOT.COUNT + (t % RING));
@@ -80,6 +84,7 @@ class WorkerHost {
         }
         publish(ctrl, SLOT.UPD + g, u);
       }
+      if (flags & FLAG_LAST) idle = true;
       t++;
     }
   }

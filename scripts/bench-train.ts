@@ -1,0 +1,93 @@
+/**
+ * End-to-end training speed (npm run bench:train): seconds per epoch, median over measured epochs
+ * after a warm-up, for the article preset (MNIST 0/1), bench-wide, and Kaneko's online setting
+ * (256 inputs, 10 outputs, 128 hidden cells, 1000 random patterns). Writes results/bench-train.csv.
+ */
+import { writeFileSync } from 'node:fs';
+import { stringify } from 'csv-stringify/sync';
+import { benchKernels } from '../src/bench.js';
+import { type Dataset, loadDataset } from '../src/data.js';
+import { provenance, loadAvg1 } from '../src/report.js';
+import { Rng } from '../src/rng.js';
+import { summarize } from '../src/stats.js';
+import { createTrainer, type TrainerOptions } from '../src/trainer.js';
+
+function randomPatterns(n: number, features: number, outputs: number, seed: number): Dataset {
+  const rng = new Rng(seed);
+  const x = Float64Array.from({ length: n * features }, () => (rng.next() < 0.5 ? 0 : 1));
+  const y = Float64Array.from({ length: n * outputs }, () => (rng.next() < 0.5 ? 0 : 1));
+  return { n, features, outputs, x, y, labels: new Int32Array(n).fill(-1), classes: [] };
+}
+
+interface Row {
+  setting: string;
+  precision: string;
+  kernels: string;
+  strategy: string;
+  workers: number;
+  epochs_measured: number;
+  seconds_per_epoch: number;
+  min_seconds: number;
+  max_seconds: number;
+  test_accuracy: number | string;
+  gflops: number | string;
+  reference: string;
+}
+
+async function measure(setting: string, o: TrainerOptions, train: Dataset, test: Dataset | undefined, epochs: number, flopsPerEpoch: number, reference: string): Promise<Row> {
+  const t = await createTrainer(o);
+  await t.fit(train, { epochs: 1 }); // warm-up (JIT, workers)
+  const h = await t.fit(train, { epochs });
+  const acc = test ? (await t.evaluate(test)).accuracy : '';
+  await t.close();
+  const s = summarize(h.epochs.map((e) => e.seconds));
+  const row: Row = {
+    setting, precision: t.model!.precision, kernels: t.model!.kernels, strategy: t.strategy, workers: t.workers, epochs_measured: epochs,
+    seconds_per_epoch: s.median, min_seconds: s.min, max_seconds: s.max, test_accuracy: acc,
+    gflops: flopsPerEpoch ? flopsPerEpoch / s.median / 1e9 : '', reference,
+  };
+  console.log(`${setting.padEnd(34)} ${row.precision}/${row.kernels} ${row.strategy} x${row.workers}: ${s.median.toFixed(3)} s/epoch${acc !== '' ? `, test ${(100 * Number(acc)).toFixed(2)} %` : ''}${row.gflops !== '' ? `, ${Number(row.gflops).toFixed(1)} GFLOP/s` : ''}`);
+  return row;
+}
+
+/** Multiply-adds times 2, forward and update, per sample, over every layer of every net. */
+async function flopsPerSample(o: TrainerOptions, d: Dataset): Promise<number> {
+  const t = await createTrainer({ ...o, strategy: 'serial' });
+  await t.build(d.features, d.outputs);
+  const f = t.layout!.nets.reduce((s, n) => s + n.layers.reduce((a, l) => a + 4 * l.nIn * l.nOut, 0), 0);
+  await t.close();
+  return f;
+}
+
+const rows: Row[] = [];
+const mnist = await loadDataset('mnist', { classes: [0, 1] });
+const fast = { precision: 'f32', kernels: 'wasm' } as const;
+const ref = { precision: 'f64', kernels: 'js' } as const;
+
+const article: TrainerOptions = { preset: 'article' };
+const aFlops = (await flopsPerSample(article, mnist.train)) * mnist.train.n;
+rows.push(await measure('article MNIST 0/1 (10 epochs)', { ...article, model: fast }, mnist.train, mnist.test, 10, aFlops, 'NumPy (article code): 1.7 s/epoch, 97.66 %'));
+rows.push(await measure('article MNIST 0/1 (10 epochs)', { ...article, model: ref }, mnist.train, mnist.test, 10, aFlops, 'NumPy (article code): 1.7 s/epoch, 97.66 %'));
+
+const wide: TrainerOptions = { preset: 'bench-wide' };
+const wFlops = (await flopsPerSample(wide, mnist.train)) * mnist.train.n;
+rows.push(await measure('bench-wide MNIST 0/1', { ...wide, model: fast }, mnist.train, mnist.test, 3, wFlops, ''));
+rows.push(await measure('bench-wide MNIST 0/1', { ...wide, model: ref }, mnist.train, mnist.test, 1, wFlops, ''));
+
+const kanekoData = randomPatterns(1000, 256, 10, 7);
+const kaneko: TrainerOptions = { preset: 'kaneko', model: { hidden: [128], faithfulExp: false }, train: { stopErrSum: 0 } };
+const kFlops = (await flopsPerSample(kaneko, kanekoData)) * kanekoData.n;
+const cRef = 'Kaneko C program (gcc -O2): about 5 s/epoch';
+rows.push(await measure('Kaneko online 256-128x10, 1000 pat.', { ...kaneko, model: { ...kaneko.model, ...fast } }, kanekoData, undefined, 3, kFlops, cRef));
+rows.push(await measure('Kaneko online 256-128x10, 1000 pat.', { ...kaneko, model: { ...kaneko.model, ...fast }, strategy: 'output', workers: 2 }, kanekoData, undefined, 3, kFlops, cRef));
+rows.push(await measure('Kaneko online 256-128x10, 1000 pat.', { ...kaneko, model: { ...kaneko.model, ...ref } }, kanekoData, undefined, 1, kFlops, cRef));
+
+const kernels = benchKernels([[128, 1568, 512], [128, 1024, 512]], 3);
+const kernelRate = summarize(kernels.filter((k) => k.impl === 'wasm').map((k) => k.gflops)).median;
+console.log(`wasm kernel median on bench-wide's shapes: ${kernelRate.toFixed(1)} GFLOP/s; bench-wide end to end: ${Number(rows[2]!.gflops).toFixed(1)} GFLOP/s (${(100 * Number(rows[2]!.gflops) / kernelRate).toFixed(0)} %)`);
+
+const prov = provenance();
+const stamp = new Date().toISOString();
+const out = rows.map((r) => ({ ...r, kernel_gflops_bench_wide_shapes: kernelRate, load_avg_1m: loadAvg1(), ...prov, timestamp: stamp }));
+writeFileSync('results/bench-train.csv', stringify(out, { header: true }));
+console.log('wrote results/bench-train.csv');

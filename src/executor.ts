@@ -37,6 +37,20 @@ export interface Executor {
   close(): Promise<void>;
 }
 
+/**
+ * Long synchronous stretches would keep signal handlers (Ctrl-C) and worker events from ever
+ * running: this yields to the event loop when `everyMs` have passed since the last yield.
+ */
+export function yielder(everyMs = 50): () => Promise<void> | undefined {
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    if (now - last < everyMs) return undefined;
+    last = now;
+    return new Promise<void>((r) => setImmediate(r));
+  };
+}
+
 export function emptyTally(): EpochTally {
   return { errSum: 0, wrong: 0, correct: 0, samples: 0 };
 }
@@ -130,10 +144,13 @@ export class SerialExecutor implements Executor {
     }
   }
 
-  private run(data: Samples & { labels: Int32Array }, order: Int32Array, batch: number, train: boolean, hook?: BatchHook, signal?: AbortSignal): EpochTally {
+  private async run(data: Samples & { labels: Int32Array }, order: Int32Array, batch: number, train: boolean, hook?: BatchHook, signal?: AbortSignal): Promise<EpochTally> {
     const t0 = performance.now();
     const tally = emptyTally();
+    const breathe = yielder();
     for (let start = 0; start < order.length; start += batch) {
+      const pause = breathe();
+      if (pause) await pause;
       if (signal?.aborted) break;
       const count = Math.min(batch, order.length - start);
       this.pass(data, order, start, count, train);

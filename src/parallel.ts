@@ -11,7 +11,7 @@ import { wrap, type Remote } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { stageBatch, type Samples } from './engine.js';
 import { EdsimError, check } from './errors.js';
-import { BatchRows, type BatchHook, emptyTally, type EpochTally, type Executor, identityOrder, type StrategyName, tallyRows, type WorkerStats } from './executor.js';
+import { BatchRows, type BatchHook, emptyTally, yielder, type EpochTally, type Executor, identityOrder, type StrategyName, tallyRows, type WorkerStats } from './executor.js';
 import { kernelsFor, type Kernels } from './backend.js';
 import { LayerGroup, runNets } from './layer-group.js';
 import { computeLayout, type Floats, type Layout, type Memory } from './layout.js';
@@ -194,7 +194,10 @@ class LayerExecutor implements Executor {
       for (const net of this.layout.slots[t % S]!) stageBatch(f, net, data, order, starts[i]!, count);
     };
     await stage(0, this.seq + 1);
+    const breathe = yielder();
     for (let i = 0; i < starts.length; i++) {
+      const pause = breathe();
+      if (pause) await pause;
       const start = starts[i]!;
       const count = Math.min(batch, order.length - start);
       const lastBatch = i === starts.length - 1 || signal?.aborted === true;

@@ -61,7 +61,9 @@ export async function runScale(data: LoadedData, configs: ScaleConfig[], csv: Cs
     o.onConfig?.(c);
     const trainer = await createTrainer(c.options);
     try {
-      const warm = await trainer.fit(data.train, { epochs: 1, ...(o.signal ? { signal: o.signal } : {}) });
+      // One warm-up epoch per configuration; the very first configuration gets three, since the
+      // JIT (and V8's tier-up of WebAssembly) would otherwise make whatever runs first look slow.
+      const warm = await trainer.fit(data.train, { epochs: c === configs[0] ? 3 : 1, ...(o.signal ? { signal: o.signal } : {}) });
       if (warm.aborted) return { rows, aborted: true };
       const threads = trainer.workers;
       for (let r = 1; r <= o.repeats; r++) {

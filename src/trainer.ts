@@ -117,6 +117,7 @@ export class Trainer {
     const order = Int32Array.from({ length: data.n }, (_, i) => i);
     let snapshot = readWeights(f, layout);
     for (let e = 0; e < epochs; e++) {
+      await new Promise<void>((r) => setImmediate(r)); // let signals and worker events in between epochs
       if (opts.signal?.aborted) {
         history.aborted = true;
         break;

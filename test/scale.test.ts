@@ -1,0 +1,127 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CSV_COLUMNS } from '../src/report.js';
+import { loadModel } from '../src/model-io.js';
+import { CLI, lastJson, runCli, tempDir, withTimeout } from './helpers.js';
+
+const dir = tempDir();
+
+function parseCsv(text: string): string[][] {
+  return text.trim().split('\n').map((l) => l.split(','));
+}
+
+test('scale writes the documented CSV schema, an SVG and a table', withTimeout(120000, async () => {
+  const out = join(dir, 'scale.csv');
+  const r = runCli(['scale', '--data', 'mirror:3', '--preset', 'kaneko', '--hidden', '8', '--strategies', 'serial,layer,pipeline,output', '--workers', '1,2', '--repeats', '2', '--out', out, '--json']);
+  assert.is(r.code, 0, r.stderr);
+  const rows = parseCsv(readFileSync(out, 'utf8'));
+  assert.equal(rows[0], [...CSV_COLUMNS]);
+  const body = rows.slice(1).map((cells) => Object.fromEntries(CSV_COLUMNS.map((c, i) => [c, cells[i]!])));
+  // serial x1, then layer, pipeline and output with 1 and 2 threads, 2 repeats each
+  assert.is(body.length, 2 * 7);
+  for (const row of body) {
+    assert.ok(Number(row.epoch_seconds) > 0);
+    assert.ok(Math.abs(Number(row.efficiency) - Number(row.speedup) / Number(row.workers)) < 1e-9);
+    assert.ok(Number(row.test_accuracy) >= 0 && Number(row.test_accuracy) <= 1);
+    assert.ok(Number(row.busy_fraction) > 0 && Number(row.busy_fraction) <= 1, `busy ${row.busy_fraction}`);
+    assert.match(row.node_version!, /^v\d+/);
+    assert.ok(Number(row.cores) >= 1);
+  }
+  const serial = body.filter((b) => b.strategy === 'serial').map((b) => Number(b.speedup)).sort();
+  assert.ok(Math.abs((serial[0]! + serial[1]!) / 2 - 1) < 1e-9, 'the serial median is the baseline');
+  const svg = readFileSync(out.replace(/\.csv$/, '.svg'), 'utf8');
+  assert.match(svg, /^<svg/);
+  assert.match(svg, /speedup/);
+  const j = lastJson(r.stdout);
+  assert.is(j.csv, out);
+  assert.is((j.configurations as unknown[]).length, 7);
+}));
+
+test('scale skips strategies that do not apply, and rejects bad lists', withTimeout(60000, async () => {
+  const out = join(dir, 'skip.csv');
+  const r = runCli(['scale', '--data', 'xor', '--preset', 'article', '--hidden', '4,4', '--strategies', 'serial,output', '--repeats', '1', '--out', out]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /output strategy skipped/);
+  assert.match(r.stdout, /serial/);
+  const bad = runCli(['scale', '--data', 'xor', '--strategies', 'serial,turbo']);
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /--strategies: unknown value 'turbo'/);
+  const w = runCli(['scale', '--data', 'xor', '--workers', '1,0']);
+  assert.is(w.code, 2);
+  assert.match(w.stderr, /--workers must list integers/);
+  const path = runCli(['scale', '--data', 'xor', '--out', join(dir, 'nope', 'x.csv')]);
+  assert.is(path.code, 2);
+  assert.match(path.stderr, /does not exist/);
+}));
+
+function interrupt(args: string[], ready: () => boolean): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const poll = setInterval(() => {
+      if (ready()) {
+        clearInterval(poll);
+        child.kill('SIGINT');
+      }
+    }, 50);
+    const guard = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('child did not stop')); }, 60000);
+    child.on('exit', (code) => {
+      clearInterval(poll);
+      clearTimeout(guard);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+test('Ctrl-C during scale keeps the rows measured so far and exits non-zero', withTimeout(90000, async () => {
+  const out = join(dir, 'int.csv');
+  const r = await interrupt(['scale', '--data', 'mnist', '--classes', '0,1', '--limit', '600', '--preset', 'bench-wide', '--hidden', '256,256', '--strategies', 'serial,layer', '--workers', '2', '--repeats', '30', '--out', out],
+    () => existsSync(out) && parseCsv(readFileSync(out, 'utf8')).length >= 3);
+  assert.is(r.code, 130, r.stderr);
+  const rows = parseCsv(readFileSync(out, 'utf8'));
+  assert.ok(rows.length >= 3);
+  for (const row of rows) assert.is(row.length, CSV_COLUMNS.length);
+}));
+
+test('Ctrl-C during train saves the last completed epoch atomically and exits non-zero', withTimeout(90000, async () => {
+  const model = join(dir, 'int.edsim');
+  let seen = 0;
+  const r = await interrupt(['train', '--data', 'mnist', '--classes', '0,1', '--preset', 'bench-wide', '--hidden', '256,256', '--epochs', '500', '--save', model, '--strategy', 'layer', '--workers', '2'],
+    () => { seen++; return seen > 60; });
+  assert.is(r.code, 130, r.stderr);
+  assert.match(r.stderr, /interrupted/);
+  const m = loadModel(model);
+  assert.is(m.config.inputs, 784);
+  assert.not.ok(existsSync(`${model}.tmp`));
+}));
+
+test('halftone: PNG in, black-and-white PNG out; bad files named', withTimeout(30000, async () => {
+  const input = join(dir, 'in.png');
+  const r = runCli(['halftone', '--demo', input, join(dir, 'out.png'), '--kernel', 'jarvis']);
+  assert.is(r.code, 0, r.stderr);
+  assert.ok(existsSync(join(dir, 'out.png')));
+  const bad = runCli(['halftone', join(dir, 'scale.csv'), join(dir, 'o.png')]);
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /is not a readable PNG image/);
+  const missing = runCli(['halftone', join(dir, 'none.png'), join(dir, 'o.png')]);
+  assert.match(missing.stderr, /cannot read image/);
+}));
+
+test('bench --json ends with the kernels table', withTimeout(60000, async () => {
+  const r = runCli(['bench', '--json', '--repeats', '1', '--shapes', '8x16x12']);
+  assert.is(r.code, 0, r.stderr);
+  const j = lastJson(r.stdout) as { kernels: { op: string; dtype: string; impl: string; gflops: number; batch: number; in: number; out: number }[] };
+  assert.is(j.kernels.length, 6);
+  for (const k of j.kernels) {
+    assert.ok(k.gflops > 0);
+    assert.equal([k.batch, k.in, k.out], [8, 16, 12]);
+  }
+  const bad = runCli(['bench', '--shapes', '8x0x1']);
+  assert.is(bad.code, 2);
+}));
+
+test.run();

@@ -5,19 +5,18 @@
  * over threads, one synchronisation per epoch. All memory is allocated by the coordinator before any
  * worker starts; per batch only sequence numbers move, through Atomics on the control block.
  */
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { wrap, type Remote } from 'comlink/dist/esm/comlink.mjs';
-import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { kernelsFor } from './backend.js';
+import { Crew } from './crew.js';
 import { stageBatch, type Samples } from './engine.js';
-import { EdsimError, check } from './errors.js';
-import { BatchRows, type BatchHook, emptyTally, yielder, type EpochTally, type Executor, identityOrder, type StrategyName, tallyRows, type WorkerStats } from './executor.js';
-import { kernelsFor, type Kernels } from './backend.js';
-import { LayerGroup, runNets } from './layer-group.js';
-import { computeLayout, type Floats, type Layout, type Memory } from './layout.js';
+import { check } from './errors.js';
+import { BatchRows, type BatchHook, emptyTally, yielder, type EpochTally, type Executor, identityOrder, type StrategyName, type WorkerStats } from './executor.js';
+import { EvalPool } from './eval-pool.js';
+import { LayerGroup } from './layer-group.js';
+import { computeLayout, type Layout, type Memory } from './layout.js';
 import type { ModelConfig } from './options.js';
+import { OutputExecutor } from './output-executor.js';
 import { balanceGroups, layerCost } from './partition.js';
-import { FLAG_LAST, FLAG_TRAIN, MAX_GROUPS, publish, RING, SLOT, statsView, waitAtLeast, type SharedData, type WorkerInit } from './protocol.js';
+import { FLAG_LAST, FLAG_TRAIN, MAX_GROUPS, publish, RING, SLOT, statsView } from './protocol.js';
 
 export const MAX_WORKERS = MAX_GROUPS;
 
@@ -34,121 +33,15 @@ export interface ParallelOptions {
   fault?: FaultInjection;
 }
 
-interface WorkerHostApi {
-  init(m: WorkerInit): string;
-  run(): void;
-}
-
-const WORKER_URL = new URL('../workers/ed.worker.js', import.meta.url);
-const SLICE_MS = 20;
 
 type Labeled = Samples & { labels: Int32Array };
 
-interface SharedViews {
-  d: SharedData;
-  x: Float64Array;
-  y: Float64Array;
-  order: Int32Array;
-  out: Float64Array;
-  err: Float64Array;
-}
 
-/** Starting, watching and stopping the worker threads; shared by both executors. */
-class Crew {
-  private readonly workers: { worker: Worker; api: Remote<WorkerHostApi>; running: Promise<void>; name: string }[] = [];
-  failure: Error | undefined;
-  private closing = false;
-  readonly spins: number;
-
-  constructor(
-    readonly buffer: SharedArrayBuffer,
-    readonly ctrl: Int32Array,
-    readonly stallMs: number,
-    threads: number,
-  ) {
-    this.spins = threads <= availableParallelism() ? 2000 : 0;
-  }
-
-  async start(inits: { init: WorkerInit; name: string }[]): Promise<void> {
-    for (const { init, name } of inits) {
-      // Workers inherit the parent's Node flags; --input-type applies only to --eval code.
-      const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-      const worker = new Worker(WORKER_URL, { execArgv });
-      const api = wrap<WorkerHostApi>(nodeEndpoint(worker));
-      const entry = { worker, api, running: Promise.resolve(), name };
-      this.workers.push(entry);
-      let startFailed: (e: Error) => void = () => undefined;
-      const died = new Promise<never>((_, reject) => { startFailed = reject; });
-      worker.on('error', (e) => {
-        const err = new EdsimError(`${name} failed: ${e.message}`);
-        this.fail(err);
-        startFailed(err);
-      });
-      worker.on('exit', (code) => {
-        const err = new EdsimError(`${name} exited unexpectedly (exit code ${code})`);
-        if (!this.closing) this.fail(err);
-        startFailed(err);
-      });
-      let timer: NodeJS.Timeout | undefined;
-      const ready = await Promise.race([
-        api.init(init),
-        died,
-        new Promise<string>((_, reject) => { timer = setTimeout(() => reject(new EdsimError(`${name} did not start within 10 s`)), 10000); }),
-      ]).finally(() => clearTimeout(timer));
-      check(ready === 'READY', `${name} answered ${String(ready)} instead of READY`);
-      entry.running = api.run().then(
-        () => undefined,
-        (e: unknown) => this.fail(new EdsimError(`${name} failed: ${e instanceof Error ? e.message : String(e)}`)),
-      );
-    }
-  }
-
-  private fail(e: Error): void {
-    this.failure ??= e;
-  }
-
-  /** Waits until ctrl[slot] >= t; rejects on a worker failure, or when nothing moves for stallMs (naming `blame()`). */
-  async waitFor(slot: number, t: number, blame: () => string): Promise<void> {
-    if (waitAtLeast(this.ctrl, slot, t, this.spins, 1, () => true)) return;
-    let seen = Atomics.load(this.ctrl, slot);
-    let since = performance.now();
-    for (;;) {
-      const sliceEnd = performance.now() + SLICE_MS;
-      if (waitAtLeast(this.ctrl, slot, t, 0, 5, () => performance.now() > sliceEnd || Atomics.load(this.ctrl, SLOT.FAULT) !== 0)) return;
-      await new Promise<void>((r) => setImmediate(r));
-      if (Atomics.load(this.ctrl, SLOT.FAULT) !== 0) {
-        // The worker raised its flag; give its error message a moment to arrive.
-        for (let i = 0; i < 20 && !this.failure; i++) await new Promise<void>((r) => setTimeout(r, 5));
-        throw this.failure ?? new EdsimError(`${blame()} failed`);
-      }
-      if (this.failure) throw this.failure;
-      const v = Atomics.load(this.ctrl, slot);
-      if (v !== seen) {
-        seen = v;
-        since = performance.now();
-      } else if (performance.now() - since > this.stallMs) {
-        this.fail(new EdsimError(`${blame()} stopped answering (no progress for ${Math.round(this.stallMs)} ms)`));
-        throw this.failure!;
-      }
-    }
-  }
-
-  /** Stops every worker: the stop flag first, then termination for any that does not leave in time. */
-  async close(): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
-    publish(this.ctrl, SLOT.STOP, 1);
-    for (let i = 0; i < 256; i++) Atomics.notify(this.ctrl, i);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(this.workers.map((w) => w.running)), new Promise((r) => { timer = setTimeout(r, 500); })]);
-    clearTimeout(timer);
-    await Promise.all(this.workers.map((w) => w.worker.terminate()));
-  }
-}
 
 /** `layer` (lag 0, one slot: byte-identical to serial) and `pipeline` (lag G-1-g, G+1 slots). */
 class LayerExecutor implements Executor {
   private seq = 0;
+  private pool: EvalPool | undefined;
   private readonly group0: LayerGroup;
   private readonly rows: BatchRows;
   private readonly stats;
@@ -250,95 +143,12 @@ class LayerExecutor implements Executor {
     return this.stream(data, order, batch, true, hook, signal);
   }
 
-  evaluate(data: Labeled): Promise<EpochTally> {
-    return this.stream(data, identityOrder(data.y.length / data.outputs), this.layout.batch, false);
-  }
-
-  takeStats(): WorkerStats[] {
-    const out = this.names.map((group, g) => ({ group, busyMs: this.stats.busy(g), waitMs: this.stats.wait(g) }));
-    this.stats.reset();
-    return out;
-  }
-
-  close(): Promise<void> {
-    return this.crew.close();
-  }
-}
-
-/** `output`: each thread trains whole independent nets; one synchronisation per epoch. */
-class OutputExecutor implements Executor {
-  readonly name: StrategyName = 'output';
-  private epochSeq = 0;
-  private shared: { data: Labeled } & SharedViews | undefined;
-  private readonly stats;
-  private readonly names: string[];
-  private readonly k: Kernels;
-
-  constructor(
-    private readonly mem: Memory,
-    private readonly layout: Layout,
-    private readonly config: ModelConfig,
-    private readonly bounds: number[],
-    private readonly crew: Crew,
-    private readonly total: number,
-  ) {
-    this.stats = statsView(mem.buffer);
-    this.k = kernelsFor(config.kernels, mem);
-    this.names = bounds.slice(0, -1).map((lo, g) => `output group ${g} (nets ${lo}-${bounds[g + 1]! - 1}${g === 0 ? ', coordinator' : ''})`);
-  }
-
-  /** The data, order and result buffers the workers read: allocated before they start. */
-  static sharedFor(data: Labeled, total: number): SharedViews {
+  /** Evaluation is stateless: slices of the data on a piscina pool (one thread per group) over the shared weights. */
+  async evaluate(data: Labeled): Promise<EpochTally> {
     const n = data.y.length / data.outputs;
-    const d: SharedData = {
-      x: new SharedArrayBuffer(data.x.length * 8), y: new SharedArrayBuffer(data.y.length * 8), features: data.features,
-      outputs: data.outputs, n, order: new SharedArrayBuffer(n * 4), results: new SharedArrayBuffer(n * 2 * total * 8), totalOutputs: total,
-    };
-    const x = new Float64Array(d.x);
-    x.set(data.x);
-    new Float64Array(d.y).set(data.y);
-    return {
-      d, x, y: new Float64Array(d.y), order: new Int32Array(d.order),
-      out: new Float64Array(d.results, 0, n * total), err: new Float64Array(d.results, n * total * 8, n * total),
-    };
-  }
-
-  attach(data: Labeled, s: ReturnType<typeof OutputExecutor.sharedFor>): void {
-    this.shared = { data, ...s };
-  }
-
-  private async run(data: Labeled, order: Int32Array, train: boolean): Promise<EpochTally> {
-    const s = this.shared!;
-    check(s.data === data, 'the output strategy trains on the data it was started with');
-    const { ctrl, f } = this.mem;
-    const n = order.length;
-    s.order.set(order);
-    const e = ++this.epochSeq;
-    ctrl[SLOT.EPOCH_SAMPLES] = n;
-    ctrl[SLOT.EPOCH_MODE] = train ? 1 : 0;
-    publish(ctrl, SLOT.EPOCH, e);
-    const c = this.config;
-    const data64 = { x: s.x, y: s.y, features: s.d.features, outputs: s.d.outputs };
-    let t0 = performance.now();
-    runNets(this.k, f, this.layout, this.bounds[0]!, this.bounds[1]!, data64, s.order, n, train, c.u0, c.u1, c.rule === 'kaneko', s.out, s.err, this.total);
-    this.stats.addBusy(0, performance.now() - t0);
-    t0 = performance.now();
-    for (let g = 1; g < this.bounds.length - 1; g++) await this.crew.waitFor(SLOT.UPD + g, e, () => this.names[g]!);
-    this.stats.addWait(0, performance.now() - t0);
-    const tally = emptyTally();
-    tallyRows(s.out, s.err, n, this.total, data.labels, order, 0, tally);
-    return tally;
-  }
-
-  async trainEpoch(data: Labeled, order: Int32Array, _batch: number, hook?: BatchHook, signal?: AbortSignal): Promise<EpochTally> {
-    check(!hook, 'the output strategy does not report single batches; use serial or layer for onBatch');
-    if (signal?.aborted) return emptyTally();
-    return this.run(data, order, true);
-  }
-
-  evaluate(data: Labeled): Promise<EpochTally> {
-    if (this.shared?.data === data) return this.run(data, identityOrder(data.y.length / data.outputs), false);
-    return evaluateSerially(this.mem, this.layout, this.config, data);
+    if (this.groups === 1 || n < 2 * this.layout.batch) return this.stream(data, identityOrder(n), this.layout.batch, false);
+    this.pool ??= new EvalPool(this.groups);
+    return this.pool.evaluate(this.mem, this.layout, this.config, data);
   }
 
   takeStats(): WorkerStats[] {
@@ -347,19 +157,10 @@ class OutputExecutor implements Executor {
     return out;
   }
 
-  close(): Promise<void> {
-    return this.crew.close();
+  async close(): Promise<void> {
+    await this.pool?.close();
+    await this.crew.close();
   }
-}
-
-/** Forward passes over any data with the shared weights, on the calling thread, in its own scratch memory. */
-async function evaluateSerially(mem: Memory, layout: Layout, config: ModelConfig, data: Labeled): Promise<EpochTally> {
-  const { SerialExecutor } = await import('./executor.js');
-  const { allocateMemory } = await import('./layout.js');
-  const { readWeights, writeWeights } = await import('./weights.js');
-  const own = allocateMemory(layout, config.beta);
-  writeWeights(own.f, layout, readWeights(mem.f, layout));
-  return new SerialExecutor(own, layout, config).evaluate(data);
 }
 
 /**

@@ -5,8 +5,9 @@ import { activate, derivative, ACT_CODE } from '../src/activations.js';
 import { amineCoefficients, amineUpdate, amineUpdateOnline, forwardDense } from '../src/kernels.js';
 import { exactExp } from '../src/exact-exp.js';
 import { Rng } from '../src/rng.js';
-import { rawUpdate, wasmKernels } from '../src/backend.js';
-import { allocateMemory } from '../src/layout.js';
+import { jsKernels, rawUpdate, wasmKernels } from '../src/backend.js';
+import { allocateMemory, computeLayout } from '../src/layout.js';
+import { getPreset } from '../src/options.js';
 import { expectClose } from './helpers.js';
 
 const rng = new Rng(42);
@@ -67,6 +68,33 @@ test('online kernel agrees with the batch kernels for a batch of one (1e-15)', (
     amineCoefficients(b, y, nOut, 1, nOut, types, 0, am, 1, false, kaneko, gE, gI);
     amineUpdate(b, 0, -1, x, nIn, 1, nIn, nOut, srcE, gE, gI, 0.8, kaneko);
     expectClose(a.subarray(0, W.length), b.subarray(0, W.length), 1e-15, `W (kaneko ${kaneko})`);
+  }
+});
+
+test('wasm online update (batch of one, E/I sources interleaved, zero weights frozen) matches the JS kernel', () => {
+  for (const kanekoRule of [true, false]) {
+    const c = { ...getPreset('kaneko').model, hidden: [6], inputs: 5, outputs: 1, precision: 'f32' as const, kernels: 'wasm' as const, faithfulExp: false };
+    const layout = computeLayout(c, 1);
+    const a = allocateMemory(layout, c.beta);
+    const b = allocateMemory(layout, c.beta);
+    for (let i = 0; i < layout.floats; i++) a.f[i] = b.f[i] = rng.next() * 0.9 + 0.05;
+    const net = layout.nets[0]!;
+    for (const l of net.layers) {
+      for (let i = 0; i < l.nIn; i++) a.f[l.types + i] = b.f[l.types + i] = l.srcE[i]!;
+      for (let i = 0; i < l.nIn; i++) for (let j = 0; j < l.nOut; j++) {
+        const v = i === 3 && j === 1 ? 0 : (l.srcE[i] ? 1 : -1) * l.cellTypes[j]! * rng.next();
+        a.f[l.w + i * l.nOut + j] = b.f[l.w + i * l.nOut + j] = v;
+      }
+    }
+    a.f[net.amine] = b.f[net.amine] = -0.3;
+    a.f[net.err] = b.f[net.err] = -0.3;
+    const k = wasmKernels(a);
+    for (const l of net.layers) {
+      k.update(a.f, net, l, 1, kanekoRule);
+      jsKernels.update(b.f, net, l, 1, kanekoRule);
+      expectClose(a.f.subarray(l.w, l.w + l.nIn * l.nOut), b.f.subarray(l.w, l.w + l.nIn * l.nOut), 1e-6, `W (kaneko rule ${kanekoRule})`);
+      if (kanekoRule && l.nOut > 1) assert.is(a.f[l.w + 3 * l.nOut + 1], 0);
+    }
   }
 });
 

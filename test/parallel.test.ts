@@ -34,6 +34,18 @@ test('layer strategy with 1-4 workers saves model files byte-identical to serial
   }
 }));
 
+test('evaluation on the piscina pool (slices over the shared weights) equals serial evaluation', withTimeout(60000, async () => {
+  const full = await loadDataset('mnist', { classes: [0, 1] });
+  const a = await createTrainer({ ...small, strategy: 'serial' });
+  const b = await createTrainer({ ...small, strategy: 'layer', workers: 2 });
+  await a.fit(full.train, { epochs: 1 });
+  await b.fit(full.train, { epochs: 1 });
+  assert.equal(await b.evaluate(full.train), await a.evaluate(full.train));
+  assert.equal(await b.evaluate(full.test), await a.evaluate(full.test));
+  await a.close();
+  await b.close();
+}));
+
 test('output strategy with 1-3 workers is byte-identical to serial (10 independent nets)', withTimeout(120000, async () => {
   const o: TrainerOptions = { preset: 'kaneko', model: { hidden: [6], faithfulExp: false }, train: { epochs: 2 } };
   const serial = await trainAndSave({ ...o, strategy: 'serial' }, mnist10.train, 'out-serial');

@@ -9,8 +9,9 @@ import { sweep } from '../src/sweep.js';
 import { getPreset, validateModelConfig } from '../src/options.js';
 import { tempDir, withTimeout } from './helpers.js';
 
-test('kaneko rule: |w| never shrinks, no weight changes sign, zero weights stay zero', withTimeout(30000, async () => {
-  const trainer = await createTrainer({ preset: 'kaneko', model: { hidden: [8, 6] }, train: { epochs: 30, seed: 3 } });
+for (const [precision, kernels, batch] of [['f64', 'js', 1], ['f32', 'wasm', 1], ['f32', 'wasm', 4]] as const) {
+test(`kaneko rule (${precision}/${kernels}, batch ${batch}): |w| never shrinks, no weight changes sign, zero weights stay zero`, withTimeout(30000, async () => {
+  const trainer = await createTrainer({ preset: 'kaneko', model: { hidden: [8, 6], precision, kernels }, train: { epochs: 30, seed: 3, batch } });
   const data = parityData(3);
   await trainer.fit(data, { epochs: 1 });
   // Zero one weight in every layer to check that it stays frozen.
@@ -29,6 +30,7 @@ test('kaneko rule: |w| never shrinks, no weight changes sign, zero weights stay 
   }
   await trainer.close();
 }));
+}
 
 test('bidirectional rule lets weights cross zero (the article and Kaneko\'s optional flag)', withTimeout(30000, async () => {
   const trainer = await createTrainer({ preset: 'kaneko', model: { rule: 'bidirectional' }, train: { epochs: 200, seed: 2 } });

@@ -1,0 +1,77 @@
+/**
+ * Evaluation over slices of a dataset on a piscina pool: stateless jobs that read the shared
+ * weights. Each task copies the weights it needs from the shared memory into its own scratch (so a
+ * slice never disturbs the training activations) and returns the slice's tally.
+ */
+import { Piscina } from 'piscina';
+import type { Samples } from './engine.js';
+import { emptyTally, type EpochTally } from './executor.js';
+import type { Layout, Memory } from './layout.js';
+import type { ModelConfig } from './options.js';
+
+/** One evaluation job (structured-clonable; the memory and data buffers are shared, not copied). */
+export interface EvalTask {
+  memory: WebAssembly.Memory;
+  layout: Layout;
+  config: ModelConfig;
+  x: SharedArrayBuffer;
+  y: SharedArrayBuffer;
+  labels: SharedArrayBuffer;
+  features: number;
+  outputs: number;
+  start: number;
+  end: number;
+}
+
+interface SharedSamples {
+  x: SharedArrayBuffer;
+  y: SharedArrayBuffer;
+  labels: SharedArrayBuffer;
+}
+
+const EVAL_URL = new URL('../workers/eval.worker.js', import.meta.url);
+
+export class EvalPool {
+  private readonly pool: Piscina<EvalTask, EpochTally>;
+  private readonly shared = new WeakMap<object, SharedSamples>();
+
+  constructor(readonly threads: number) {
+    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+    this.pool = new Piscina<EvalTask, EpochTally>({ filename: EVAL_URL.href, minThreads: threads, maxThreads: threads, idleTimeout: 60000, execArgv });
+  }
+
+  private share(data: Samples & { labels: Int32Array }): SharedSamples {
+    let s = this.shared.get(data);
+    if (!s) {
+      s = { x: new SharedArrayBuffer(data.x.length * 8), y: new SharedArrayBuffer(data.y.length * 8), labels: new SharedArrayBuffer(data.labels.length * 4) };
+      new Float64Array(s.x).set(data.x);
+      new Float64Array(s.y).set(data.y);
+      new Int32Array(s.labels).set(data.labels);
+      this.shared.set(data, s);
+    }
+    return s;
+  }
+
+  /** Splits the data into one slice per thread and sums the slices' tallies. */
+  async evaluate(mem: Memory, layout: Layout, config: ModelConfig, data: Samples & { labels: Int32Array }): Promise<EpochTally> {
+    const s = this.share(data);
+    const n = data.labels.length;
+    const per = Math.ceil(n / this.threads);
+    const jobs: Promise<EpochTally>[] = [];
+    for (let start = 0; start < n; start += per) {
+      jobs.push(this.pool.run({ memory: mem.wasm, layout, config, ...s, features: data.features, outputs: data.outputs, start, end: Math.min(n, start + per) }));
+    }
+    const total = emptyTally();
+    for (const t of await Promise.all(jobs)) {
+      total.errSum += t.errSum;
+      total.wrong += t.wrong;
+      total.correct += t.correct;
+      total.samples += t.samples;
+    }
+    return total;
+  }
+
+  close(): Promise<void> {
+    return this.pool.destroy();
+  }
+}

@@ -1,0 +1,117 @@
+/** The `output` strategy: Kaneko's independent output networks spread over threads, one synchronisation per epoch. */
+import type { Kernels } from './backend.js';
+import { kernelsFor } from './backend.js';
+import type { Crew } from './crew.js';
+import type { Samples } from './engine.js';
+import { check } from './errors.js';
+import { type BatchHook, emptyTally, type EpochTally, type Executor, identityOrder, SerialExecutor, type StrategyName, tallyRows, type WorkerStats } from './executor.js';
+import { runNets } from './layer-group.js';
+import { allocateMemory, type Layout, type Memory } from './layout.js';
+import type { ModelConfig } from './options.js';
+import { publish, SLOT, statsView, type SharedData } from './protocol.js';
+import { readWeights, writeWeights } from './weights.js';
+
+type Labeled = Samples & { labels: Int32Array };
+
+export interface SharedViews {
+  d: SharedData;
+  x: Float64Array;
+  y: Float64Array;
+  order: Int32Array;
+  out: Float64Array;
+  err: Float64Array;
+}
+
+/** `output`: each thread trains whole independent nets; one synchronisation per epoch. */
+export class OutputExecutor implements Executor {
+  readonly name: StrategyName = 'output';
+  private epochSeq = 0;
+  private shared: { data: Labeled } & SharedViews | undefined;
+  private readonly stats;
+  private readonly names: string[];
+  private readonly k: Kernels;
+
+  constructor(
+    private readonly mem: Memory,
+    private readonly layout: Layout,
+    private readonly config: ModelConfig,
+    private readonly bounds: number[],
+    private readonly crew: Crew,
+    private readonly total: number,
+  ) {
+    this.stats = statsView(mem.buffer);
+    this.k = kernelsFor(config.kernels, mem);
+    this.names = bounds.slice(0, -1).map((lo, g) => `output group ${g} (nets ${lo}-${bounds[g + 1]! - 1}${g === 0 ? ', coordinator' : ''})`);
+  }
+
+  /** The data, order and result buffers the workers read: allocated before they start. */
+  static sharedFor(data: Labeled, total: number): SharedViews {
+    const n = data.y.length / data.outputs;
+    const d: SharedData = {
+      x: new SharedArrayBuffer(data.x.length * 8), y: new SharedArrayBuffer(data.y.length * 8), features: data.features,
+      outputs: data.outputs, n, order: new SharedArrayBuffer(n * 4), results: new SharedArrayBuffer(n * 2 * total * 8), totalOutputs: total,
+    };
+    const x = new Float64Array(d.x);
+    x.set(data.x);
+    new Float64Array(d.y).set(data.y);
+    return {
+      d, x, y: new Float64Array(d.y), order: new Int32Array(d.order),
+      out: new Float64Array(d.results, 0, n * total), err: new Float64Array(d.results, n * total * 8, n * total),
+    };
+  }
+
+  attach(data: Labeled, s: ReturnType<typeof OutputExecutor.sharedFor>): void {
+    this.shared = { data, ...s };
+  }
+
+  private async run(data: Labeled, order: Int32Array, train: boolean): Promise<EpochTally> {
+    const s = this.shared!;
+    check(s.data === data, 'the output strategy trains on the data it was started with');
+    const { ctrl, f } = this.mem;
+    const n = order.length;
+    s.order.set(order);
+    const e = ++this.epochSeq;
+    ctrl[SLOT.EPOCH_SAMPLES] = n;
+    ctrl[SLOT.EPOCH_MODE] = train ? 1 : 0;
+    publish(ctrl, SLOT.EPOCH, e);
+    const c = this.config;
+    const data64 = { x: s.x, y: s.y, features: s.d.features, outputs: s.d.outputs };
+    let t0 = performance.now();
+    runNets(this.k, f, this.layout, this.bounds[0]!, this.bounds[1]!, data64, s.order, n, train, c.u0, c.u1, c.rule === 'kaneko', s.out, s.err, this.total);
+    this.stats.addBusy(0, performance.now() - t0);
+    t0 = performance.now();
+    for (let g = 1; g < this.bounds.length - 1; g++) await this.crew.waitFor(SLOT.UPD + g, e, () => this.names[g]!);
+    this.stats.addWait(0, performance.now() - t0);
+    const tally = emptyTally();
+    tallyRows(s.out, s.err, n, this.total, data.labels, order, 0, tally);
+    return tally;
+  }
+
+  async trainEpoch(data: Labeled, order: Int32Array, _batch: number, hook?: BatchHook, signal?: AbortSignal): Promise<EpochTally> {
+    check(!hook, 'the output strategy does not report single batches; use serial or layer for onBatch');
+    if (signal?.aborted) return emptyTally();
+    return this.run(data, order, true);
+  }
+
+  evaluate(data: Labeled): Promise<EpochTally> {
+    if (this.shared?.data === data) return this.run(data, identityOrder(data.y.length / data.outputs), false);
+    return evaluateSerially(this.mem, this.layout, this.config, data);
+  }
+
+  takeStats(): WorkerStats[] {
+    const out = this.names.map((group, g) => ({ group, busyMs: this.stats.busy(g), waitMs: this.stats.wait(g) }));
+    this.stats.reset();
+    return out;
+  }
+
+  close(): Promise<void> {
+    return this.crew.close();
+  }
+}
+
+/** Forward passes over other data with the shared weights, on the calling thread, in its own scratch memory. */
+async function evaluateSerially(mem: Memory, layout: Layout, config: ModelConfig, data: Labeled): Promise<EpochTally> {
+  const own = allocateMemory(layout, config.beta);
+  writeWeights(own.f, layout, readWeights(mem.f, layout));
+  return new SerialExecutor(own, layout, config).evaluate(data);
+}

@@ -73,7 +73,8 @@ export interface Layout {
 
 /** The layer shapes of each independent net, in forward order. */
 export function netShapes(c: ModelConfig): LayerShape[][] {
-  const act = c.activation === 'sigmoid' && c.faithfulExp ? SIGMOID_EXACT : ACT_CODE[c.activation];
+  // A correctly rounded exp only matters in float64 (bit-faithful replays); float32 uses the fast sigmoid.
+  const act = c.activation === 'sigmoid' && c.faithfulExp && c.precision === 'f64' ? SIGMOID_EXACT : ACT_CODE[c.activation];
   const cells = c.bias === 'cells' ? 2 : 0;
   const biasSrc = cells ? [1, 0] : [];
   const mk = (src: number[], types: number[], isOutput: boolean): LayerShape => ({

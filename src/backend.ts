@@ -15,15 +15,66 @@ export interface Kernels {
   forward(f: Floats, l: LayerLayout, batch: number, u0: number): void;
   amine(f: Floats, net: NetLayout, batch: number, u1: number): void;
   update(f: Floats, net: NetLayout, l: LayerLayout, batch: number, kanekoRule: boolean): void;
+  /** Layers [lo, hi) of a net, in order (the wasm kernels fuse runs of identical tiny layers). */
+  forwardLayers(f: Floats, net: NetLayout, lo: number, hi: number, batch: number, u0: number): void;
+  updateLayers(f: Floats, net: NetLayout, lo: number, hi: number, batch: number, kanekoRule: boolean): void;
 }
 
-export const jsKernels: Kernels = { impl: 'js', forward: forwardLayer, amine: computeAmine, update: updateLayer };
+function forwardEach(this: Kernels, f: Floats, net: NetLayout, lo: number, hi: number, batch: number, u0: number): void {
+  for (let k = lo; k < hi; k++) this.forward(f, net.layers[k]!, batch, u0);
+}
+
+function updateEach(this: Kernels, f: Floats, net: NetLayout, lo: number, hi: number, batch: number, kanekoRule: boolean): void {
+  for (let k = lo; k < hi; k++) this.update(f, net, net.layers[k]!, batch, kanekoRule);
+}
+
+export const jsKernels: Kernels = {
+  impl: 'js', forward: forwardLayer, amine: computeAmine, update: updateLayer, forwardLayers: forwardEach, updateLayers: updateEach,
+};
+
+/**
+ * A hidden paired layer the fused wasm chain handles: sigmoid, no bias, as many cells as sources
+ * (E sources then I sources, E cells then I cells), output written as the next stage.
+ */
+function chainable(l: LayerLayout): boolean {
+  if (l.isOutput || l.act !== 0 || l.b >= 0 || l.nIn !== l.nOut || l.xStride !== l.nIn || l.yStride !== l.nOut || l.y <= l.x) return false;
+  const half = l.nIn / 2;
+  for (let i = 0; i < l.nIn; i++) if ((l.srcE[i] === 1) !== i < half || (l.cellTypes[i] === 1) !== i < half) return false;
+  return true;
+}
+
+/** Maximal runs of chainable layers with constant strides in [lo, hi): [start, end) pairs; others alone. */
+function chainRuns(net: NetLayout, lo: number, hi: number): [number, number, boolean][] {
+  const runs: [number, number, boolean][] = [];
+  for (let k = lo; k < hi;) {
+    const l = net.layers[k]!;
+    if (!chainable(l)) {
+      runs.push([k, k + 1, false]);
+      k++;
+      continue;
+    }
+    let e = k + 1;
+    while (e < hi) {
+      const q = net.layers[e]!;
+      const p = net.layers[e - 1]!;
+      // Consecutive stages, and weights and coefficients at one constant stride along the run.
+      if (!chainable(q) || q.nIn !== l.nIn || q.x !== p.y || q.y - q.x !== l.y - l.x) break;
+      if (e >= k + 2 && (q.w - p.w !== net.layers[k + 1]!.w - l.w || q.gE - p.gE !== net.layers[k + 1]!.gE - l.gE)) break;
+      e++;
+    }
+    runs.push([k, e, true]);
+    k = e;
+  }
+  return runs;
+}
 
 interface WasmExports {
   fwd(w: number, bias: number, hasBias: number, x: number, xs: number, y: number, ys: number, B: number, nIn: number, nOut: number): void;
   upd(w: number, x: number, xs: number, g: number, gs: number, B: number, i0: number, i1: number, nOut: number, scale: number, freeze: number): void;
   sigmoid(p: number, rows: number, cols: number, stride: number, k: number): void;
   upd1(w: number, x: number, gE: number, gI: number, types: number, nIn: number, nOut: number, scale: number, freeze: number): void;
+  chainFwd(w: number, wS: number, x: number, xS: number, count: number, B: number, nIn: number, nOut: number, k: number): void;
+  chainUpd(w: number, wS: number, x: number, xS: number, g: number, gS: number, count: number, B: number, nIn: number, nOut: number, nE: number, amine: number, scale: number): void;
 }
 
 let wasmModule: WebAssembly.Module | undefined;
@@ -47,8 +98,39 @@ export function wasmKernels(mem: Memory): Kernels {
   const ex = new WebAssembly.Instance(wasmModule, { env: { memory: mem.wasm } }).exports as unknown as WasmExports;
   const runs = new WeakMap<Uint8Array, [number, number, boolean][]>();
   const addr = (off: number): number => CTRL_BYTES + 4 * off;
-  return {
+  const chains = new WeakMap<NetLayout, Map<number, [number, number, boolean][]>>();
+  const runsOf = (net: NetLayout, lo: number, hi: number): [number, number, boolean][] => {
+    let m = chains.get(net);
+    if (!m) chains.set(net, (m = new Map()));
+    let r = m.get(lo * 65536 + hi);
+    if (!r) m.set(lo * 65536 + hi, (r = chainRuns(net, lo, hi)));
+    return r;
+  };
+  // A run's strides: from its first two layers (a run of one has no neighbour: its strides are unused).
+  const stride = (net: NetLayout, k: number, e: number, key: 'w' | 'x' | 'gE'): number => (e - k > 1 ? net.layers[k + 1]![key] - net.layers[k]![key] : 0);
+  const kernels: Kernels = {
     impl: 'wasm',
+    forwardLayers(f, net, lo, hi, batch, u0) {
+      for (const [k, e, chain] of runsOf(net, lo, hi)) {
+        if (!chain) {
+          this.forward(f, net.layers[k]!, batch, u0);
+          continue;
+        }
+        const l = net.layers[k]!;
+        ex.chainFwd(addr(l.w), 4 * stride(net, k, e, 'w'), addr(l.x), 4 * (l.y - l.x), e - k, batch, l.nIn, l.nOut, -2 / u0);
+      }
+    },
+    updateLayers(f, net, lo, hi, batch, kanekoRule) {
+      for (const [k, e, chain] of runsOf(net, lo, hi)) {
+        if (!chain || kanekoRule || batch === 1) {
+          for (let c = k; c < e; c++) this.update(f, net, net.layers[c]!, batch, kanekoRule);
+          continue;
+        }
+        const l = net.layers[k]!;
+        ex.chainUpd(addr(l.w), 4 * stride(net, k, e, 'w'), addr(l.x), 4 * (l.y - l.x), addr(l.gE), 4 * stride(net, k, e, 'gE'),
+          e - k, batch, l.nIn, l.nOut, l.nOut / 2, addr(net.amine), l.alpha / batch);
+      }
+    },
     forward(f, l, batch, u0) {
       ex.fwd(addr(l.w), l.b >= 0 ? addr(l.b) : 0, l.b >= 0 ? 1 : 0, addr(l.x), 4 * l.xStride, addr(l.y), 4 * l.yStride, batch, l.nIn, l.nOut);
       const act = l.act;
@@ -86,6 +168,7 @@ export function wasmKernels(mem: Memory): Kernels {
       }
     },
   };
+  return kernels;
 }
 
 /** The wasm update kernel alone, with the coefficients already in gE/gI (for tests and benchmarks). */

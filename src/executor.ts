@@ -138,9 +138,9 @@ export class SerialExecutor implements Executor {
     const kanekoRule = this.config.rule === 'kaneko';
     for (const net of this.layout.nets) {
       stageBatch(f, net, data, order, start, count);
-      for (const l of net.layers) this.k.forward(f, l, count, this.config.u0);
+      this.k.forwardLayers(f, net, 0, net.layers.length, count, this.config.u0);
       this.k.amine(f, net, count, this.config.u1);
-      if (train) for (const l of net.layers) this.k.update(f, net, l, count, kanekoRule);
+      if (train) this.k.updateLayers(f, net, 0, net.layers.length, count, kanekoRule);
     }
   }
 

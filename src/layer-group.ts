@@ -24,14 +24,14 @@ export class LayerGroup {
   /** Forward through layers [lo, hi) of every net in `slot`; the last group also computes the amine. */
   forward(slot: number, count: number): void {
     for (const net of this.layout.slots[slot]!) {
-      for (let k = this.lo; k < this.hi; k++) this.k.forward(this.f, net.layers[k]!, count, this.u0);
+      this.k.forwardLayers(this.f, net, this.lo, this.hi, count, this.u0);
       if (this.isLast) this.k.amine(this.f, net, count, this.u1);
     }
   }
 
   update(slot: number, count: number): void {
     for (const net of this.layout.slots[slot]!) {
-      for (let k = this.lo; k < this.hi; k++) this.k.update(this.f, net, net.layers[k]!, count, this.kanekoRule);
+      this.k.updateLayers(this.f, net, this.lo, this.hi, count, this.kanekoRule);
     }
   }
 }
@@ -52,9 +52,9 @@ export function runNets(
     for (let start = 0; start < n; start += batch) {
       const count = Math.min(batch, n - start);
       stageBatch(f, net, data, order, start, count);
-      for (const l of net.layers) kern.forward(f, l, count, u0);
+      kern.forwardLayers(f, net, 0, net.layers.length, count, u0);
       kern.amine(f, net, count, u1);
-      if (train) for (const l of net.layers) kern.update(f, net, l, count, kanekoRule);
+      if (train) kern.updateLayers(f, net, 0, net.layers.length, count, kanekoRule);
       for (let b = 0; b < count; b++) {
         const row = (start + b) * total + net.firstOutput;
         for (let c = 0; c < net.outputs; c++) {

@@ -98,6 +98,20 @@ test('wasm online update (batch of one, E/I sources interleaved, zero weights fr
   }
 });
 
+test('fused wasm chains of tiny paired layers match the JS float32 kernels layer by layer', async () => {
+  const { createTrainer } = await import('../src/trainer.js');
+  const { parityData } = await import('../src/data.js');
+  const data = parityData(6);
+  const weights: { w: Float64Array }[][][] = [];
+  for (const kernels of ['js', 'wasm'] as const) {
+    const t = await createTrainer({ preset: 'article', model: { hidden: [8, 4, 4, 4, 4, 6, 6], kernels, precision: 'f32', bias: 'none' }, train: { epochs: 3, batch: 16, shuffle: false } });
+    await t.fit(data);
+    weights.push(t.weights());
+    await t.close();
+  }
+  weights[0]!.forEach((net, n) => net.forEach((l, k) => expectClose(weights[1]![n]![k]!.w, l.w, 1e-5, `layer ${k}`)));
+});
+
 test('exactExp is correctly rounded where a double-double check can tell, and handles the edges', () => {
   for (const x of [0, 1, -1, 0.5, 10, -10, 700, -700]) assert.ok(Math.abs(exactExp(x) / Math.exp(x) - 1) < 4e-16, `x=${x}`);
   assert.is(exactExp(1000), Infinity);

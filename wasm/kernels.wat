@@ -6,7 +6,7 @@
 
   ;; u[b][j] = sum_i W[i][j] x[b][i] (+ bias[j]) for b < batch, j < nOut; the caller applies f.
   ;; Blocks of 4 samples x 8 cells (8 f32x4 accumulators), then 1 x 4, then scalar.
-  (func (export "fwd") (param $w i32) (param $bias i32) (param $hasBias i32)
+  (func $fwd (export "fwd") (param $w i32) (param $bias i32) (param $hasBias i32)
         (param $x i32) (param $xs i32) (param $y i32) (param $ys i32)
         (param $B i32) (param $nIn i32) (param $nOut i32)
     (local $b i32) (local $j i32) (local $i i32) (local $wrow i32)
@@ -137,7 +137,7 @@
   ;; W[i][j] += scale * sum_b x[b][i] g[b][j] for i0 <= i < i1, j < nOut (all rows i use the same g:
   ;; the caller splits the sources into runs of one type). freeze != 0: weights that are 0 stay 0.
   ;; Blocks of 4 sources x 8 cells, then single sources x 4 cells, then scalar.
-  (func (export "upd") (param $w i32) (param $x i32) (param $xs i32) (param $g i32) (param $gs i32)
+  (func $upd (export "upd") (param $w i32) (param $x i32) (param $xs i32) (param $g i32) (param $gs i32)
         (param $B i32) (param $i0 i32) (param $i1 i32) (param $nOut i32) (param $scale f32) (param $freeze i32)
     (local $i i32) (local $j i32) (local $b i32) (local $pg i32) (local $px i32) (local $pw i32) (local $wrow i32)
     (local $g0 v128) (local $g1 v128) (local $xv v128) (local $s v128) (local $sc v128)
@@ -282,7 +282,7 @@
     (f32x4.div (f32x4.splat (f32.const 1)) (f32x4.add (f32x4.splat (f32.const 1)) (local.get $p))))
 
   ;; In place: y = 1 / (1 + exp(k y)) for rows x cols values, rows `stride` bytes apart.
-  (func (export "sigmoid") (param $p i32) (param $rows i32) (param $cols i32) (param $stride i32) (param $k f32)
+  (func $sigmoid (export "sigmoid") (param $p i32) (param $rows i32) (param $cols i32) (param $stride i32) (param $k f32)
     (local $r i32) (local $j i32) (local $q i32) (local $kv v128)
     (local.set $kv (f32x4.splat (local.get $k)))
     (local.set $r (i32.const 0))
@@ -342,4 +342,56 @@
           (br $kloop)))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $iloop))))
+;; A run of `count` identical paired hidden layers (no bias, sigmoid), layer c's weights at
+  ;; w + c wS and its input stage at x + c xS (its output is the next stage); one call instead of
+  ;; two per layer, for the article's 511 layers of 4 cells, where calls cost more than arithmetic.
+  (func (export "chainFwd") (param $w i32) (param $wS i32) (param $x i32) (param $xS i32) (param $count i32)
+        (param $B i32) (param $nIn i32) (param $nOut i32) (param $k f32)
+    (local $c i32) (local $xc i32)
+    (local.set $c (i32.const 0))
+    (block $done (loop $loop
+      (br_if $done (i32.ge_s (local.get $c) (local.get $count)))
+      (local.set $xc (i32.add (local.get $x) (i32.mul (local.get $c) (local.get $xS))))
+      (call $fwd (i32.add (local.get $w) (i32.mul (local.get $c) (local.get $wS))) (i32.const 0) (i32.const 0)
+                 (local.get $xc) (i32.shl (local.get $nIn) (i32.const 2))
+                 (i32.add (local.get $xc) (local.get $xS)) (i32.shl (local.get $nOut) (i32.const 2))
+                 (local.get $B) (local.get $nIn) (local.get $nOut))
+      (call $sigmoid (i32.add (local.get $xc) (local.get $xS)) (local.get $B) (local.get $nOut) (i32.shl (local.get $nOut) (i32.const 2)) (local.get $k))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $loop))))
+
+  ;; The bidirectional update of the same run: g[b][j] = o(1 - o) a[b] t_j (t_j = +1 for the first nE
+  ;; cells, -1 after), then W += scale X^T g. Layer c's coefficients go to g + c gS.
+  (func (export "chainUpd") (param $w i32) (param $wS i32) (param $x i32) (param $xS i32) (param $g i32) (param $gS i32)
+        (param $count i32) (param $B i32) (param $nIn i32) (param $nOut i32) (param $nE i32) (param $amine i32) (param $scale f32)
+    (local $c i32) (local $b i32) (local $j i32) (local $py i32) (local $pg i32) (local $a f32) (local $o f32) (local $gc i32)
+    (local.set $c (i32.const 0))
+    (block $done (loop $loop
+      (br_if $done (i32.ge_s (local.get $c) (local.get $count)))
+      (local.set $py (i32.add (local.get $x) (i32.mul (i32.add (local.get $c) (i32.const 1)) (local.get $xS))))
+      (local.set $gc (i32.add (local.get $g) (i32.mul (local.get $c) (local.get $gS))))
+      (local.set $pg (local.get $gc))
+      (local.set $b (i32.const 0))
+      (block $bdone (loop $bloop
+        (br_if $bdone (i32.ge_s (local.get $b) (local.get $B)))
+        (local.set $a (f32.load (i32.add (local.get $amine) (i32.shl (local.get $b) (i32.const 2)))))
+        (local.set $j (i32.const 0))
+        (block $jdone (loop $jloop
+          (br_if $jdone (i32.ge_s (local.get $j) (local.get $nOut)))
+          (local.set $o (f32.load (local.get $py)))
+          (f32.store (local.get $pg)
+            (f32.mul (f32.mul (f32.mul (local.get $o) (f32.sub (f32.const 1) (local.get $o))) (local.get $a))
+                     (select (f32.const 1) (f32.const -1) (i32.lt_s (local.get $j) (local.get $nE)))))
+          (local.set $py (i32.add (local.get $py) (i32.const 4)))
+          (local.set $pg (i32.add (local.get $pg) (i32.const 4)))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $jloop)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $bloop)))
+      (call $upd (i32.add (local.get $w) (i32.mul (local.get $c) (local.get $wS)))
+                 (i32.add (local.get $x) (i32.mul (local.get $c) (local.get $xS))) (i32.shl (local.get $nIn) (i32.const 2))
+                 (local.get $gc) (i32.shl (local.get $nOut) (i32.const 2)) (local.get $B)
+                 (i32.const 0) (local.get $nIn) (local.get $nOut) (local.get $scale) (i32.const 0))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $loop))))
 )

@@ -6,6 +6,7 @@ import { kernelsFor, type Kernels } from './backend.js';
 import { type Samples, stageBatch } from './engine.js';
 import type { Floats, Layout, Memory, NetLayout } from './layout.js';
 import type { ModelConfig } from './options.js';
+import type { StatsView } from './protocol.js';
 
 export type StrategyName = 'serial' | 'layer' | 'pipeline' | 'output';
 export const STRATEGIES: readonly StrategyName[] = ['serial', 'layer', 'pipeline', 'output'];
@@ -111,6 +112,18 @@ export class BatchRows {
     gatherBatch(f, nets, count, this.out, this.err, this.total);
     tallyRows(this.out, this.err, count, this.total, labels, order, start, t);
   }
+}
+
+/** Busy and waiting time per group from the shared stats block, then reset for the next epoch. */
+export function takeGroupStats(stats: StatsView, names: string[]): WorkerStats[] {
+  const out = names.map((group, g) => ({ group, busyMs: stats.busy(g), waitMs: stats.wait(g) }));
+  stats.reset();
+  return out;
+}
+
+/** The name every message and report uses for group g: its kind, its layers or nets, and its thread. */
+export function groupName(kind: 'layer' | 'output', g: number, lo: number, hi: number): string {
+  return `${kind} group ${g} (${kind === 'layer' ? 'layers' : 'nets'} ${lo}-${hi - 1}${g === 0 ? ', coordinator' : ''})`;
 }
 
 export function identityOrder(n: number): Int32Array {

@@ -4,7 +4,7 @@ import { kernelsFor } from './backend.js';
 import type { Crew } from './crew.js';
 import type { Samples } from './engine.js';
 import { check } from './errors.js';
-import { type BatchHook, emptyTally, type EpochTally, type Executor, identityOrder, SerialExecutor, type StrategyName, tallyRows, type WorkerStats } from './executor.js';
+import { type BatchHook, emptyTally, groupName, takeGroupStats, type EpochTally, type Executor, identityOrder, SerialExecutor, type StrategyName, tallyRows, type WorkerStats } from './executor.js';
 import { runNets } from './layer-group.js';
 import { allocateMemory, type Layout, type Memory } from './layout.js';
 import type { ModelConfig } from './options.js';
@@ -41,7 +41,7 @@ export class OutputExecutor implements Executor {
   ) {
     this.stats = statsView(mem.buffer);
     this.k = kernelsFor(config.kernels, mem);
-    this.names = bounds.slice(0, -1).map((lo, g) => `output group ${g} (nets ${lo}-${bounds[g + 1]! - 1}${g === 0 ? ', coordinator' : ''})`);
+    this.names = bounds.slice(0, -1).map((lo, g) => groupName('output', g, lo, bounds[g + 1]!));
   }
 
   /** The data, order and result buffers the workers read: allocated before they start. */
@@ -99,9 +99,7 @@ export class OutputExecutor implements Executor {
   }
 
   takeStats(): WorkerStats[] {
-    const out = this.names.map((group, g) => ({ group, busyMs: this.stats.busy(g), waitMs: this.stats.wait(g) }));
-    this.stats.reset();
-    return out;
+    return takeGroupStats(this.stats, this.names);
   }
 
   close(): Promise<void> {

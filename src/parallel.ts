@@ -9,14 +9,14 @@ import { kernelsFor } from './backend.js';
 import { Crew } from './crew.js';
 import { stageBatch, type Samples } from './engine.js';
 import { check } from './errors.js';
-import { BatchRows, type BatchHook, emptyTally, yielder, type EpochTally, type Executor, identityOrder, type StrategyName, type WorkerStats } from './executor.js';
+import { BatchRows, type BatchHook, emptyTally, groupName, takeGroupStats, yielder, type EpochTally, type Executor, identityOrder, type StrategyName, type WorkerStats } from './executor.js';
 import { EvalPool } from './eval-pool.js';
 import { LayerGroup } from './layer-group.js';
 import { computeLayout, type Layout, type Memory } from './layout.js';
 import type { ModelConfig } from './options.js';
 import { OutputExecutor } from './output-executor.js';
 import { balanceGroups, layerCost } from './partition.js';
-import { FLAG_LAST, FLAG_TRAIN, MAX_GROUPS, publish, RING, SLOT, statsView } from './protocol.js';
+import { FLAG_LAST, FLAG_TRAIN, MAX_GROUPS, publish, RING, SLOT, statsView, type WorkerInit } from './protocol.js';
 
 export const MAX_WORKERS = MAX_GROUPS;
 
@@ -59,7 +59,7 @@ class LayerExecutor implements Executor {
     this.group0 = new LayerGroup(kernelsFor(config.kernels, mem), mem.f, layout, bounds[0]!, bounds[1]!, config.u0, config.u1, config.rule === 'kaneko', G === 1);
     this.rows = new BatchRows(layout);
     this.stats = statsView(mem.buffer);
-    this.names = bounds.slice(0, -1).map((lo, g) => `layer group ${g} (layers ${lo}-${bounds[g + 1]! - 1}${g === 0 ? ', coordinator' : ''})`);
+    this.names = bounds.slice(0, -1).map((lo, g) => groupName('layer', g, lo, bounds[g + 1]!));
   }
 
   private get groups(): number {
@@ -152,14 +152,30 @@ class LayerExecutor implements Executor {
   }
 
   takeStats(): WorkerStats[] {
-    const out = this.names.map((group, g) => ({ group, busyMs: this.stats.busy(g), waitMs: this.stats.wait(g) }));
-    this.stats.reset();
-    return out;
+    return takeGroupStats(this.stats, this.names);
   }
 
   async close(): Promise<void> {
     await this.pool?.close();
     await this.crew.close();
+  }
+}
+
+/** Starts a worker for every group but the coordinator's (group 0); if one fails to start, stops them all. */
+async function startGroups(
+  crew: Crew, kind: 'layer' | 'output', bounds: number[], base: Omit<WorkerInit, 'group' | 'lo' | 'hi' | 'lag'>,
+  lag: (g: number) => number, fault?: FaultInjection,
+): Promise<void> {
+  try {
+    await crew.start(bounds.slice(1, -1).map((lo, i) => {
+      const g = i + 1;
+      const init: WorkerInit = { ...base, group: g, lo, hi: bounds[g + 1]!, lag: lag(g) };
+      if (fault?.group === g) init.fault = { kind: fault.kind, at: fault.at };
+      return { name: groupName(kind, g, lo, bounds[g + 1]!), init };
+    }));
+  } catch (e) {
+    await crew.close();
+    throw e;
   }
 }
 
@@ -191,19 +207,7 @@ export async function createParallelExecutor(
     const crew = new Crew(mem.buffer, mem.ctrl, opts.stallMs ?? Math.max(2000, perBatchFlops * (opts.data.y.length / opts.data.outputs) / layout.batch / 2e4), bounds.length - 1);
     const exec = new OutputExecutor(mem, layout, config, bounds, crew, total);
     exec.attach(opts.data, shared);
-    try {
-      await crew.start(bounds.slice(1, -1).map((lo, i) => ({
-        name: `output group ${i + 1} (nets ${lo}-${bounds[i + 2]! - 1})`,
-        init: {
-          kind: 'output', memory: mem.wasm, kernels: config.kernels, layout, u0: config.u0, u1: config.u1, kanekoRule, group: i + 1, groups: bounds.length - 1,
-          lo, hi: bounds[i + 2]!, lag: 0, slots: 1, spins: crew.spins, data: shared.d,
-          ...(opts.fault && opts.fault.group === i + 1 ? { fault: { kind: opts.fault.kind, at: opts.fault.at } } : {}),
-        },
-      })));
-    } catch (e) {
-      await crew.close();
-      throw e;
-    }
+    await startGroups(crew, 'output', bounds, { kind: 'output', memory: mem.wasm, kernels: config.kernels, layout, u0: config.u0, u1: config.u1, kanekoRule, groups: bounds.length - 1, slots: 1, spins: crew.spins, data: shared.d }, () => 0, opts.fault);
     return exec;
   }
   const costs = layers.map((l) => layerCost(l, layout.batch));
@@ -211,18 +215,6 @@ export async function createParallelExecutor(
   const G = bounds.length - 1;
   const crew = new Crew(mem.buffer, mem.ctrl, stallMs, G);
   const exec = new LayerExecutor(strategy, mem, layout, config, bounds, crew);
-  try {
-    await crew.start(bounds.slice(1, -1).map((lo, i) => ({
-      name: `layer group ${i + 1} (layers ${lo}-${bounds[i + 2]! - 1})`,
-      init: {
-        kind: 'layer', memory: mem.wasm, kernels: config.kernels, layout, u0: config.u0, u1: config.u1, kanekoRule, group: i + 1, groups: G,
-        lo, hi: bounds[i + 2]!, lag: strategy === 'pipeline' ? G - 2 - i : 0, slots: layout.slots.length, spins: crew.spins,
-        ...(opts.fault && opts.fault.group === i + 1 ? { fault: { kind: opts.fault.kind, at: opts.fault.at } } : {}),
-      },
-    })));
-  } catch (e) {
-    await crew.close();
-    throw e;
-  }
+  await startGroups(crew, 'layer', bounds, { kind: 'layer', memory: mem.wasm, kernels: config.kernels, layout, u0: config.u0, u1: config.u1, kanekoRule, groups: G, slots: layout.slots.length, spins: crew.spins }, (g) => (strategy === 'pipeline' ? G - 1 - g : 0), opts.fault);
   return exec;
 }

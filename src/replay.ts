@@ -38,6 +38,18 @@ function need(ok: unknown, path: string, what: string): asserts ok {
   check(ok, `recording ${path} is malformed: ${what}`);
 }
 
+/** The largest absolute difference seen, and where (NaN counts as infinite). */
+class MaxDiff {
+  value = 0;
+  where = '';
+  note(d: number, where: string): void {
+    if (!(d <= this.value)) {
+      this.value = Number.isNaN(d) ? Infinity : d;
+      this.where = where;
+    }
+  }
+}
+
 /** Recorded rows are per cell (cell j: its sources in order); edsim stores weights source-major. */
 function sourceMajor(rows: number[][]): Float64Array {
   const nOut = rows.length;
@@ -95,15 +107,9 @@ export async function kanekoReplay(path: string): Promise<ReplayResult> {
   const trainer = new Trainer(model, { batch: 1, epochs: p.maxEpochs!, shuffle: false, stopErrSum: p.stopErrSum!, seed: 1 }, 'serial', 1);
   const data = patternData(inputs, targets);
   await trainer.build(bits, outputs, initial);
-  let diff = 0;
+  const diff = new MaxDiff();
+  const note = diff.note.bind(diff);
   let epoch = 0;
-  let worst = '';
-  const note = (d: number, where: string): void => {
-    if (!(d <= diff)) {
-      diff = Number.isNaN(d) ? Infinity : d;
-      worst = where;
-    }
-  };
   const history = await trainer.fit(data, {
     onBatch: (start, _count, f, layout) => {
       const rec = epochs[epoch]?.outputs?.[start];
@@ -126,7 +132,7 @@ export async function kanekoReplay(path: string): Promise<ReplayResult> {
   if (ran !== recorded) note(Infinity, `epochs run: ${ran}, recorded ${recorded}`);
   const got = trainer.weights();
   final.forEach((net, n) => net.forEach((l, k) => l.w.forEach((v, i) => note(Math.abs(got[n]![k]!.w[i]! - v), `final weight net ${n} layer ${k} #${i} (source-major)`))));
-  return { maxAbsDiff: diff, epochs: ran, recordedEpochs: recorded, detail: worst };
+  return { maxAbsDiff: diff.value, epochs: ran, recordedEpochs: recorded, detail: diff.where };
 }
 
 /** Replays the article's first matrix implementation (the file's `notes` describe it). */
@@ -176,14 +182,8 @@ export async function articleReplay(path: string): Promise<ReplayResult> {
   const trainer = new Trainer(model, { batch: n, epochs: recorded.length, shuffle: false, stopErrSum: 0, seed: 1 }, 'serial', 1);
   const data = patternData(inputs, rawTargets.map((t) => [t]));
   await trainer.build(features, 1, [weights]);
-  let diff = 0;
-  let worst = '';
-  const note = (d: number, where: string): void => {
-    if (!(d <= diff)) {
-      diff = Number.isNaN(d) ? Infinity : d;
-      worst = where;
-    }
-  };
+  const diff = new MaxDiff();
+  const note = diff.note.bind(diff);
   let it = 0;
   await trainer.fit(data, {
     onBatch: (_s, count, f, layout) => {
@@ -197,5 +197,5 @@ export async function articleReplay(path: string): Promise<ReplayResult> {
   const out = trainerOut.layers[trainerOut.layers.length - 1]!;
   for (let b = 0; b < n; b++) note(Math.abs(trainer.mem!.f[out.y + b * out.yStride]! - finalOut[b]!), `final output ${b}`);
   await trainer.close();
-  return { maxAbsDiff: diff, epochs: it, recordedEpochs: recorded.length, detail: worst };
+  return { maxAbsDiff: diff.value, epochs: it, recordedEpochs: recorded.length, detail: diff.where };
 }

@@ -47,7 +47,8 @@ export async function scaleCommand(a: ScaleArgs, signal: AbortSignal): Promise<n
   };
   skipped.forEach((s) => log(`edsim: ${s}`));
   const csv = new CsvWriter(out);
-  const tty = process.stderr.isTTY && !a.quiet && !a.json;
+  // A progress bar on stderr when stdout is a terminal; nothing when piped, with --quiet or --json.
+  const tty = process.stdout.isTTY === true && process.stderr.isTTY === true && !a.quiet && !a.json;
   const bar = tty ? new cliProgress.SingleBar({ format: 'scale [{bar}] {value}/{total} configurations | {config}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
   bar?.start(configs.length, 0, { config: '' });
   let done = 0;
@@ -55,8 +56,7 @@ export async function scaleCommand(a: ScaleArgs, signal: AbortSignal): Promise<n
     repeats: a.repeats,
     signal,
     onConfig: (c) => {
-      if (bar) bar.update(done++, { config: `${c.presetName} ${c.strategy} x${c.workers}` });
-      else log(`edsim: measuring ${c.presetName} ${c.strategy} with ${c.workers} thread(s)`);
+      bar?.update(done++, { config: `${c.presetName} ${c.strategy} x${c.workers}` });
     },
   });
   bar?.update(configs.length);

@@ -120,10 +120,9 @@ async function sweepCommand(a: NetworkArgs & { seeds: string; json: boolean; qui
     if (!a.quiet && !a.json && process.stderr.isTTY) process.stderr.write(`\r${done}/${seeds.length} seeds`);
   });
   if (!a.quiet && !a.json && process.stderr.isTTY) process.stderr.write('\n');
-  const { epochsBySeed, ...summary } = r;
+  const { epochsBySeed: _perSeed, ...summary } = r;
   if (a.json) process.stdout.write(`${JSON.stringify({ data: a.data, preset: a.preset, hidden: a.hidden ?? null, ...summary })}\n`);
   else process.stdout.write(`${r.converged}/${r.runs} converged; epochs to converge: mean ${r.meanEpochs.toFixed(2)}, median ${r.medianEpochs}, min ${r.minEpochs}, max ${r.maxEpochs}\n`);
-  void epochsBySeed;
 }
 
 export function buildCli(argv: string[]): Argv {

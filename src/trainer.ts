@@ -217,4 +217,3 @@ export async function loadTrainer(path: string, o: Omit<TrainerOptions, 'model' 
   return trainer;
 }
 
-export { EdsimError };

@@ -90,7 +90,7 @@ export function withModelFlags<T>(y: Argv<T>) {
 
 export function withNetworkFlags<T>(y: Argv<T>) {
   return withModelFlags(y)
-    .option('strategy', { type: 'string', default: 'serial', choices: STRATEGIES as string[], describe: 'how work is spread over threads' })
+    .option('strategy', { type: 'string', choices: STRATEGIES as string[], describe: 'how work is spread over threads (default: serial; with --workers > 1, output for the kaneko topology, else layer)' })
     .option('workers', { coerce: int('workers', 1, MAX_WORKERS), describe: `threads, the main one included (1-${MAX_WORKERS})` });
 }
 
@@ -116,7 +116,8 @@ export function toTrainerOptions(a: NetworkArgs): TrainerOptions {
   if (a.kernels !== undefined) model.kernels = a.kernels as ModelConfig['kernels'];
   if (a.epochs !== undefined) train.epochs = a.epochs;
   if (a.batch !== undefined) train.batch = a.batch;
-  const o: TrainerOptions = { preset: a.preset as PresetName, model, train, strategy: (a.strategy ?? 'serial') as StrategyName };
+  const o: TrainerOptions = { preset: a.preset as PresetName, model, train };
+  if (a.strategy !== undefined) o.strategy = a.strategy as StrategyName;
   if (a.workers !== undefined) o.workers = a.workers;
   return o;
 }

@@ -195,7 +195,8 @@ export function resolveOptions(o: TrainerOptions = {}): { model: Omit<ModelConfi
   const train: TrainConfig = { ...preset.train, seed: 1, ...o.train };
   validateTrainConfig(train);
   validateModelConfig({ ...model, inputs: 1, outputs: 1 }); // shape-free checks, before any data is read
-  const strategy = o.strategy ?? 'serial';
+  // Asking for threads without a strategy picks the byte-identical one that fits the topology.
+  const strategy = o.strategy ?? (o.workers === undefined || o.workers === 1 ? 'serial' : model.topology === 'kaneko' ? 'output' : 'layer');
   check((STRATEGIES as readonly string[]).includes(strategy), `unknown strategy '${strategy}' (expected one of: ${STRATEGIES.join(', ')})`);
   const workers = o.workers ?? (strategy === 'serial' ? 1 : 2);
   check(Number.isInteger(workers) && workers >= 1 && workers <= MAX_WORKERS, `workers must be an integer from 1 to ${MAX_WORKERS}, got ${workers}`);

@@ -111,6 +111,10 @@ test('options are validated with fixed messages', () => {
   assert.is(r.model.alphaOutput, 0.5);
   const a = resolveOptions({ preset: 'article', model: { alphaHidden: 0.5 } });
   assert.is(a.model.alphaOutput, 0.8);
+  // Threads without a strategy: the byte-identical strategy that fits the topology.
+  assert.is(resolveOptions({ preset: 'kaneko', workers: 2 }).strategy, 'output');
+  assert.is(resolveOptions({ preset: 'article', workers: 2 }).strategy, 'layer');
+  assert.is(resolveOptions({ preset: 'article' }).strategy, 'serial');
 });
 
 test('an aborted signal stops training and rolls back to the last whole epoch', withTimeout(30000, async () => {

@@ -70,12 +70,15 @@ async function trainCommand(a: NetworkArgs & { save?: string; json: boolean; qui
   } finally {
     dispose();
   }
-  if (a.save !== undefined && trainer.model) await trainer.save(a.save);
   if (history.aborted) {
+    // Only a model that finished at least one epoch is worth writing.
+    const saved = a.save !== undefined && history.epochs.length > 0;
+    if (saved) await trainer.save(a.save!);
     await trainer.close();
-    log(`edsim: stopped after ${history.epochs.length} complete epoch(s)${a.save ? `; saved them to ${a.save}` : ''}`);
+    log(`edsim: stopped after ${history.epochs.length} complete epoch(s)${saved ? `; saved them to ${a.save}` : ''}`);
     process.exit(130);
   }
+  if (a.save !== undefined) await trainer.save(a.save);
   const test = await trainer.evaluate(data.test);
   const train = await trainer.evaluate(data.train);
   await trainer.close();

@@ -61,6 +61,8 @@ export interface Layout {
   elem: number;
   /** Elements after the control block. */
   floats: number;
+  /** Every weight, bias and source-type region lies in [0, weightFloats): one copy saves or restores them all. */
+  weightFloats: number;
   bytes: number;
   /** The nets of activation slot 0 (all slots share the weights). */
   nets: NetLayout[];
@@ -122,6 +124,7 @@ export function computeLayout(c: ModelConfig, batch: number, slots = 1): Layout 
   const cells = c.bias === 'cells' ? 2 : 0;
   const shapes = netShapes(c);
   const weights = shapes.map((layers) => layers.map((l) => ({ w: take(l.nOut * l.nIn), b: l.biasVector ? take(l.nOut) : -1, types: take(l.nIn) })));
+  const weightFloats = off;
   const slotNets = Array.from({ length: slots }, () => shapes.map((layers, n): NetLayout => {
     const outputs = layers[layers.length - 1]!.nOut;
     const stageOff = layers.map((l) => take(batch * l.nIn));
@@ -147,7 +150,7 @@ export function computeLayout(c: ModelConfig, batch: number, slots = 1): Layout 
   }));
   const elem = c.precision === 'f32' ? 4 : 8;
   const bytes = Math.ceil((CTRL_BYTES + off * elem) / PAGE) * PAGE;
-  return { batch, elem, floats: off, bytes, nets: slotNets[0]!, slots: slotNets };
+  return { batch, elem, floats: off, weightFloats, bytes, nets: slotNets[0]!, slots: slotNets };
 }
 
 /** Float storage: float64 (reference) or float32 (fast path). */

@@ -115,7 +115,8 @@ export class Trainer {
     const f = this.mem!.f;
     const history: FitHistory = { epochs: [], converged: false, aborted: false };
     const order = Int32Array.from({ length: data.n }, (_, i) => i);
-    let snapshot = readWeights(f, layout);
+    // The last whole epoch's weights, in the memory's own precision (one contiguous copy).
+    const snapshot = f.slice(0, layout.weightFloats);
     for (let e = 0; e < epochs; e++) {
       await new Promise<void>((r) => setImmediate(r)); // let signals and worker events in between epochs
       if (opts.signal?.aborted) {
@@ -131,18 +132,18 @@ export class Trainer {
       } catch (e) {
         // A failed worker leaves a half-trained epoch: go back to the last whole one, so it can be
         // saved; stop every other worker; refuse further training.
-        writeWeights(f, layout, snapshot);
+        f.set(snapshot);
         this.failed = e as Error;
         await this.executor!.close();
         throw e;
       }
       const seconds = (performance.now() - t0) / 1000;
       if (tally.samples < data.n) {
-        writeWeights(f, layout, snapshot);
+        f.set(snapshot);
         history.aborted = true;
         break;
       }
-      snapshot = readWeights(f, layout);
+      snapshot.set(f.subarray(0, layout.weightFloats));
       this.epochsDone++;
       const result: EpochResult = {
         epoch: this.epochsDone, errSum: tally.errSum, wrong: tally.wrong, trainAccuracy: tally.correct / tally.samples,

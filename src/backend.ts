@@ -73,6 +73,7 @@ interface WasmExports {
   upd(w: number, x: number, xs: number, g: number, gs: number, B: number, i0: number, i1: number, nOut: number, scale: number, freeze: number): void;
   sigmoid(p: number, rows: number, cols: number, stride: number, k: number): void;
   upd1(w: number, x: number, gE: number, gI: number, types: number, nIn: number, nOut: number, scale: number, freeze: number): void;
+  fwd1(w: number, bias: number, hasBias: number, x: number, y: number, nIn: number, nOut: number): void;
   chainFwd(w: number, wS: number, x: number, xS: number, count: number, B: number, nIn: number, nOut: number, k: number): void;
   chainUpd(w: number, wS: number, x: number, xS: number, g: number, gS: number, count: number, B: number, nIn: number, nOut: number, nE: number, amine: number, scale: number): void;
 }
@@ -132,7 +133,8 @@ export function wasmKernels(mem: Memory): Kernels {
       }
     },
     forward(f, l, batch, u0) {
-      ex.fwd(addr(l.w), l.b >= 0 ? addr(l.b) : 0, l.b >= 0 ? 1 : 0, addr(l.x), 4 * l.xStride, addr(l.y), 4 * l.yStride, batch, l.nIn, l.nOut);
+      if (batch === 1) ex.fwd1(addr(l.w), l.b >= 0 ? addr(l.b) : 0, l.b >= 0 ? 1 : 0, addr(l.x), addr(l.y), l.nIn, l.nOut);
+      else ex.fwd(addr(l.w), l.b >= 0 ? addr(l.b) : 0, l.b >= 0 ? 1 : 0, addr(l.x), 4 * l.xStride, addr(l.y), 4 * l.yStride, batch, l.nIn, l.nOut);
       const act = l.act;
       const n = l.nOut;
       if (act === 0) {

@@ -394,4 +394,51 @@
                  (i32.const 0) (local.get $nIn) (local.get $nOut) (local.get $scale) (i32.const 0))
       (local.set $c (i32.add (local.get $c) (i32.const 1)))
       (br $loop))))
+;; The online forward (batch of one): y[j] = sum_i W[i][j] x[i] (+ bias[j]), sources in order,
+  ;; rows of W read contiguously (the 4x8 kernel's column blocks would stride through W); zero
+  ;; inputs are skipped. The caller applies f.
+  (func (export "fwd1") (param $w i32) (param $bias i32) (param $hasBias i32) (param $x i32) (param $y i32)
+        (param $nIn i32) (param $nOut i32)
+    (local $i i32) (local $j i32) (local $pw i32) (local $py i32) (local $xi f32) (local $s v128) (local $n4 i32)
+    (local.set $n4 (i32.and (local.get $nOut) (i32.const -4)))
+    (local.set $j (i32.const 0))
+    (block $zdone (loop $zloop
+      (br_if $zdone (i32.ge_s (local.get $j) (local.get $nOut)))
+      (f32.store (i32.add (local.get $y) (i32.shl (local.get $j) (i32.const 2))) (f32.const 0))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $zloop)))
+    (local.set $pw (local.get $w))
+    (local.set $i (i32.const 0))
+    (block $idone (loop $iloop
+      (br_if $idone (i32.ge_s (local.get $i) (local.get $nIn)))
+      (local.set $xi (f32.load (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2)))))
+      (if (f32.ne (local.get $xi) (f32.const 0)) (then
+        (local.set $s (f32x4.splat (local.get $xi)))
+        (local.set $py (local.get $y))
+        (local.set $j (i32.const 0))
+        (block $jdone (loop $jloop
+          (br_if $jdone (i32.ge_s (local.get $j) (local.get $n4)))
+          (v128.store (local.get $py) (f32x4.add (v128.load (local.get $py))
+            (f32x4.mul (local.get $s) (v128.load (i32.add (local.get $pw) (i32.shl (local.get $j) (i32.const 2)))))))
+          (local.set $py (i32.add (local.get $py) (i32.const 16)))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (br $jloop)))
+        (block $kdone (loop $kloop
+          (br_if $kdone (i32.ge_s (local.get $j) (local.get $nOut)))
+          (f32.store (local.get $py) (f32.add (f32.load (local.get $py))
+            (f32.mul (local.get $xi) (f32.load (i32.add (local.get $pw) (i32.shl (local.get $j) (i32.const 2)))))))
+          (local.set $py (i32.add (local.get $py) (i32.const 4)))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $kloop)))))
+      (local.set $pw (i32.add (local.get $pw) (i32.shl (local.get $nOut) (i32.const 2))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $iloop)))
+    (if (local.get $hasBias) (then
+      (local.set $j (i32.const 0))
+      (block $bdone (loop $bloop
+        (br_if $bdone (i32.ge_s (local.get $j) (local.get $nOut)))
+        (local.set $py (i32.add (local.get $y) (i32.shl (local.get $j) (i32.const 2))))
+        (f32.store (local.get $py) (f32.add (f32.load (local.get $py)) (f32.load (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $bloop))))))
 )

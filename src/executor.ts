@@ -4,6 +4,7 @@
  */
 import { kernelsFor, type Kernels } from './backend.js';
 import { type Samples, stageBatch } from './engine.js';
+import { runNets } from './layer-group.js';
 import type { Floats, Layout, Memory, NetLayout } from './layout.js';
 import type { ModelConfig } from './options.js';
 import type { StatsView } from './protocol.js';
@@ -136,6 +137,7 @@ export class SerialExecutor implements Executor {
   private busy = 0;
   private readonly rows: BatchRows;
   private readonly k: Kernels;
+  private epochRows: { out: Float64Array; err: Float64Array } | undefined;
 
   constructor(
     private readonly mem: Memory,
@@ -157,7 +159,31 @@ export class SerialExecutor implements Executor {
     }
   }
 
+  /**
+   * Several independent nets and no per-batch hook: each net makes its whole pass in turn, so its
+   * weights stay in cache (the same arithmetic as batch by batch: the nets share nothing).
+   */
+  private async runByNet(data: Samples & { labels: Int32Array }, order: Int32Array, train: boolean, signal?: AbortSignal): Promise<EpochTally> {
+    const t0 = performance.now();
+    const n = order.length;
+    const total = this.rows.total;
+    if (!this.epochRows || this.epochRows.out.length < n * total) this.epochRows = { out: new Float64Array(n * total), err: new Float64Array(n * total) };
+    const c = this.config;
+    const breathe = yielder();
+    const tally = emptyTally();
+    for (let k = 0; k < this.layout.nets.length; k++) {
+      const pause = breathe();
+      if (pause) await pause;
+      if (signal?.aborted) return tally; // incomplete: the trainer rolls the epoch back
+      runNets(this.k, this.mem.f, this.layout, k, k + 1, data, order, n, train, c.u0, c.u1, c.rule === 'kaneko', this.epochRows.out, this.epochRows.err, total);
+    }
+    tallyRows(this.epochRows.out, this.epochRows.err, n, total, data.labels, order, 0, tally);
+    this.busy += performance.now() - t0;
+    return tally;
+  }
+
   private async run(data: Samples & { labels: Int32Array }, order: Int32Array, batch: number, train: boolean, hook?: BatchHook, signal?: AbortSignal): Promise<EpochTally> {
+    if (this.layout.nets.length > 1 && !hook && batch === this.layout.batch) return this.runByNet(data, order, train, signal);
     const t0 = performance.now();
     const tally = emptyTally();
     const breathe = yielder();

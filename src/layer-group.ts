@@ -44,9 +44,11 @@ export class LayerGroup {
 export function runNets(
   kern: Kernels, f: Floats, layout: Layout, lo: number, hi: number, data: Samples, order: Int32Array, n: number,
   train: boolean, u0: number, u1: number, kanekoRule: boolean, out: Float64Array, err: Float64Array, total: number,
-): void {
+  stop?: () => boolean,
+): boolean {
   const batch = layout.batch;
   for (let k = lo; k < hi; k++) {
+    if (stop?.()) return false;
     const net = layout.nets[k]!;
     const last = net.layers[net.layers.length - 1]!;
     for (let start = 0; start < n; start += batch) {
@@ -64,4 +66,5 @@ export function runNets(
       }
     }
   }
+  return true;
 }

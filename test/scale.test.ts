@@ -28,6 +28,7 @@ test('scale writes the documented CSV schema, an SVG and a table', withTimeout(1
     assert.ok(Number(row.test_accuracy) >= 0 && Number(row.test_accuracy) <= 1);
     assert.ok(Number(row.busy_fraction) > 0 && Number(row.busy_fraction) <= 1, `busy ${row.busy_fraction}`);
     assert.match(row.node_version!, /^v\d+/);
+    assert.equal([row.precision, row.kernels], ['f64', 'js']); // the kaneko preset's engine
     assert.ok(Number(row.cores) >= 1);
   }
   const serial = body.filter((b) => b.strategy === 'serial').map((b) => Number(b.speedup)).sort();

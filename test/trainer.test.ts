@@ -115,6 +115,8 @@ test('options are validated with fixed messages', () => {
   assert.is(resolveOptions({ preset: 'kaneko', workers: 2 }).strategy, 'output');
   assert.is(resolveOptions({ preset: 'article', workers: 2 }).strategy, 'layer');
   assert.is(resolveOptions({ preset: 'article' }).strategy, 'serial');
+  assert.is(resolveOptions({ preset: 'mnist10', workers: 2 }).strategy, 'output');
+  assert.is(getPreset('fashion10').model.hidden[0], 128);
 });
 
 test('an aborted signal stops training and rolls back to the last whole epoch', withTimeout(30000, async () => {

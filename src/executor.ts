@@ -172,8 +172,7 @@ export class SerialExecutor implements Executor {
     const breathe = yielder();
     const tally = emptyTally();
     for (let k = 0; k < this.layout.nets.length; k++) {
-      const pause = breathe();
-      if (pause) await pause;
+      await breathe();
       if (signal?.aborted) return tally; // incomplete: the trainer rolls the epoch back
       runNets(this.k, this.mem.f, this.layout, k, k + 1, data, order, n, train, c.u0, c.u1, c.rule === 'kaneko', this.epochRows.out, this.epochRows.err, total);
     }
@@ -188,8 +187,7 @@ export class SerialExecutor implements Executor {
     const tally = emptyTally();
     const breathe = yielder();
     for (let start = 0; start < order.length; start += batch) {
-      const pause = breathe();
-      if (pause) await pause;
+      await breathe();
       if (signal?.aborted) break;
       const count = Math.min(batch, order.length - start);
       this.pass(data, order, start, count, train);

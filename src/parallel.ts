@@ -89,8 +89,7 @@ class LayerExecutor implements Executor {
     await stage(0, this.seq + 1);
     const breathe = yielder();
     for (let i = 0; i < starts.length; i++) {
-      const pause = breathe();
-      if (pause) await pause;
+      await breathe();
       const start = starts[i]!;
       const count = Math.min(batch, order.length - start);
       const lastBatch = i === starts.length - 1 || signal?.aborted === true;

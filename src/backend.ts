@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { activate } from './activations.js';
 import { computeAmine, forwardLayer, updateLayer } from './engine.js';
-import { amineCoefficients } from './kernels.js';
+import { amineCoefficients, columnReadoutUpdate } from './kernels.js';
 import { CTRL_BYTES, type Floats, type LayerLayout, type Memory, type NetLayout } from './layout.js';
 import type { KernelImpl } from './options.js';
 
@@ -37,7 +37,7 @@ export const jsKernels: Kernels = {
  * (E sources then I sources, E cells then I cells), output written as the next stage.
  */
 function chainable(l: LayerLayout): boolean {
-  if (l.isOutput || l.act !== 0 || l.b >= 0 || l.nIn !== l.nOut || l.xStride !== l.nIn || l.yStride !== l.nOut || l.y <= l.x) return false;
+  if (l.isOutput || l.amineGroup < l.nOut || l.act !== 0 || l.b >= 0 || l.nIn !== l.nOut || l.xStride !== l.nIn || l.yStride !== l.nOut || l.y <= l.x) return false;
   const half = l.nIn / 2;
   for (let i = 0; i < l.nIn; i++) if ((l.srcE[i] === 1) !== i < half || (l.cellTypes[i] === 1) !== i < half) return false;
   return true;
@@ -148,8 +148,12 @@ export function wasmKernels(mem: Memory): Kernels {
     },
     amine: computeAmine,
     update(f, net, l, batch, kanekoRule) {
-      const perCell = l.isOutput;
-      amineCoefficients(f, l.y, l.yStride, batch, l.nOut, l.cellTypes, l.act, perCell ? net.err : net.amine, perCell ? net.outputs : 1, perCell, kanekoRule, l.gE, l.gI);
+      if (l.readoutColumn > 0) {
+        columnReadoutUpdate(f, net, l, batch, kanekoRule);
+        return;
+      }
+      amineCoefficients(f, l.y, l.yStride, batch, l.nOut, l.cellTypes, l.act, l.isOutput ? net.err : net.amine,
+        l.isOutput ? net.outputs : net.channels, l.amineGroup, kanekoRule, l.gE, l.gI);
       const scale = l.alpha / batch;
       if (batch === 1) {
         ex.upd1(addr(l.w), addr(l.x), addr(l.gE), addr(l.gI), addr(l.types), l.nIn, l.nOut, scale, kanekoRule ? 1 : 0);

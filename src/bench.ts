@@ -30,7 +30,7 @@ function setup(elem: 4 | 8, B: number, nIn: number, nOut: number): { mem: Memory
   for (let i = 0; i < off; i++) mem.f[i] = rng.next() - 0.5;
   const [w, x, y, gE, gI] = offs as [number, number, number, number, number];
   const srcE = Uint8Array.from({ length: nIn }, (_, i) => (i < nIn / 2 ? 1 : 0));
-  const l: LayerLayout = { nIn, nOut, srcE, cellTypes: new Int8Array(nOut).fill(1), biasVector: false, act: 0, alpha: 0.1, isOutput: false, w, b: -1, types: -1, x, xStride: nIn, y, yStride: nOut, gE, gI };
+  const l: LayerLayout = { nIn, nOut, srcE, cellTypes: new Int8Array(nOut).fill(1), biasVector: false, act: 0, alpha: 0.1, isOutput: false, amineGroup: nOut, readoutColumn: 0, alphaCross: 0, w, b: -1, types: -1, x, xStride: nIn, y, yStride: nOut, gE, gI };
   return { mem, l };
 }
 

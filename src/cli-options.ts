@@ -21,6 +21,8 @@ export interface NetworkArgs {
   batch?: number;
   alpha?: number;
   'alpha-output'?: number;
+  'output-activation'?: string;
+  'alpha-cross'?: number;
   u0?: number;
   u1?: number;
   beta?: number;
@@ -71,13 +73,15 @@ export function withModelFlags<T>(y: Argv<T>) {
   return withDataFlags(y)
     .option('preset', { type: 'string', default: 'kaneko', choices: PRESETS as string[], describe: 'starting settings (flags below override them)' })
     .option('hidden', { type: 'string', describe: 'cells per hidden layer, E and I together: 8, 64,64 or 512x4' })
-    .option('topology', { type: 'string', choices: TOPOLOGIES as string[], describe: "kaneko: one network per output; paired: the article's n E + n I layers" })
+    .option('topology', { type: 'string', choices: TOPOLOGIES as string[], describe: "kaneko: one network per output; paired: the article's n E + n I layers; columns: one network, a column of --hidden cells per class, each learning from its class's amine" })
     .option('rule', { type: 'string', choices: RULES as string[], describe: 'kaneko: |w| only grows; bidirectional: the article' })
-    .option('activation', { type: 'string', choices: ACTIVATIONS as string[] })
+    .option('activation', { type: 'string', choices: ACTIVATIONS as string[], describe: 'activation of the hidden cells (and of the outputs, unless --output-activation)' })
+    .option('output-activation', { type: 'string', choices: ACTIVATIONS as string[], describe: 'activation of the output cells' })
     .option('epochs', { coerce: int('epochs', 1, 1e7), describe: 'maximum epochs' })
     .option('batch', { coerce: int('batch', 1, 65536), describe: 'mini-batch size (1 = online)' })
     .option('alpha', { coerce: num('alpha'), describe: 'learning rate of the hidden layers (kaneko preset: all layers)' })
     .option('alpha-output', { coerce: num('alpha-output'), describe: 'learning rate of the output layer' })
+    .option('alpha-cross', { coerce: num('alpha-cross'), describe: "columns topology: rate of an output's weights from other classes' columns (default: output rate / 100)" })
     .option('u0', { coerce: num('u0'), describe: 'sigmoid slope parameter' })
     .option('u1', { coerce: num('u1'), describe: 'amine diffusion factor for hidden layers' })
     .option('beta', { coerce: num('beta'), describe: 'value of the bias cells' })
@@ -101,8 +105,10 @@ export function toTrainerOptions(a: NetworkArgs): TrainerOptions {
   if (a.topology !== undefined) model.topology = a.topology as ModelConfig['topology'];
   if (a.rule !== undefined) model.rule = a.rule as ModelConfig['rule'];
   if (a.activation !== undefined) model.activation = a.activation as ModelConfig['activation'];
+  if (a['output-activation'] !== undefined) model.outputActivation = a['output-activation'] as ModelConfig['activation'];
   if (a.alpha !== undefined) model.alphaHidden = a.alpha;
   if (a['alpha-output'] !== undefined) model.alphaOutput = a['alpha-output'];
+  if (a['alpha-cross'] !== undefined) model.alphaCross = a['alpha-cross'];
   if (a.u0 !== undefined) model.u0 = a.u0;
   if (a.u1 !== undefined) model.u1 = a.u1;
   if (a.beta !== undefined) model.beta = a.beta;

@@ -2,7 +2,7 @@
  * The ED step on one net, in the pieces the executors schedule: stage a mini-batch, forward each
  * layer, compute the amine, update each layer. Every piece reads and writes only shared memory.
  */
-import { amineCoefficients, amineUpdate, amineUpdateOnline, forwardDense } from './kernels.js';
+import { amineCoefficients, amineUpdate, amineUpdateOnline, columnReadoutUpdate, forwardDense } from './kernels.js';
 import type { Floats, LayerLayout, NetLayout } from './layout.js';
 
 export interface Samples {
@@ -45,32 +45,40 @@ export function forwardLayer(f: Floats, l: LayerLayout, batch: number, u0: numbe
   forwardDense(f, l.w, l.b, l.x, l.xStride, l.y, l.yStride, batch, l.nIn, l.nOut, l.act, u0);
 }
 
-/** err = target - output per output; the hidden amine is u1 times the mean error over the net's outputs. */
+/**
+ * err = target - output per output. The hidden amine: with one channel, u1 times the mean error over
+ * the net's outputs; with one channel per output (class columns), u1 times each output's own error.
+ */
 export function computeAmine(f: Floats, net: NetLayout, batch: number, u1: number): void {
   const out = net.layers[net.layers.length - 1]!;
   const k = net.outputs;
+  const perClass = net.channels > 1;
   for (let b = 0; b < batch; b++) {
     let sum = 0;
     for (let c = 0; c < k; c++) {
       const e = f[net.target + b * k + c]! - f[out.y + b * out.yStride + c]!;
       f[net.err + b * k + c] = e;
+      if (perClass) f[net.amine + b * k + c] = u1 * e;
       sum += e;
     }
-    f[net.amine + b] = k === 1 ? u1 * sum : (u1 * sum) / k;
+    if (!perClass) f[net.amine + b] = k === 1 ? u1 * sum : (u1 * sum) / k;
   }
 }
 
 /** Updates one layer from its cached input and output and the broadcast amine (mean over the batch). */
 export function updateLayer(f: Floats, net: NetLayout, l: LayerLayout, batch: number, kanekoRule: boolean): void {
-  const perCell = l.isOutput;
-  const amine = perCell ? net.err : net.amine;
+  if (l.readoutColumn > 0) {
+    columnReadoutUpdate(f, net, l, batch, kanekoRule);
+    return;
+  }
+  const amine = l.isOutput ? net.err : net.amine;
   if (batch === 1) {
-    amineUpdateOnline(f, l.w, l.b, l.x, l.y, l.nIn, l.nOut, l.srcE, l.cellTypes, l.act, amine, perCell, l.alpha, kanekoRule);
+    amineUpdateOnline(f, l.w, l.b, l.x, l.y, l.nIn, l.nOut, l.srcE, l.cellTypes, l.act, amine, l.amineGroup, l.alpha, kanekoRule);
     return;
   }
   amineCoefficients(
     f, l.y, l.yStride, batch, l.nOut, l.cellTypes, l.act,
-    amine, perCell ? net.outputs : 1, perCell, kanekoRule, l.gE, l.gI,
+    amine, l.isOutput ? net.outputs : net.channels, l.amineGroup, kanekoRule, l.gE, l.gI,
   );
   amineUpdate(f, l.w, l.b, l.x, l.xStride, batch, l.nIn, l.nOut, l.srcE, l.gE, l.gI, l.alpha / batch, kanekoRule);
 }

@@ -206,6 +206,21 @@ export class SerialExecutor implements Executor {
     return this.run(data, identityOrder(data.y.length / data.outputs), this.layout.batch, false);
   }
 
+  /** Forward passes only; every sample's outputs, row-major (`outputs` per sample). */
+  outputs(data: Samples): Float64Array {
+    const n = data.x.length / data.features;
+    const order = identityOrder(n);
+    const total = this.rows.total;
+    const out = new Float64Array(n * total);
+    for (let start = 0; start < n; start += this.layout.batch) {
+      const count = Math.min(this.layout.batch, n - start);
+      this.pass(data, order, start, count, false);
+      gatherBatch(this.mem.f, this.layout.nets, count, this.rows.out, this.rows.err, total);
+      out.set(this.rows.out.subarray(0, count * total), start * total);
+    }
+    return out;
+  }
+
   takeStats(): WorkerStats[] {
     const s = [{ group: 'coordinator', busyMs: this.busy, waitMs: 0 }];
     this.busy = 0;

@@ -6,6 +6,7 @@
  * and return nothing.
  */
 import { activate, derivative } from './activations.js';
+import type { LayerLayout, NetLayout } from './layout.js';
 
 type F = Float64Array | Float32Array;
 
@@ -37,15 +38,17 @@ export function forwardDense(
 }
 
 /**
- * Per-sample, per-cell update coefficients from the broadcast amine a (one value per sample, or per
- * sample and cell for the output layer): gE applies to excitatory sources, gI to inhibitory ones.
+ * Per-sample, per-cell update coefficients from the broadcast amine a: one value per sample and
+ * amine channel, cells j in [c * group, (c + 1) * group) receiving channel c (a hidden layer with one
+ * channel: group = nOut; the output layer: group = 1, one channel per cell, its own error; class
+ * columns: group = cells per column). gE applies to excitatory sources, gI to inhibitory ones.
  * kaneko rule: gE = t_j f'(o) max(a, 0), gI = -t_j f'(o) max(-a, 0); bidirectional: both t_j f'(o) a.
  */
 export function amineCoefficients(
   m: F, y: number, yStride: number, batch: number, nOut: number, cellTypes: Int8Array, act: number,
-  amine: number, amineStride: number, perCell: boolean, kanekoRule: boolean, gE: number, gI: number,
+  amine: number, amineStride: number, group: number, kanekoRule: boolean, gE: number, gI: number,
 ): void {
-  if (!kanekoRule && !perCell && (act === 0 || act === 5)) {
+  if (!kanekoRule && group >= nOut && (act === 0 || act === 5)) {
     // The common case (bidirectional rule, hidden layer, sigmoid) without branches per cell.
     for (let b = 0; b < batch; b++) {
       const yr = y + b * yStride;
@@ -64,17 +67,20 @@ export function amineCoefficients(
     const yr = y + b * yStride;
     const ar = amine + b * amineStride;
     const gr = b * nOut;
-    for (let j = 0; j < nOut; j++) {
-      const a = m[perCell ? ar + j : ar]!;
-      const fd = derivative(act, m[yr + j]!);
-      const t = cellTypes[j]!;
-      if (kanekoRule) {
-        m[gE + gr + j] = a > 0 ? fd * a * t : 0;
-        m[gI + gr + j] = a < 0 ? fd * a * t : 0;
-      } else {
-        const g = fd * a * t;
-        m[gE + gr + j] = g;
-        m[gI + gr + j] = g;
+    for (let c = 0, j0 = 0; j0 < nOut; c++, j0 += group) {
+      const a = m[ar + c]!;
+      const j1 = Math.min(j0 + group, nOut);
+      for (let j = j0; j < j1; j++) {
+        const fd = derivative(act, m[yr + j]!);
+        const t = cellTypes[j]!;
+        if (kanekoRule) {
+          m[gE + gr + j] = a > 0 ? fd * a * t : 0;
+          m[gI + gr + j] = a < 0 ? fd * a * t : 0;
+        } else {
+          const g = fd * a * t;
+          m[gE + gr + j] = g;
+          m[gI + gr + j] = g;
+        }
       }
     }
   }
@@ -117,12 +123,12 @@ export function amineUpdate(
 /**
  * The online (batch of one) update in exactly the operation order of Kaneko's program:
  * del = alpha * x_i; del *= o; del *= (1 - o); w += del * d * sign, so float64 replays match bit for bit.
- * `a` is the amine of cell j's net (per cell for the output layer); kaneko rule: d+ from E sources,
+ * `a` is the amine of cell j's channel, amine[j / group] (group = 1 for the output layer: its own error); kaneko rule: d+ from E sources,
  * d- from I sources, zero weights frozen; bidirectional: the signed amine times type(j).
  */
 export function amineUpdateOnline(
   m: F, w: number, bias: number, x: number, y: number, nIn: number, nOut: number, srcE: Uint8Array,
-  cellTypes: Int8Array, act: number, amine: number, perCell: boolean, alpha: number, kanekoRule: boolean,
+  cellTypes: Int8Array, act: number, amine: number, group: number, alpha: number, kanekoRule: boolean,
 ): void {
   const sig = act === 0 || act === 5;
   for (let i = 0; i < nIn; i++) {
@@ -133,7 +139,7 @@ export function amineUpdateOnline(
       const cur = m[wr + j]!;
       if (kanekoRule && cur === 0) continue;
       const o = m[y + j]!;
-      const a = m[perCell ? amine + j : amine]!;
+      const a = m[amine + ((j / group) | 0)]!;
       const t = cellTypes[j]!;
       let del = alpha * xi;
       if (sig) {
@@ -148,7 +154,7 @@ export function amineUpdateOnline(
   if (bias >= 0) {
     for (let j = 0; j < nOut; j++) {
       const o = m[y + j]!;
-      const a = m[perCell ? amine + j : amine]!;
+      const a = m[amine + ((j / group) | 0)]!;
       const t = cellTypes[j]!;
       let del = alpha;
       if (sig) {
@@ -158,6 +164,44 @@ export function amineUpdateOnline(
         del *= derivative(act, o);
       }
       m[bias + j] = m[bias + j]! + (kanekoRule ? del * (a > 0 ? a : 0) * t : del * a * t);
+    }
+  }
+}
+
+/**
+ * The columns topology's output layer (sigmoid-family output cells, E type). Output k's weights from
+ * the bias and from its own column (sources [cells + k * h, cells + (k + 1) * h)) learn by the
+ * model's rule, as in Kaneko's nets; its weights from the other columns learn by the delta rule at
+ * their own rate, w += alphaCross/B * sum_b x * f'(o) * e, and may take either sign: fixed signs would let a cell that
+ * detects class k' only push output k up, never down. Every term is output k's own error.
+ */
+export function columnReadoutUpdate(m: F, net: NetLayout, l: LayerLayout, batch: number, kanekoRule: boolean): void {
+  const nOut = l.nOut;
+  const h = l.readoutColumn;
+  const cells = l.nIn - nOut * h;
+  const scale = l.alpha / batch;
+  const cross = l.alphaCross / l.alpha;
+  for (let b = 0; b < batch; b++) {
+    const xr = l.x + b * l.xStride;
+    for (let k = 0; k < nOut; k++) {
+      const e = m[net.err + b * net.outputs + k]!;
+      const g = derivative(l.act, m[l.y + b * l.yStride + k]!) * e * scale;
+      if (g === 0) continue;
+      const own0 = cells + k * h;
+      const own1 = own0 + h;
+      const gE = kanekoRule ? (e > 0 ? g : 0) : g;
+      const gI = kanekoRule ? (e < 0 ? g : 0) : g;
+      for (let i = 0; i < l.nIn; i++) {
+        const xi = m[xr + i]!;
+        if (xi === 0) continue;
+        const at = l.w + i * nOut + k;
+        if (i >= cells && (i < own0 || i >= own1)) {
+          m[at] = m[at]! + cross * g * xi;
+        } else if (!(kanekoRule && m[at] === 0)) {
+          m[at] = m[at]! + (l.srcE[i] === 1 ? gE : gI) * xi;
+        }
+      }
+      if (l.b >= 0) m[l.b + k] = m[l.b + k]! + gE;
     }
   }
 }

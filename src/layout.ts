@@ -23,6 +23,19 @@ export interface LayerShape {
   act: number;
   alpha: number;
   isOutput: boolean;
+  /**
+   * Cells per amine channel: cell j learns from channel j / amineGroup (nOut: one amine for the whole
+   * layer; 1: the output layer, each cell its own error; cells per column: class columns).
+   */
+  amineGroup: number;
+  /**
+   * Output layer of the columns topology: cells per column of the layer below (0 otherwise). Output k
+   * learns its own column's weights (and the bias) by the model's rule; the weights from other
+   * columns start at 0 and follow the delta rule, sign free (see columnReadoutUpdate).
+   */
+  readoutColumn: number;
+  /** Rate of a columns readout's weights from other columns. */
+  alphaCross: number;
 }
 
 export interface LayerLayout extends LayerShape {
@@ -51,8 +64,10 @@ export interface NetLayout {
   biasCells: boolean;
   target: number;
   err: number;
-  /** Per-sample hidden amine (u1 times the mean error over this net's outputs). */
+  /** Per-sample hidden amine, `channels` values per sample (see computeAmine). */
   amine: number;
+  /** 1: one amine for every hidden cell; outputs: one per class (the columns topology). */
+  channels: number;
 }
 
 export interface Layout {
@@ -76,22 +91,43 @@ export interface Layout {
 /** The layer shapes of each independent net, in forward order. */
 export function netShapes(c: ModelConfig): LayerShape[][] {
   // A correctly rounded exp only matters in float64 (bit-faithful replays); float32 uses the fast sigmoid.
-  const act = c.activation === 'sigmoid' && c.faithfulExp && c.precision === 'f64' ? SIGMOID_EXACT : ACT_CODE[c.activation];
+  const code = (a: ModelConfig['activation']): number => (a === 'sigmoid' && c.faithfulExp && c.precision === 'f64' ? SIGMOID_EXACT : ACT_CODE[a]);
+  const hiddenAct = code(c.activation);
+  const outAct = code(c.outputActivation ?? c.activation);
   const cells = c.bias === 'cells' ? 2 : 0;
   const biasSrc = cells ? [1, 0] : [];
-  const mk = (src: number[], types: number[], isOutput: boolean): LayerShape => ({
+  const mk = (src: number[], types: number[], isOutput: boolean, group = isOutput ? 1 : types.length, readout = 0): LayerShape => ({
     nIn: src.length, nOut: types.length, srcE: Uint8Array.from(src), cellTypes: Int8Array.from(types),
-    biasVector: c.bias === 'vector', act, alpha: isOutput ? c.alphaOutput : c.alphaHidden, isOutput,
+    biasVector: c.bias === 'vector', act: isOutput ? outAct : hiddenAct, alpha: isOutput ? c.alphaOutput : c.alphaHidden, isOutput, amineGroup: group,
+    readoutColumn: readout, alphaCross: readout > 0 ? (c.alphaCross ?? c.alphaOutput / 100) : 0,
   });
   const toSrc = (types: number[]): number[] => [...biasSrc, ...types.map((t) => (t > 0 ? 1 : 0))];
+  const inputTypes = (): number[] => {
+    const t: number[] = [];
+    for (let i = 0; i < c.inputs; i++) t.push(1, -1);
+    return t;
+  };
+  const alternating = (h: number): number[] => Array.from({ length: h }, (_, j) => (j % 2 === 0 ? -1 : 1));
+  if (c.topology === 'columns') {
+    // One net: each hidden layer holds one column of h cells per class, every column reading every
+    // cell of the layer below; column k learns from class k's amine only; each output reads all columns.
+    let prev = inputTypes();
+    const layers: LayerShape[] = [];
+    for (const h of c.hidden) {
+      const types = new Array<number[]>(c.outputs).fill(alternating(h)).flat();
+      layers.push(mk(toSrc(prev), types, false, h));
+      prev = types;
+    }
+    layers.push(mk(toSrc(prev), new Array<number>(c.outputs).fill(1), true, 1, c.hidden[c.hidden.length - 1]!));
+    return [layers];
+  }
   if (c.topology === 'kaneko') {
     const nets: LayerShape[][] = [];
     for (let n = 0; n < c.outputs; n++) {
-      let prev: number[] = [];
-      for (let i = 0; i < c.inputs; i++) prev.push(1, -1);
+      let prev = inputTypes();
       const layers: LayerShape[] = [];
       for (const h of c.hidden) {
-        const types = Array.from({ length: h }, (_, j) => (j % 2 === 0 ? -1 : 1));
+        const types = alternating(h);
         layers.push(mk(toSrc(prev), types, false));
         prev = types;
       }
@@ -127,6 +163,7 @@ export function computeLayout(c: ModelConfig, batch: number, slots = 1): Layout 
   const weightFloats = off;
   const slotNets = Array.from({ length: slots }, () => shapes.map((layers, n): NetLayout => {
     const outputs = layers[layers.length - 1]!.nOut;
+    const channels = c.topology === 'columns' ? outputs : 1;
     const stageOff = layers.map((l) => take(batch * l.nIn));
     const lastOut = take(batch * outputs);
     const placed = layers.map((l, k): LayerLayout => {
@@ -144,8 +181,8 @@ export function computeLayout(c: ModelConfig, batch: number, slots = 1): Layout 
     });
     return {
       layers: placed, firstOutput: shapes.length > 1 ? n : 0, outputs,
-      input: stageOff[0]!, inputStride: layers[0]!.nIn, interleaved: c.topology === 'kaneko', biasCells: cells > 0,
-      target: take(batch * outputs), err: take(batch * outputs), amine: take(batch),
+      input: stageOff[0]!, inputStride: layers[0]!.nIn, interleaved: c.topology !== 'paired', biasCells: cells > 0,
+      target: take(batch * outputs), err: take(batch * outputs), amine: take(batch * channels), channels,
     };
   }));
   const elem = c.precision === 'f32' ? 4 : 8;

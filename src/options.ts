@@ -1,8 +1,12 @@
 import { ACTIVATIONS, type ActivationName } from './activations.js';
 import { check } from './errors.js';
 
-/** `kaneko`: one independent network per output, alternating I/E hidden cells; `paired`: the article's layers of n E + n I cells. */
-export type Topology = 'kaneko' | 'paired';
+/**
+ * `kaneko`: one independent network per output, alternating I/E hidden cells; `paired`: the article's
+ * layers of n E + n I cells; `columns`: one network whose hidden layers hold a column of cells per
+ * class, fully connected between layers, each column learning from its own class's amine.
+ */
+export type Topology = 'kaneko' | 'paired' | 'columns';
 /** `kaneko`: unidirectional (|w| only grows); `bidirectional`: the article's rule (Kaneko's optional flag). */
 export type RuleName = 'kaneko' | 'bidirectional';
 /** `cells`: Kaneko's two constant source cells of value beta; `vector`: a per-cell bias; `none`. */
@@ -13,7 +17,7 @@ export type Precision = 'f64' | 'f32';
 /** wasm: WebAssembly SIMD kernels (f32 only); js: plain JavaScript. */
 export type KernelImpl = 'js' | 'wasm';
 
-export const TOPOLOGIES: readonly Topology[] = ['kaneko', 'paired'];
+export const TOPOLOGIES: readonly Topology[] = ['kaneko', 'paired', 'columns'];
 export const RULES: readonly RuleName[] = ['kaneko', 'bidirectional'];
 export const BIAS_MODES: readonly BiasMode[] = ['cells', 'vector', 'none'];
 export const PRESETS: readonly PresetName[] = ['kaneko', 'article', 'bench-wide', 'mnist10', 'fashion10'];
@@ -24,15 +28,19 @@ export interface ModelConfig {
   rule: RuleName;
   inputs: number;
   outputs: number;
-  /** Cells per hidden layer, E and I together (paired: must be even). */
+  /** Cells per hidden layer, E and I together (paired: must be even; columns: cells per class column). */
   hidden: number[];
   activation: ActivationName;
+  /** The output cells' activation when it differs from the hidden cells' (absent: the same). */
+  outputActivation?: ActivationName;
   u0: number;
   u1: number;
   beta: number;
   bias: BiasMode;
   alphaHidden: number;
   alphaOutput: number;
+  /** Columns topology: rate of an output's weights from other classes' columns (absent: alphaOutput / 100). */
+  alphaCross?: number;
   /** Initial weight magnitudes are uniform in [0, initScale). */
   initScale: number;
   /** Use a correctly rounded exp in the sigmoid, as the C library does (bit-faithful replays; slower). */
@@ -114,9 +122,11 @@ function finitePositive(v: number, what: string): void {
 
 /** Validates a model config; every message is a fixed line the CLI prints as is. */
 export function validateModelConfig(c: ModelConfig): void {
-  check((TOPOLOGIES as readonly string[]).includes(c.topology), `unknown topology '${c.topology}' (expected kaneko or paired)`);
+  check((TOPOLOGIES as readonly string[]).includes(c.topology), `unknown topology '${c.topology}' (expected kaneko, paired or columns)`);
   check((RULES as readonly string[]).includes(c.rule), `unknown rule '${c.rule}' (expected kaneko or bidirectional)`);
   check((ACTIVATIONS as readonly string[]).includes(c.activation), `unknown activation '${c.activation}' (expected one of: ${ACTIVATIONS.join(', ')})`);
+  check(c.outputActivation === undefined || (ACTIVATIONS as readonly string[]).includes(c.outputActivation),
+    `unknown output activation '${String(c.outputActivation)}' (expected one of: ${ACTIVATIONS.join(', ')})`);
   check((BIAS_MODES as readonly string[]).includes(c.bias), `unknown bias mode '${c.bias}' (expected cells, vector or none)`);
   positiveInt(c.inputs, 'inputs', 1e6);
   positiveInt(c.outputs, 'outputs', 1000);
@@ -129,6 +139,7 @@ export function validateModelConfig(c: ModelConfig): void {
   for (const [v, what] of [[c.u0, 'u0'], [c.alphaHidden, 'alpha'], [c.alphaOutput, 'output alpha'], [c.initScale, 'init scale']] as const) {
     finitePositive(v, what);
   }
+  check(c.alphaCross === undefined || (Number.isFinite(c.alphaCross) && c.alphaCross >= 0), `cross-column alpha must be a number >= 0, got ${String(c.alphaCross)}`);
   check(Number.isFinite(c.u1) && c.u1 >= 0, `u1 must be a non-negative number, got ${c.u1}`);
   check(Number.isFinite(c.beta), `beta must be a finite number, got ${c.beta}`);
   check(typeof c.faithfulExp === 'boolean', 'faithfulExp must be true or false');

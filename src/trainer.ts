@@ -5,7 +5,7 @@
 import type { Dataset } from './data.js';
 import { check, EdsimError } from './errors.js';
 import { type Executor, SerialExecutor, STRATEGIES, type StrategyName, type WorkerStats } from './executor.js';
-import { allocateMemory, type Floats, type Layout, type Memory } from './layout.js';
+import { allocateMemory, computeLayout, type Floats, type Layout, type Memory } from './layout.js';
 import { loadModel, type ModelFile, saveModel } from './model-io.js';
 import {
   getPreset, type ModelConfig, type PresetName, type TrainConfig, validateModelConfig, validateTrainConfig,
@@ -167,6 +167,22 @@ export class Trainer {
       `data has ${data.features} features and ${data.outputs} outputs, but the model expects ${this.model!.inputs} and ${this.model!.outputs}`);
     const t = await this.executor.evaluate(data);
     return { accuracy: t.correct / t.samples, errSum: t.errSum, wrong: t.wrong, samples: t.samples };
+  }
+
+  /**
+   * The model's outputs for every sample of `data` (row-major, one row of `outputs` values per
+   * sample), computed on the calling thread from a copy of the weights; targets are ignored.
+   */
+  predict(data: Pick<Dataset, 'x' | 'features' | 'outputs' | 'y'>): Float64Array {
+    check(this.model && this.layout, 'the trainer has no model yet: call fit() or load() first');
+    check(data.features === this.model.inputs, `data has ${data.features} features, but the model expects ${this.model.inputs}`);
+    check(data.x.length % data.features === 0 && data.x.length > 0, 'prediction data is empty or ragged');
+    const own = computeLayout(this.model, this.layout.batch, 1);
+    const mem = allocateMemory(own, this.model.beta);
+    writeWeights(mem.f, own, this.weights());
+    const n = data.x.length / data.features;
+    const y = data.y.length === n * this.model.outputs ? data.y : new Float64Array(n * this.model.outputs);
+    return new SerialExecutor(mem, own, this.model).outputs({ x: data.x, features: data.features, y, outputs: this.model.outputs });
   }
 
   weights(): WeightSet {

@@ -14,9 +14,16 @@ export function initWeights(f: Float64Array | Float32Array, layout: Layout, c: M
   const rng = new Rng(seed);
   for (const net of layout.nets) {
     for (const l of net.layers) {
+      const h = l.readoutColumn;
+      const cells = l.nIn - l.nOut * h;
       for (let j = 0; j < l.nOut; j++) {
         const t = l.cellTypes[j]!;
-        for (let i = 0; i < l.nIn; i++) f[l.w + i * l.nOut + j] = (l.srcE[i] === 1 ? t : -t) * c.initScale * rng.next();
+        for (let i = 0; i < l.nIn; i++) {
+          const r = rng.next();
+          // A columns readout starts from its own column only: the other columns' weights start at 0.
+          const cross = h > 0 && i >= cells && ((i - cells) / h | 0) !== j;
+          f[l.w + i * l.nOut + j] = cross ? 0 : (l.srcE[i] === 1 ? t : -t) * c.initScale * r;
+        }
       }
       if (l.b >= 0) for (let j = 0; j < l.nOut; j++) f[l.b + j] = l.cellTypes[j]! * c.initScale * rng.next();
     }

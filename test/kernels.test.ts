@@ -48,9 +48,9 @@ test('amineCoefficients: kaneko rule splits the amine into d+ (E sources) and d-
   const m = new Float64Array(16);
   m.set([0.3, 0.6], 0); // outputs of 2 cells, batch 1
   m[2] = -0.5; // amine
-  amineCoefficients(m, 0, 2, 1, 2, Int8Array.from([1, -1]), 0, 2, 1, false, true, 4, 6);
+  amineCoefficients(m, 0, 2, 1, 2, Int8Array.from([1, -1]), 0, 2, 1, 2, true, 4, 6);
   expectClose(m.subarray(4, 8), [0, 0, 0.3 * 0.7 * -0.5, 0.6 * 0.4 * -0.5 * -1], 1e-15, 'g');
-  amineCoefficients(m, 0, 2, 1, 2, Int8Array.from([1, -1]), 0, 2, 1, false, false, 4, 6);
+  amineCoefficients(m, 0, 2, 1, 2, Int8Array.from([1, -1]), 0, 2, 1, 2, false, 4, 6);
   expectClose(m.subarray(4, 8), [0.3 * 0.7 * -0.5, -(0.6 * 0.4 * -0.5), 0.3 * 0.7 * -0.5, -(0.6 * 0.4 * -0.5)], 1e-15, 'g');
 });
 
@@ -64,8 +64,8 @@ test('online kernel agrees with the batch kernels for a batch of one (1e-15)', (
     const base = [...W, ...rand(nIn), ...rand(nOut, 0.05, 0.95), -0.4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
     const a = Float64Array.from(base), b = Float64Array.from(base);
     const x = W.length, y = x + nIn, am = y + nOut, gE = am + 1, gI = gE + nOut;
-    amineUpdateOnline(a, 0, -1, x, y, nIn, nOut, srcE, types, 0, am, false, 0.8, kaneko);
-    amineCoefficients(b, y, nOut, 1, nOut, types, 0, am, 1, false, kaneko, gE, gI);
+    amineUpdateOnline(a, 0, -1, x, y, nIn, nOut, srcE, types, 0, am, nOut, 0.8, kaneko);
+    amineCoefficients(b, y, nOut, 1, nOut, types, 0, am, 1, nOut, kaneko, gE, gI);
     amineUpdate(b, 0, -1, x, nIn, 1, nIn, nOut, srcE, gE, gI, 0.8, kaneko);
     expectClose(a.subarray(0, W.length), b.subarray(0, W.length), 1e-15, `W (kaneko ${kaneko})`);
   }
@@ -163,7 +163,7 @@ test('WebAssembly SIMD kernels (f32) match the float64 reference on odd shapes',
     for (const [v, o] of [[W, w], [bv, bias], [X, x], [G, gE], [G2, gI]] as [number[], number][]) mem.f.set(v, o);
     const ref = Float64Array.from(mem.f); // the same float32-rounded inputs, computed in float64
     const srcE = Uint8Array.from({ length: nIn }, (_, i) => (i < nIn / 2 ? 1 : 0));
-    const l = { nIn, nOut, srcE, cellTypes: new Int8Array(nOut).fill(1), biasVector: true, act: 0, alpha: 0.5, isOutput: false, w, b: bias, types: -1, x, xStride: nIn, y, yStride: nOut, gE, gI };
+    const l = { nIn, nOut, srcE, cellTypes: new Int8Array(nOut).fill(1), biasVector: true, act: 0, alpha: 0.5, isOutput: false, amineGroup: nOut, readoutColumn: 0, alphaCross: 0, w, b: bias, types: -1, x, xStride: nIn, y, yStride: nOut, gE, gI };
     wasmKernels(mem).forward(mem.f, l, B, 0.4);
     forwardDense(ref, w, bias, x, nIn, y, nOut, B, nIn, nOut, 0, 0.4);
     // float32 sums of n terms of size ~1 carry up to ~n * 2^-24 relative error (stated tolerance).

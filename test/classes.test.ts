@@ -1,0 +1,133 @@
+/** Many classes: the columns topology, per-class amine channels, output activations, predict. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadDataset, mirrorData } from '../src/data.js';
+import { computeAmine } from '../src/engine.js';
+import { computeLayout, netShapes } from '../src/layout.js';
+import { saveModel } from '../src/model-io.js';
+import { getPreset, type ModelConfig } from '../src/options.js';
+import { createTrainer, loadTrainer, type TrainerOptions } from '../src/trainer.js';
+import { expectClose, tempDir, withTimeout } from './helpers.js';
+
+const dir = tempDir();
+const K = 3, H = 4;
+const columnsF64: TrainerOptions = {
+  preset: 'kaneko', model: { topology: 'columns', hidden: [H], alphaCross: 0 }, train: { epochs: 30, batch: 4, stopErrSum: 0 },
+};
+
+test('columns layout: one net, a column of h cells per class, per-class amine channels, readout sources', () => {
+  const c: ModelConfig = { ...getPreset('kaneko').model, topology: 'columns', hidden: [4, 6], inputs: 5, outputs: 3 };
+  const [net] = netShapes(c);
+  assert.is(netShapes(c).length, 1);
+  assert.equal(net!.map((l) => [l.nIn, l.nOut, l.amineGroup, l.readoutColumn]), [[12, 12, 4, 0], [14, 18, 6, 0], [20, 3, 1, 6]]);
+  assert.equal(Array.from(net![1]!.cellTypes.subarray(0, 8)), [-1, 1, -1, 1, -1, 1, -1, 1]);
+  const layout = computeLayout(c, 2);
+  assert.is(layout.nets[0]!.channels, 3);
+  // The hidden amine of channel k is u1 times output k's own error.
+  const f = new Float64Array(layout.floats);
+  const n = layout.nets[0]!;
+  const out = n.layers[n.layers.length - 1]!;
+  f.set([1, 0, 0, 0, 1, 0], n.target);
+  f.set([0.25, 0.5, 0.125, 0.5, 0.75, 1], out.y);
+  computeAmine(f, n, 2, 2);
+  assert.equal(Array.from(f.subarray(n.amine, n.amine + 6)), [1.5, -1, -0.25, -1, 0.5, -2]);
+  assert.equal(Array.from(f.subarray(n.err, n.err + 6)), [0.75, -0.5, -0.125, -0.5, 0.25, -1]);
+});
+
+test('columns with a zero cross rate computes what Kaneko\'s independent nets compute (same weights, 1e-9)', withTimeout(30000, async () => {
+  const data = mirrorData(K);
+  const indep = await createTrainer({ preset: 'kaneko', model: { hidden: [H] }, train: { epochs: 1, seed: 3, stopErrSum: 0 } });
+  await indep.fit(data, { epochs: 1 });
+  const ws = indep.weights();
+  const cfg: ModelConfig = { ...indep.model!, topology: 'columns', alphaCross: 0 };
+  const [layers] = netShapes(cfg);
+  const hid = new Float64Array(layers![0]!.nIn * K * H);
+  const outW = new Float64Array(layers![1]!.nIn * K);
+  for (let n = 0; n < K; n++) {
+    for (let i = 0; i < layers![0]!.nIn; i++) for (let j = 0; j < H; j++) hid[i * K * H + n * H + j] = ws[n]![0]!.w[i * H + j]!;
+    for (let i = 0; i < 2; i++) outW[i * K + n] = ws[n]![1]!.w[i]!;
+    for (let j = 0; j < H; j++) outW[(2 + n * H + j) * K + n] = ws[n]![1]!.w[2 + j]!;
+  }
+  const file = join(dir, 'columns.edsim');
+  saveModel(file, { config: cfg, weights: [[{ w: hid, b: new Float64Array(0) }, { w: outW, b: new Float64Array(0) }]], classes: [] });
+  const cols = await loadTrainer(file, { train: { batch: 1, stopErrSum: 0 } });
+  expectClose(cols.predict(data), indep.predict(data), 0, 'outputs before training');
+  await indep.fit(data, { epochs: 40 });
+  await cols.fit(data, { epochs: 40 });
+  expectClose(cols.predict(data), indep.predict(data), 1e-9, 'outputs');
+  const cw = cols.weights()[0]![1]!.w;
+  for (let n = 0; n < K; n++) for (let i = 2; i < 2 + K * H; i++) if (Math.floor((i - 2) / H) !== n) assert.is(cw[i * K + n], 0);
+  await indep.close();
+  await cols.close();
+}));
+
+test('columns readout: own-column weights keep their signs (kaneko rule), cross weights start at 0 and learn either sign', withTimeout(30000, async () => {
+  const data = mirrorData(K);
+  const t = await createTrainer({ ...columnsF64, model: { ...columnsF64.model, alphaCross: 0.5 } });
+  const before = (await (async () => { await t.fit(data, { epochs: 1 }); return t.weights(); })())[0]![1]!.w;
+  await t.fit(data, { epochs: 200 });
+  const after = t.weights()[0]![1]!.w;
+  const srcE = netShapes(t.model!)[0]![1]!.srcE;
+  let pos = 0, neg = 0;
+  for (let i = 0; i < srcE.length; i++) {
+    for (let n = 0; n < K; n++) {
+      const own = i < 2 || Math.floor((i - 2) / H) === n;
+      const w = after[i * K + n]!;
+      if (own) {
+        assert.ok(srcE[i] === 1 ? w >= 0 : w <= 0, `own weight ${i}->${n} changed sign`);
+        assert.ok(Math.abs(w) >= Math.abs(before[i * K + n]!), `own weight ${i}->${n} shrank`);
+      } else {
+        if (w > 0) pos++;
+        if (w < 0) neg++;
+      }
+    }
+  }
+  assert.ok(pos > 0 && neg > 0, `cross weights: ${pos} positive, ${neg} negative`);
+  await t.close();
+}));
+
+test('columns on MNIST: the layer strategy with 2 workers saves a model byte-identical to serial, and it learns', withTimeout(60000, async () => {
+  const mnist = await loadDataset('mnist', { limit: 400 });
+  const o: TrainerOptions = { preset: 'mnist10', model: { topology: 'columns', hidden: [8] }, train: { epochs: 2 } };
+  const files: string[] = [];
+  let acc = 0;
+  for (const [strategy, workers] of [['serial', 1], ['layer', 2]] as const) {
+    const t = await createTrainer({ ...o, strategy, workers });
+    await t.fit(mnist.train);
+    acc = (await t.evaluate(mnist.test)).accuracy;
+    const file = join(dir, `mnist-columns-${strategy}.edsim`);
+    await t.save(file);
+    files.push(readFileSync(file, 'utf8'));
+    await t.close();
+  }
+  assert.ok(files[0] === files[1], 'layer strategy differs from serial');
+  assert.ok(acc > 0.5, `accuracy ${acc}`);
+}));
+
+test('predict: argmax of the outputs gives evaluate\'s accuracy; the output activation can differ from the hidden one', withTimeout(30000, async () => {
+  const mnist = await loadDataset('mnist', { limit: 300 });
+  const t = await createTrainer({ preset: 'mnist10', model: { hidden: [8], activation: 'relu', outputActivation: 'sigmoid', initScale: 0.005, alphaHidden: 0.03, alphaOutput: 0.03 }, train: { epochs: 1 } });
+  await t.fit(mnist.train);
+  const shapes = netShapes(t.model!)[0]!;
+  assert.equal(shapes.map((l) => l.act), [1, 0]);
+  const out = t.predict(mnist.test);
+  let correct = 0;
+  for (let s = 0; s < mnist.test.n; s++) {
+    const row = Array.from(out.subarray(s * 10, s * 10 + 10));
+    if (row.indexOf(Math.max(...row)) === mnist.test.labels[s]) correct++;
+    assert.ok(row.every((v) => v >= 0 && v <= 1), 'sigmoid outputs');
+  }
+  assert.is(correct / mnist.test.n, (await t.evaluate(mnist.test)).accuracy);
+  const file = join(dir, 'relu.edsim');
+  await t.save(file);
+  const back = await loadTrainer(file);
+  assert.is(back.model!.outputActivation, 'sigmoid');
+  expectClose(back.predict(mnist.test), out, 0, 'outputs after load');
+  await back.close();
+  await t.close();
+  assert.throws(() => t.predict({ x: new Float64Array(3), features: 3, outputs: 10, y: new Float64Array(0) }), /expects 784/);
+}));
+
+test.run();

@@ -3,7 +3,8 @@
  * time to accuracy per epoch (npm run compare:backprop; writes results/backprop-compare.csv).
  * Backprop: TensorFlow.js with its WebAssembly backend (one thread), Adam 1e-3, batch 128, softmax
  * cross-entropy; matrix products written with explicit transposes (the wasm backend's transposed
- * matMul is 10-20x slower, PERF_NOTES.md). ED: Kaneko's independent output networks.
+ * matMul is 10-20x slower, PERF_NOTES.md). ED: the mnist10 preset (Kaneko's independent output
+ * networks, 2 threads) and the columns design of the same hidden size (one thread).
  */
 import { writeFileSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
@@ -94,14 +95,11 @@ async function ed(train: Dataset, test: Dataset, o: TrainerOptions, model: strin
 await tf.setBackend('wasm');
 await tf.ready();
 const data = await loadDataset('mnist');
-const edModel: TrainerOptions = {
-  preset: 'kaneko',
-  model: { hidden: [128], initScale: 0.05, alphaHidden: 0.3, precision: 'f32', kernels: 'wasm' },
-  train: { batch: 16, stopErrSum: 0 },
-};
-const edName = 'ED 10 independent nets, 784-128-1 each (kaneko rule, init 0.05, alpha 0.3, batch 16)';
-await ed(data.train, data.test, { ...edModel, strategy: 'output', workers: 2 }, edName, 8);
-await ed(data.train, data.test, { ...edModel, strategy: 'serial' }, edName, 8);
+// The mnist10 preset (Kaneko's independent nets), and the columns design at the same size.
+const edName = 'ED mnist10 preset: 10 independent nets, 784-128-1 each (kaneko rule, init 0.05, alpha 0.3, batch 16)';
+await ed(data.train, data.test, { preset: 'mnist10', strategy: 'output', workers: 2 }, edName, 14);
+const colName = 'ED columns: one net, 10 columns of 128 hidden cells (1280), readout of all columns (own column kaneko rule, cross delta rule 0.003)';
+await ed(data.train, data.test, { preset: 'mnist10', model: { topology: 'columns' }, strategy: 'serial' }, colName, 14);
 await backprop(data.train, data.test, [256], 20);
 await backprop(data.train, data.test, [1024], 20);
 const prov = provenance();

@@ -129,7 +129,7 @@ export function wasmKernels(mem: Memory): Kernels {
         }
         const l = net.layers[k]!;
         ex.chainUpd(addr(l.w), 4 * stride(net, k, e, 'w'), addr(l.x), 4 * (l.y - l.x), addr(l.gE), 4 * stride(net, k, e, 'gE'),
-          e - k, batch, l.nIn, l.nOut, l.nOut / 2, addr(net.amine), l.alpha / batch);
+          e - k, batch, l.nIn, l.nOut, l.nOut / 2, addr(net.amine), (l.alpha * f[net.rate]!) / batch);
       }
     },
     forward(f, l, batch, u0) {
@@ -154,7 +154,7 @@ export function wasmKernels(mem: Memory): Kernels {
       }
       amineCoefficients(f, l.y, l.yStride, batch, l.nOut, l.cellTypes, l.act, l.isOutput ? net.err : net.amine,
         l.isOutput ? net.outputs : net.channels, l.amineGroup, kanekoRule, l.gE, l.gI);
-      const scale = l.alpha / batch;
+      const scale = (l.alpha * f[net.rate]!) / batch;
       if (batch === 1) {
         ex.upd1(addr(l.w), addr(l.x), addr(l.gE), addr(l.gI), addr(l.types), l.nIn, l.nOut, scale, kanekoRule ? 1 : 0);
       } else {

@@ -23,6 +23,7 @@ export interface NetworkArgs {
   'alpha-output'?: number;
   'output-activation'?: string;
   'alpha-cross'?: number;
+  'alpha-decay'?: number;
   u0?: number;
   u1?: number;
   beta?: number;
@@ -81,6 +82,7 @@ export function withModelFlags<T>(y: Argv<T>) {
     .option('batch', { coerce: int('batch', 1, 65536), describe: 'mini-batch size (1 = online)' })
     .option('alpha', { coerce: num('alpha'), describe: 'learning rate of the hidden layers (kaneko preset: all layers)' })
     .option('alpha-output', { coerce: num('alpha-output'), describe: 'learning rate of the output layer' })
+    .option('alpha-decay', { coerce: num('alpha-decay'), describe: 'learning-rate schedule: epoch e (from 0) runs at rate / (1 + decay * e)' })
     .option('alpha-cross', { coerce: num('alpha-cross'), describe: "columns topology: rate of an output's weights from other classes' columns (default: output rate / 100)" })
     .option('u0', { coerce: num('u0'), describe: 'sigmoid slope parameter' })
     .option('u1', { coerce: num('u1'), describe: 'amine diffusion factor for hidden layers' })
@@ -122,6 +124,7 @@ export function toTrainerOptions(a: NetworkArgs): TrainerOptions {
   if (a.kernels !== undefined) model.kernels = a.kernels as ModelConfig['kernels'];
   if (a.epochs !== undefined) train.epochs = a.epochs;
   if (a.batch !== undefined) train.batch = a.batch;
+  if (a['alpha-decay'] !== undefined) train.alphaDecay = a['alpha-decay'];
   const o: TrainerOptions = { preset: a.preset as PresetName, model, train };
   if (a.strategy !== undefined) o.strategy = a.strategy as StrategyName;
   if (a.workers !== undefined) o.workers = a.workers;

@@ -73,12 +73,12 @@ export function updateLayer(f: Floats, net: NetLayout, l: LayerLayout, batch: nu
   }
   const amine = l.isOutput ? net.err : net.amine;
   if (batch === 1) {
-    amineUpdateOnline(f, l.w, l.b, l.x, l.y, l.nIn, l.nOut, l.srcE, l.cellTypes, l.act, amine, l.amineGroup, l.alpha, kanekoRule);
+    amineUpdateOnline(f, l.w, l.b, l.x, l.y, l.nIn, l.nOut, l.srcE, l.cellTypes, l.act, amine, l.amineGroup, l.alpha * f[net.rate]!, kanekoRule);
     return;
   }
   amineCoefficients(
     f, l.y, l.yStride, batch, l.nOut, l.cellTypes, l.act,
     amine, l.isOutput ? net.outputs : net.channels, l.amineGroup, kanekoRule, l.gE, l.gI,
   );
-  amineUpdate(f, l.w, l.b, l.x, l.xStride, batch, l.nIn, l.nOut, l.srcE, l.gE, l.gI, l.alpha / batch, kanekoRule);
+  amineUpdate(f, l.w, l.b, l.x, l.xStride, batch, l.nIn, l.nOut, l.srcE, l.gE, l.gI, (l.alpha * f[net.rate]!) / batch, kanekoRule);
 }

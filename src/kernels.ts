@@ -179,7 +179,7 @@ export function columnReadoutUpdate(m: F, net: NetLayout, l: LayerLayout, batch:
   const nOut = l.nOut;
   const h = l.readoutColumn;
   const cells = l.nIn - nOut * h;
-  const scale = l.alpha / batch;
+  const scale = (l.alpha * m[net.rate]!) / batch;
   const cross = l.alphaCross / l.alpha;
   for (let b = 0; b < batch; b++) {
     const xr = l.x + b * l.xStride;

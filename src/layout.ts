@@ -68,6 +68,8 @@ export interface NetLayout {
   amine: number;
   /** 1: one amine for every hidden cell; outputs: one per class (the columns topology). */
   channels: number;
+  /** One value every layer's rate is multiplied by (the learning-rate schedule; 1 at the start). */
+  rate: number;
 }
 
 export interface Layout {
@@ -79,6 +81,8 @@ export interface Layout {
   /** Every weight, bias and source-type region lies in [0, weightFloats): one copy saves or restores them all. */
   weightFloats: number;
   bytes: number;
+  /** The rate multiplier's offset (see NetLayout.rate). */
+  rate: number;
   /** The nets of activation slot 0 (all slots share the weights). */
   nets: NetLayout[];
   /**
@@ -161,6 +165,7 @@ export function computeLayout(c: ModelConfig, batch: number, slots = 1): Layout 
   const shapes = netShapes(c);
   const weights = shapes.map((layers) => layers.map((l) => ({ w: take(l.nOut * l.nIn), b: l.biasVector ? take(l.nOut) : -1, types: take(l.nIn) })));
   const weightFloats = off;
+  const rate = take(1);
   const slotNets = Array.from({ length: slots }, () => shapes.map((layers, n): NetLayout => {
     const outputs = layers[layers.length - 1]!.nOut;
     const channels = c.topology === 'columns' ? outputs : 1;
@@ -182,12 +187,12 @@ export function computeLayout(c: ModelConfig, batch: number, slots = 1): Layout 
     return {
       layers: placed, firstOutput: shapes.length > 1 ? n : 0, outputs,
       input: stageOff[0]!, inputStride: layers[0]!.nIn, interleaved: c.topology !== 'paired', biasCells: cells > 0,
-      target: take(batch * outputs), err: take(batch * outputs), amine: take(batch * channels), channels,
+      target: take(batch * outputs), err: take(batch * outputs), amine: take(batch * channels), channels, rate,
     };
   }));
   const elem = c.precision === 'f32' ? 4 : 8;
   const bytes = Math.ceil((CTRL_BYTES + off * elem) / PAGE) * PAGE;
-  return { batch, elem, floats: off, weightFloats, bytes, nets: slotNets[0]!, slots: slotNets };
+  return { batch, elem, floats: off, weightFloats, rate, bytes, nets: slotNets[0]!, slots: slotNets };
 }
 
 /** Float storage: float64 (reference) or float32 (fast path). */
@@ -207,6 +212,7 @@ export function allocateMemory(layout: Layout, beta: number): Memory {
   const pages = layout.bytes / PAGE;
   const wasm = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   const mem = viewMemory(wasm, layout);
+  mem.f[layout.rate] = 1;
   for (const net of layout.nets) for (const l of net.layers) for (let i = 0; i < l.nIn; i++) mem.f[l.types + i] = l.srcE[i]!;
   for (const net of layout.slots.flat()) {
     for (const l of net.layers) {

@@ -57,6 +57,8 @@ export interface TrainConfig {
   /** Stop once an epoch's summed |error| is below this (Kaneko's rule); 0 disables it. */
   stopErrSum: number;
   seed: number;
+  /** Learning-rate schedule: epoch e (from 0) runs at every rate times 1 / (1 + alphaDecay * e); absent or 0: constant. */
+  alphaDecay?: number;
 }
 
 export interface Preset {
@@ -152,5 +154,6 @@ export function validateTrainConfig(t: TrainConfig): void {
   positiveInt(t.batch, 'batch', 65536);
   positiveInt(t.epochs, 'epochs', 1e7);
   check(Number.isFinite(t.stopErrSum) && t.stopErrSum >= 0, `stop error sum must be >= 0, got ${t.stopErrSum}`);
+  check(t.alphaDecay === undefined || (Number.isFinite(t.alphaDecay) && t.alphaDecay >= 0), `alpha decay must be a number >= 0, got ${String(t.alphaDecay)}`);
   check(Number.isInteger(t.seed) && t.seed >= 0 && t.seed <= 0xffffffff, `seed must be an integer from 0 to 4294967295, got ${t.seed}`);
 }

@@ -124,6 +124,7 @@ export class Trainer {
         break;
       }
       if (this.train.shuffle) this.rng.shuffle(order);
+      f[layout.rate] = 1 / (1 + (this.train.alphaDecay ?? 0) * this.epochsDone);
       const t0 = performance.now();
       const hook = opts.onBatch ? (s: number, c: number) => opts.onBatch!(s, c, f, layout) : undefined;
       let tally;

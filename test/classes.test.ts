@@ -130,4 +130,29 @@ test('predict: argmax of the outputs gives evaluate\'s accuracy; the output acti
   assert.throws(() => t.predict({ x: new Float64Array(3), features: 3, outputs: 10, y: new Float64Array(0) }), /expects 784/);
 }));
 
+test('alpha decay: epoch e runs at rate / (1 + decay * e), on every thread', withTimeout(60000, async () => {
+  const data = mirrorData(3);
+  const a = await createTrainer({ preset: 'kaneko', model: { hidden: [6] }, train: { epochs: 2, stopErrSum: 0, alphaDecay: 1 } });
+  await a.fit(data);
+  const b = await createTrainer({ preset: 'kaneko', model: { hidden: [6] }, train: { epochs: 1, stopErrSum: 0 } });
+  await b.fit(data);
+  const file = join(dir, 'half-rate.edsim');
+  saveModel(file, { ...b.modelFile(), config: { ...b.model!, alphaHidden: 0.4, alphaOutput: 0.4 } });
+  const c = await loadTrainer(file, { train: { batch: 1, stopErrSum: 0 } });
+  await c.fit(data, { epochs: 1 });
+  assert.equal(c.weights(), a.weights(), 'second epoch at half the rate');
+  for (const t of [a, b, c]) await t.close();
+  const mnist = await loadDataset('mnist', { limit: 200 });
+  const saved: string[] = [];
+  for (const [strategy, workers] of [['serial', 1], ['output', 2]] as const) {
+    const t = await createTrainer({ preset: 'mnist10', model: { hidden: [8] }, train: { epochs: 3, alphaDecay: 0.5 }, strategy, workers });
+    await t.fit(mnist.train);
+    const f = join(dir, `decay-${strategy}.edsim`);
+    await t.save(f);
+    saved.push(readFileSync(f, 'utf8'));
+    await t.close();
+  }
+  assert.ok(saved[0] === saved[1], 'output strategy with decay differs from serial');
+}));
+
 test.run();

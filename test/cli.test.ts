@@ -63,6 +63,8 @@ const badInputs: [string, string[], RegExp][] = [
   ['absurd workers', ['train', '--data', 'xor', '--workers', '100000'], /--workers must be an integer/],
   ['epochs abc', ['train', '--data', 'xor', '--epochs', 'abc'], /--epochs must be a number, got 'abc'/],
   ['negative alpha', ['train', '--data', 'xor', '--alpha', '-1'], /alpha must be a positive number/],
+  ['negative alpha decay', ['train', '--data', 'xor', '--alpha-decay', '-1'], /alpha decay must be a number >= 0, got -1/],
+  ['negative cross rate', ['train', '--data', 'xor', '--topology', 'columns', '--alpha-cross', '-2'], /cross-column alpha must be a number >= 0/],
   ['unknown strategy', ['train', '--data', 'xor', '--strategy', 'magic'], /Invalid values/],
   ['unknown preset', ['train', '--data', 'xor', '--preset', 'huge'], /Invalid values/],
   ['unknown dataset', ['train', '--data', 'cifar'], /unknown dataset 'cifar'/],

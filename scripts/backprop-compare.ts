@@ -1,6 +1,8 @@
 /**
  * ED against backpropagation on 10-class MNIST (our split: 7996 train / 2004 test), accuracy and
- * time to accuracy per epoch (npm run compare:backprop; writes results/backprop-compare.csv).
+ * time to accuracy per epoch (npm run compare:backprop; writes results/backprop-compare.csv), or
+ * with --fashion on full Fashion-MNIST (npm run compare:backprop -- --fashion; writes
+ * results/backprop-compare-fashion.csv).
  * Backprop: TensorFlow.js with its WebAssembly backend (one thread), Adam 1e-3, batch 128, softmax
  * cross-entropy; matrix products written with explicit transposes (the wasm backend's transposed
  * matMul is 10-20x slower, PERF_NOTES.md). ED: the mnist10 preset (Kaneko's independent output
@@ -94,14 +96,24 @@ async function ed(train: Dataset, test: Dataset, o: TrainerOptions, model: strin
 
 await tf.setBackend('wasm');
 await tf.ready();
-const data = await loadDataset('mnist');
-// The mnist10 preset (Kaneko's independent nets), and the columns design at the same size.
-const edName = 'ED mnist10 preset: 10 independent nets, 784-128-1 each (kaneko rule, init 0.05, alpha 0.3, batch 16)';
-await ed(data.train, data.test, { preset: 'mnist10', strategy: 'output', workers: 2 }, edName, 14);
-const colName = 'ED columns: one net, 10 columns of 128 hidden cells (1280), readout of all columns (own column kaneko rule, cross delta rule 0.003)';
-await ed(data.train, data.test, { preset: 'mnist10', model: { topology: 'columns' }, strategy: 'serial' }, colName, 14);
-await backprop(data.train, data.test, [256], 20);
-await backprop(data.train, data.test, [1024], 20);
+// --fashion: full Fashion-MNIST (60,000 / 10,000), the fashion10 preset against the same-size MLP.
+const fashion = process.argv.includes('--fashion');
+const out = fashion ? 'results/backprop-compare-fashion.csv' : 'results/backprop-compare.csv';
+if (fashion) {
+  const data = await loadDataset('fashion-mnist');
+  const edName = 'ED fashion10 preset: 10 independent nets, 784-128-1 each (kaneko rule, init 0.05, alpha 0.3, decay 0.1, batch 16)';
+  await ed(data.train, data.test, { preset: 'fashion10', strategy: 'output', workers: 2 }, edName, 24);
+  await backprop(data.train, data.test, [256], 20);
+} else {
+  const data = await loadDataset('mnist');
+  // The mnist10 preset (Kaneko's independent nets), and the columns design at the same size.
+  const edName = 'ED mnist10 preset: 10 independent nets, 784-128-1 each (kaneko rule, init 0.05, alpha 0.3, batch 16)';
+  await ed(data.train, data.test, { preset: 'mnist10', strategy: 'output', workers: 2 }, edName, 14);
+  const colName = 'ED columns: one net, 10 columns of 128 hidden cells (1280), readout of all columns (own column kaneko rule, cross delta rule 0.003)';
+  await ed(data.train, data.test, { preset: 'mnist10', model: { topology: 'columns' }, strategy: 'serial' }, colName, 14);
+  await backprop(data.train, data.test, [256], 20);
+  await backprop(data.train, data.test, [1024], 20);
+}
 const prov = provenance();
-writeFileSync('results/backprop-compare.csv', stringify(rows.map((r) => ({ ...r, ...prov, timestamp: new Date().toISOString() })), { header: true }));
-console.log('wrote results/backprop-compare.csv');
+writeFileSync(out, stringify(rows.map((r) => ({ ...r, ...prov, timestamp: new Date().toISOString() })), { header: true }));
+console.log(`wrote ${out}`);

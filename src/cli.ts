@@ -139,7 +139,10 @@ export function buildCli(argv: string[]): Argv {
         .option('quiet', { type: 'boolean', default: false, describe: 'no per-epoch progress' })
         .example('$0 train --data xor --preset kaneko', "Kaneko's XOR, trained until the error sum is below 0.1")
         .example('$0 train --data mnist --classes 0,1 --preset article --json', "the article's 512-layer model on MNIST 0/1")
-        .example('$0 train --data mnist --classes 0,1 --preset bench-wide --strategy layer --workers 2', 'layer groups on two threads'),
+        .example('$0 train --data mnist --classes 0,1 --preset bench-wide --strategy layer --workers 2', 'layer groups on two threads')
+        .example('$0 train --data mnist --classes 0-9 --preset mnist10 --workers 2', 'ten classes: one network per class over two threads (94.5 %)')
+        .example('$0 train --data fashion-mnist --classes 0-9 --preset fashion10 --workers 2', 'Fashion-MNIST, 24 epochs with a decaying rate (86.4 %, ~10 min)')
+        .example('$0 train --data mnist --classes 0-9 --preset mnist10 --topology columns', 'one network, a column of cells per class'),
     (a) => trainCommand(a as unknown as Parameters<typeof trainCommand>[0]))
     .command('eval', 'evaluate a saved model on a dataset\'s test split', (y) =>
       withDataFlags(y)

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { activate } from './activations.js';
 import { computeAmine, forwardLayer, updateLayer } from './engine.js';
-import { amineCoefficients, columnReadoutUpdate } from './kernels.js';
+import { amineCoefficients } from './kernels.js';
 import { CTRL_BYTES, type Floats, type LayerLayout, type Memory, type NetLayout } from './layout.js';
 import type { KernelImpl } from './options.js';
 
@@ -148,10 +148,8 @@ export function wasmKernels(mem: Memory): Kernels {
     },
     amine: computeAmine,
     update(f, net, l, batch, kanekoRule) {
-      if (l.readoutColumn > 0) {
-        columnReadoutUpdate(f, net, l, batch, kanekoRule);
-        return;
-      }
+      // The columns readout (one small layer) has no wasm kernel: the reference one runs it.
+      if (l.readoutColumn > 0) return updateLayer(f, net, l, batch, kanekoRule);
       amineCoefficients(f, l.y, l.yStride, batch, l.nOut, l.cellTypes, l.act, l.isOutput ? net.err : net.amine,
         l.isOutput ? net.outputs : net.channels, l.amineGroup, kanekoRule, l.gE, l.gI);
       const scale = (l.alpha * f[net.rate]!) / batch;

@@ -7,7 +7,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type Dataset, loadDataset, parseClasses } from '../src/data.js';
+import { loadDataset, parseClasses, sliceDataset } from '../src/data.js';
 import type { PresetName } from '../src/options.js';
 import { createTrainer } from '../src/trainer.js';
 
@@ -20,18 +20,11 @@ const { values } = parseArgs({
   },
 });
 const loaded = await loadDataset(values.data, { classes: parseClasses(values.classes) });
-
-/** Samples [a, b) of a dataset (views, no copies). */
-function slice(d: Dataset, a: number, b: number): Dataset {
-  return {
-    ...d, n: b - a, x: d.x.subarray(a * d.features, b * d.features), y: d.y.subarray(a * d.outputs, b * d.outputs), labels: d.labels.subarray(a, b),
-  };
-}
 // --holdout F trains on the first (1 - F) of the training split and reports accuracy on the rest too,
 // so settings can be chosen without looking at the test split.
 const holdout = Number(values.holdout);
 const cut = Math.round(loaded.train.n * (1 - holdout));
-const data = { train: slice(loaded.train, 0, cut), validation: holdout > 0 ? slice(loaded.train, cut, loaded.train.n) : undefined, test: loaded.test };
+const data = { train: sliceDataset(loaded.train, 0, cut), validation: holdout > 0 ? sliceDataset(loaded.train, cut, loaded.train.n) : undefined, test: loaded.test };
 const model = JSON.parse(values.model) as object;
 const train = JSON.parse(values.train) as object;
 const trainer = await createTrainer({

@@ -247,12 +247,17 @@ function bitsOf(spec: string, name: string, max: number): number {
   return bits;
 }
 
+/** Samples [a, b) of a dataset, copied. */
+export function sliceDataset(d: Dataset, a: number, b: number): Dataset {
+  return {
+    ...d, n: b - a, x: d.x.slice(a * d.features, b * d.features), y: d.y.slice(a * d.outputs, b * d.outputs), labels: d.labels.slice(a, b),
+  };
+}
+
 function limitTrain(d: Dataset, limit: number | undefined): Dataset {
   if (limit === undefined || limit >= d.n) return d;
   check(Number.isInteger(limit) && limit >= 1, `--limit must be a positive integer, got ${limit}`);
-  return {
-    ...d, n: limit, x: d.x.slice(0, limit * d.features), y: d.y.slice(0, limit * d.outputs), labels: d.labels.slice(0, limit),
-  };
+  return sliceDataset(d, 0, limit);
 }
 
 /** Loads a dataset by name: xor, parity:N, mirror:N, mnist, fashion-mnist, idx:DIR or csv:FILE. */

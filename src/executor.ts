@@ -5,7 +5,8 @@
 import { kernelsFor, type Kernels } from './backend.js';
 import { type Samples, stageBatch } from './engine.js';
 import { runNets } from './layer-group.js';
-import type { Floats, Layout, Memory, NetLayout } from './layout.js';
+import { allocateMemory, computeLayout, type Floats, type Layout, type Memory, type NetLayout } from './layout.js';
+import { type WeightSet, writeWeights } from './weights.js';
 import type { ModelConfig } from './options.js';
 import type { StatsView } from './protocol.js';
 
@@ -129,6 +130,17 @@ export function groupName(kind: 'layer' | 'output', g: number, lo: number, hi: n
 
 export function identityOrder(n: number): Int32Array {
   return Int32Array.from({ length: n }, (_, i) => i);
+}
+
+/**
+ * A serial executor on private memory holding a copy of `weights`: evaluation and prediction beside
+ * training, never touching the training activations.
+ */
+export function detachedSerial(config: ModelConfig, batch: number, weights: WeightSet): SerialExecutor {
+  const layout = computeLayout(config, batch, 1);
+  const mem = allocateMemory(layout, config.beta);
+  writeWeights(mem.f, layout, weights);
+  return new SerialExecutor(mem, layout, config);
 }
 
 /** The reference: everything on the calling thread, layer after layer. */

@@ -131,6 +131,9 @@ export function amineUpdateOnline(
   cellTypes: Int8Array, act: number, amine: number, group: number, alpha: number, kanekoRule: boolean,
 ): void {
   const sig = act === 0 || act === 5;
+  // Each cell's amine, looked up once rather than once per synapse.
+  const av = row(nOut);
+  for (let j = 0; j < nOut; j++) av[j] = m[amine + ((j / group) | 0)]!;
   for (let i = 0; i < nIn; i++) {
     const xi = m[x + i]!;
     const e = srcE[i] === 1;
@@ -139,7 +142,7 @@ export function amineUpdateOnline(
       const cur = m[wr + j]!;
       if (kanekoRule && cur === 0) continue;
       const o = m[y + j]!;
-      const a = m[amine + ((j / group) | 0)]!;
+      const a = av[j]!;
       const t = cellTypes[j]!;
       let del = alpha * xi;
       if (sig) {
@@ -154,7 +157,7 @@ export function amineUpdateOnline(
   if (bias >= 0) {
     for (let j = 0; j < nOut; j++) {
       const o = m[y + j]!;
-      const a = m[amine + ((j / group) | 0)]!;
+      const a = av[j]!;
       const t = cellTypes[j]!;
       let del = alpha;
       if (sig) {

@@ -4,8 +4,8 @@
  */
 import type { Dataset } from './data.js';
 import { check, EdsimError } from './errors.js';
-import { type Executor, SerialExecutor, STRATEGIES, type StrategyName, type WorkerStats } from './executor.js';
-import { allocateMemory, computeLayout, type Floats, type Layout, type Memory } from './layout.js';
+import { detachedSerial, type Executor, SerialExecutor, STRATEGIES, type StrategyName, type WorkerStats } from './executor.js';
+import { allocateMemory, type Floats, type Layout, type Memory } from './layout.js';
 import { loadModel, type ModelFile, saveModel } from './model-io.js';
 import {
   getPreset, type ModelConfig, type PresetName, type TrainConfig, validateModelConfig, validateTrainConfig,
@@ -178,12 +178,9 @@ export class Trainer {
     check(this.model && this.layout, 'the trainer has no model yet: call fit() or load() first');
     check(data.features === this.model.inputs, `data has ${data.features} features, but the model expects ${this.model.inputs}`);
     check(data.x.length % data.features === 0 && data.x.length > 0, 'prediction data is empty or ragged');
-    const own = computeLayout(this.model, this.layout.batch, 1);
-    const mem = allocateMemory(own, this.model.beta);
-    writeWeights(mem.f, own, this.weights());
     const n = data.x.length / data.features;
     const y = data.y.length === n * this.model.outputs ? data.y : new Float64Array(n * this.model.outputs);
-    return new SerialExecutor(mem, own, this.model).outputs({ x: data.x, features: data.features, y, outputs: this.model.outputs });
+    return detachedSerial(this.model, this.layout.batch, this.weights()).outputs({ x: data.x, features: data.features, y, outputs: this.model.outputs });
   }
 
   weights(): WeightSet {

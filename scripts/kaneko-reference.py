@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """An independent, straightforward Python re-implementation of Kaneko's 1999 ED sample program
 (the numerics of ED_SPEC.md section 4: sources summed in order, Kaneko's update operation order,
-the C library's exp through Python's math.exp). It reproduces ../shared/testdata/kaneko/parity4-seed1.json
+the C library's exp through Python's math.exp). It reproduces test/fixtures/kaneko-parity4-seed1.json
 exactly (`--check FILE`) and writes recordings in the same format for other seeds, sizes, output
 counts and targets, which the test suite replays to show that nothing in the shared file is special-cased.
 
 usage: kaneko-reference.py --bits 3 --hidden 6 --task mirror --seed 7 > rec.json
-       kaneko-reference.py --check ../shared/testdata/kaneko/parity4-seed1.json
+       kaneko-reference.py --check test/fixtures/kaneko-parity4-seed1.json
 """
 import argparse, json, math, random, sys
 

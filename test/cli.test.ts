@@ -2,17 +2,17 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { lastJson, runCli, SHARED, tempDir } from './helpers.js';
+import { FIXTURES, lastJson, runCli, tempDir } from './helpers.js';
 
 const dir = tempDir();
 const csv = join(dir, 'ok.csv');
 writeFileSync(csv, Array.from({ length: 40 }, (_, i) => `${i % 2},${(i % 3) / 2},${i % 2}`).join('\n'));
 
 test('kaneko-replay and article-replay print the max abs diff and exit 0', () => {
-  const k = runCli(['kaneko-replay', join(SHARED, 'testdata', 'kaneko', 'parity4-seed1.json')]);
+  const k = runCli(['kaneko-replay', join(FIXTURES, 'kaneko-parity4-seed1.json')]);
   assert.is(k.code, 0, k.stderr);
   assert.match(k.stdout, /max abs diff: 0\n/);
-  const a = runCli(['article-replay', join(SHARED, 'testdata', 'article', 'xor-v1-seed1.json')]);
+  const a = runCli(['article-replay', join(FIXTURES, 'article-xor-v1-seed1.json')]);
   assert.is(a.code, 0, a.stderr);
   assert.match(a.stdout, /max abs diff: [0-9.e-]+\n/);
 });

@@ -1,12 +1,12 @@
 /** Test helpers: a timeout wrapper (uvu has none), the CLI runner, temp dirs, closeness checks that name the index. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const SHARED = join(ROOT, '..', 'shared');
+export const FIXTURES = join(ROOT, 'test', 'fixtures');
 export const CLI = join(ROOT, 'dist', 'src', 'cli.js');
 
 export function withTimeout<T>(ms: number, fn: () => Promise<T>): () => Promise<T> {
@@ -32,8 +32,16 @@ export function runCli(args: string[], opts: { timeout?: number; cwd?: string } 
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+const made: string[] = [];
+process.on('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temporary folder, removed when the test process exits. */
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'edsim-test-'));
+  const dir = mkdtempSync(join(tmpdir(), 'edsim-test-'));
+  made.push(dir);
+  return dir;
 }
 
 /** Throws naming the first index where |a - b| > tol. */

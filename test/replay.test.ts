@@ -4,31 +4,31 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { articleReplay, kanekoReplay } from '../src/replay.js';
 import { EdsimError } from '../src/errors.js';
-import { ROOT, SHARED, tempDir, withTimeout } from './helpers.js';
+import { FIXTURES, tempDir, withTimeout } from './helpers.js';
 
 test('the recorded run of Kaneko\'s C program replays bit for bit', withTimeout(60000, async () => {
-  const r = await kanekoReplay(join(SHARED, 'testdata', 'kaneko', 'parity4-seed1.json'));
+  const r = await kanekoReplay(join(FIXTURES, 'kaneko-parity4-seed1.json'));
   assert.is(r.epochs, 148);
   assert.is(r.maxAbsDiff, 0);
 }));
 
 test('other recordings (two and three outputs, mirror targets, other sizes and seeds) replay within 1e-9', withTimeout(60000, async () => {
   for (const f of ['kaneko-mirror3-h6-seed7.json', 'kaneko-parity3-h12-seed3.json']) {
-    const r = await kanekoReplay(join(ROOT, 'test', 'fixtures', f));
+    const r = await kanekoReplay(join(FIXTURES, f));
     assert.ok(r.maxAbsDiff <= 1e-9, `${f}: ${r.maxAbsDiff} at ${r.detail}`);
     assert.is(r.epochs, r.recordedEpochs);
   }
 }));
 
 test('the article\'s first matrix implementation replays within 1e-9', withTimeout(60000, async () => {
-  const r = await articleReplay(join(SHARED, 'testdata', 'article', 'xor-v1-seed1.json'));
+  const r = await articleReplay(join(FIXTURES, 'article-xor-v1-seed1.json'));
   assert.is(r.epochs, 100);
   assert.ok(r.maxAbsDiff <= 1e-9, String(r.maxAbsDiff));
 }));
 
 test('a tampered recording fails the replay', withTimeout(60000, async () => {
   const dir = tempDir();
-  const src = JSON.parse((await import('node:fs')).readFileSync(join(SHARED, 'testdata', 'kaneko', 'parity4-seed1.json'), 'utf8'));
+  const src = JSON.parse((await import('node:fs')).readFileSync(join(FIXTURES, 'kaneko-parity4-seed1.json'), 'utf8'));
   src.epochs[10].outputs[3][0] += 1e-6;
   writeFileSync(join(dir, 'bad.json'), JSON.stringify(src));
   const r = await kanekoReplay(join(dir, 'bad.json'));

@@ -3,6 +3,7 @@
  * The edsim command line. Every failure prints one line on stderr and exits non-zero (2 for bad
  * input, 1 for a failure while running, 130 when interrupted); --verbose adds the stack trace.
  */
+import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadDataset } from './data.js';
@@ -17,6 +18,9 @@ import { createTrainer, loadTrainer } from './trainer.js';
 import { summarize } from './stats.js';
 
 let verbose = process.argv.includes('--verbose');
+// edsim's own version: yargs would look for a package.json from the working directory up, which
+// inside a user's project is the user's.
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 function fail(err: unknown, code = 1): never {
   const e = err instanceof Error ? err : new Error(String(err));
@@ -131,6 +135,7 @@ async function sweepCommand(a: NetworkArgs & { seeds: string; json: boolean; qui
 export function buildCli(argv: string[]): Argv {
   return yargs(argv)
     .scriptName('edsim')
+    .version(VERSION)
     .usage('$0 <command> [options]\n\nTrain neural networks with Isamu Kaneko\'s ED (Error Diffusion) method, on one or many cores.')
     .command('train', 'train a network and report its test accuracy', (y) =>
       withNetworkFlags(y)

@@ -56,6 +56,7 @@ async function trainCommand(a: NetworkArgs & { save?: string; json: boolean; qui
   const opts = toTrainerOptions(a);
   const trainer = await createTrainer(opts);
   const data = await loadDataset(a.data, dataOptions(a));
+  trainer.plan(data.train.features, data.train.outputs);
   const log = (s: string): void => {
     if (!a.quiet && !a.json) process.stderr.write(`${s}\n`);
   };

@@ -6,11 +6,14 @@
  * Kaneko's bias cells starts with two constant columns of value beta.
  */
 import { ACT_CODE, SIGMOID_EXACT } from './activations.js';
+import { EdsimError } from './errors.js';
 import type { ModelConfig } from './options.js';
 
 /** Bytes at the start of the buffer reserved for Int32 control words (see protocol.ts). */
 export const CTRL_BYTES = 4096;
 const PAGE = 65536;
+/** Pages one WebAssembly memory can hold (4 GiB): the ceiling of everything a model lays out. */
+const MAX_PAGES = 65536;
 
 export interface LayerShape {
   nIn: number;
@@ -192,7 +195,16 @@ export function computeLayout(c: ModelConfig, batch: number, slots = 1): Layout 
   }));
   const elem = c.precision === 'f32' ? 4 : 8;
   const bytes = Math.ceil((CTRL_BYTES + off * elem) / PAGE) * PAGE;
+  checkFits(bytes, c.precision === 'f64');
   return { batch, elem, floats: off, weightFloats, rate, bytes, nets: slotNets[0]!, slots: slotNets };
+}
+
+function checkFits(bytes: number, f64: boolean): void {
+  if (bytes <= MAX_PAGES * PAGE) return;
+  const gib = (n: number): string => `${(n / 2 ** 30).toFixed(2)} GiB`;
+  const fix = f64 ? 'use --precision f32 (half the bytes), fewer or smaller hidden layers, or a smaller --batch'
+    : 'use fewer or smaller hidden layers, or a smaller --batch';
+  throw new EdsimError(`the model needs ${gib(bytes)} of shared memory (weights, activations, scratch), more than the ${gib(MAX_PAGES * PAGE)} one WebAssembly memory can hold: ${fix}`);
 }
 
 /** Float storage: float64 (reference) or float32 (fast path). */

@@ -80,6 +80,16 @@ export class Trainer {
   }
 
   /**
+   * The model and memory layout for data of this shape, validated (a model too big for one shared
+   * memory fails here, before anything is allocated).
+   */
+  plan(inputs: number, outputs: number): { model: ModelConfig; layout: Layout } {
+    const model: ModelConfig = { ...this.modelDefaults, inputs, outputs };
+    validateModelConfig(model);
+    return { model, layout: layoutFor(this.strategy, this.workers, model, this.train.batch) };
+  }
+
+  /**
    * Builds the network for data of this shape (or for a loaded model), allocating all shared memory
    * once and starting the workers. The output strategy also shares `data` with its workers.
    */
@@ -89,9 +99,7 @@ export class Trainer {
         `data has ${inputs} features and ${outputs} outputs, but the model was built for ${this.model.inputs} and ${this.model.outputs}`);
       return;
     }
-    const model: ModelConfig = { ...this.modelDefaults, inputs, outputs };
-    validateModelConfig(model);
-    const layout = layoutFor(this.strategy, this.workers, model, this.train.batch);
+    const { model, layout } = this.plan(inputs, outputs);
     const mem = allocateMemory(layout, model.beta);
     if (weights) writeWeights(mem.f, layout, weights);
     else initWeights(mem.f, layout, model, this.train.seed);

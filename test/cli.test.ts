@@ -85,13 +85,14 @@ const badInputs: [string, string[], RegExp][] = [
   ['missing model', ['eval', '--model', join(dir, 'none.edsim'), '--data', 'xor'], /cannot read model file/],
   ['model and data disagree', ['eval', '--model', join(dir, 'xor.edsim'), '--data', 'xor'], /model expects 3/],
   ['missing recording', ['kaneko-replay', join(dir, 'none.json')], /cannot read recording/],
+  ['model too big for one shared memory', ['train', '--data', 'mnist', '--classes', '0,1', '--hidden', '30000,30000', '--epochs', '1'], /needs 7\.06 GiB of shared memory.*4\.00 GiB.*--precision f32/],
   ['bad seeds', ['sweep', '--data', 'xor', '--seeds', '5-1'], /--seeds range must run forwards/],
 ];
 
 for (const [name, args, re] of badInputs) {
   test(`bad input gives one line on stderr and a non-zero exit: ${name}`, () => {
     const r = runCli(args);
-    assert.ok(r.code !== 0 && r.code !== null, `exit code ${r.code}`);
+    assert.is(r.code, 2, `exit code ${r.code}`);
     assert.match(r.stderr, re);
     assert.is(r.stderr.trim().split('\n').length, 1, `more than one line: ${r.stderr}`);
     assert.not.match(r.stderr, /\n\s+at /);

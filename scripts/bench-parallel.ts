@@ -5,7 +5,7 @@
  * child processes training a ~32 M-weight network serially and with 2 threads.
  * Writes results/parallel-speed.csv and results/parallel-memory.csv.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'csv-stringify/sync';
@@ -71,6 +71,25 @@ async function memoryChild(strategy: StrategyName, workers: number): Promise<voi
   console.log(JSON.stringify({ weights, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
 }
 
+/**
+ * The CLI path (training, then evaluation of the test split on the piscina pool), on the command of
+ * the evaluation-copies issue; peak RSS of the whole process, worker threads included.
+ */
+function cliMemory(): { path: string; strategy: string; workers: number; weights: string; peak_rss_mb: number; extra_over_serial_mb: number }[] {
+  const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+  const report = `data:text/javascript,process.on('exit',()=>process.stderr.write('maxrss '+process.resourceUsage().maxRSS+'\\n'))`;
+  const rows = (['serial', 'layer'] as StrategyName[]).map((strategy) => {
+    const workers = strategy === 'serial' ? 1 : 2;
+    const args = ['train', '--data', 'mnist', '--classes', '0,1', '--hidden', '4096,4096', '--epochs', '1', '--limit', '256', '--batch', '64', '--seed', '1', '--strategy', strategy, '--workers', String(workers), '--json'];
+    const r = spawnSync(process.execPath, ['--import', report, cli, ...args], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`edsim ${args.join(' ')} failed: ${r.stderr}`);
+    const kb = Number(/maxrss (\d+)/.exec(r.stderr)![1]);
+    const acc = (JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { testAccuracy: number }).testAccuracy;
+    return { path: `cli train+eval (test ${(100 * acc).toFixed(2)} %)`, strategy, workers, weights: `edsim ${args.join(' ')}`, peak_rss_mb: kb / 1024 };
+  });
+  return rows.map((r) => ({ ...r, extra_over_serial_mb: r.peak_rss_mb - rows[0]!.peak_rss_mb }));
+}
+
 function memory(): void {
   const self = fileURLToPath(import.meta.url);
   const rows = (['serial', 'layer', 'pipeline'] as StrategyName[]).map((strategy) => {
@@ -80,8 +99,10 @@ function memory(): void {
     return { strategy, workers, weights: r.weights, peak_rss_mb: r.maxRssMB };
   });
   const base = rows[0]!.peak_rss_mb;
-  const out = rows.map((r) => ({ ...r, extra_over_serial_mb: r.peak_rss_mb - base, ...prov, timestamp: stamp }));
-  for (const r of out) console.log(`${r.strategy.padEnd(8)} x${r.workers}: ${(r.weights / 1e6).toFixed(1)} M weights, peak RSS ${r.peak_rss_mb.toFixed(0)} MB (+${r.extra_over_serial_mb.toFixed(0)} MB over serial)`);
+  const lib = rows.map((r) => ({ path: 'library fit', ...r, extra_over_serial_mb: r.peak_rss_mb - base }));
+  const cli = cliMemory();
+  const out = [...lib, ...cli].map((r) => ({ ...r, ...prov, timestamp: stamp }));
+  for (const r of out) console.log(`${r.path}, ${r.strategy.padEnd(8)} x${r.workers}: ${typeof r.weights === 'number' ? `${(r.weights / 1e6).toFixed(1)} M weights` : r.weights}, peak RSS ${r.peak_rss_mb.toFixed(0)} MB (+${r.extra_over_serial_mb.toFixed(0)} MB over serial)`);
   writeFileSync('results/parallel-memory.csv', stringify(out, { header: true }));
 }
 

@@ -1,7 +1,7 @@
 /**
  * Evaluation over slices of a dataset on a piscina pool: stateless jobs that read the shared
- * weights. Each task copies the weights it needs from the shared memory into its own scratch (so a
- * slice never disturbs the training activations) and returns the slice's tally.
+ * weights in place. Slice k runs on activation slot k of the shared memory (evaluation runs between
+ * epochs, when no training batch uses any slot), so no weight is copied; each returns its tally.
  */
 import { Piscina } from 'piscina';
 import type { Samples } from './engine.js';
@@ -21,6 +21,8 @@ export interface EvalTask {
   outputs: number;
   start: number;
   end: number;
+  /** The activation slot this slice runs on. */
+  slot: number;
 }
 
 interface SharedSamples {
@@ -56,10 +58,10 @@ export class EvalPool {
   async evaluate(mem: Memory, layout: Layout, config: ModelConfig, data: Samples & { labels: Int32Array }): Promise<EpochTally> {
     const s = this.share(data);
     const n = data.labels.length;
-    const per = Math.ceil(n / this.threads);
+    const per = Math.ceil(n / Math.min(this.threads, layout.slots.length));
     const jobs: Promise<EpochTally>[] = [];
-    for (let start = 0; start < n; start += per) {
-      jobs.push(this.pool.run({ memory: mem.wasm, layout, config, ...s, features: data.features, outputs: data.outputs, start, end: Math.min(n, start + per) }));
+    for (let start = 0, slot = 0; start < n; start += per, slot++) {
+      jobs.push(this.pool.run({ memory: mem.wasm, layout, config, ...s, features: data.features, outputs: data.outputs, start, end: Math.min(n, start + per), slot }));
     }
     const total = emptyTally();
     for (const t of await Promise.all(jobs)) {

@@ -5,8 +5,7 @@
 import { kernelsFor, type Kernels } from './backend.js';
 import { type Samples, stageBatch } from './engine.js';
 import { runNets } from './layer-group.js';
-import { allocateMemory, computeLayout, type Floats, type Layout, type Memory, type NetLayout } from './layout.js';
-import { type WeightSet, writeWeights } from './weights.js';
+import type { Floats, Layout, Memory, NetLayout } from './layout.js';
 import type { ModelConfig } from './options.js';
 import type { StatsView } from './protocol.js';
 
@@ -133,14 +132,12 @@ export function identityOrder(n: number): Int32Array {
 }
 
 /**
- * A serial executor on private memory holding a copy of `weights`: evaluation and prediction beside
- * training, never touching the training activations.
+ * A serial executor over the weights in `mem`, in place, running on activation slot `slot`: only
+ * the activations are its own, so evaluating or predicting copies no weight. The caller makes sure
+ * no training batch uses that slot meanwhile (evaluation runs between epochs).
  */
-export function detachedSerial(config: ModelConfig, batch: number, weights: WeightSet): SerialExecutor {
-  const layout = computeLayout(config, batch, 1);
-  const mem = allocateMemory(layout, config.beta);
-  writeWeights(mem.f, layout, weights);
-  return new SerialExecutor(mem, layout, config);
+export function slotSerial(mem: Memory, layout: Layout, config: ModelConfig, slot = 0): SerialExecutor {
+  return new SerialExecutor(mem, { ...layout, nets: layout.slots[slot]! }, config);
 }
 
 /** The reference: everything on the calling thread, layer after layer. */

@@ -4,12 +4,11 @@ import { kernelsFor } from './backend.js';
 import type { Crew } from './crew.js';
 import type { Samples } from './engine.js';
 import { check } from './errors.js';
-import { type BatchHook, emptyTally, groupName, takeGroupStats, type EpochTally, type Executor, identityOrder, SerialExecutor, type StrategyName, tallyRows, type WorkerStats } from './executor.js';
+import { type BatchHook, emptyTally, groupName, takeGroupStats, type EpochTally, type Executor, identityOrder, slotSerial, type StrategyName, tallyRows, type WorkerStats } from './executor.js';
 import { runNets } from './layer-group.js';
-import { allocateMemory, type Layout, type Memory } from './layout.js';
+import type { Layout, Memory } from './layout.js';
 import type { ModelConfig } from './options.js';
 import { publish, SLOT, statsView, type SharedData } from './protocol.js';
-import { readWeights, writeWeights } from './weights.js';
 
 type Labeled = Samples & { labels: Int32Array };
 
@@ -107,9 +106,7 @@ export class OutputExecutor implements Executor {
   }
 }
 
-/** Forward passes over other data with the shared weights, on the calling thread, in its own scratch memory. */
-async function evaluateSerially(mem: Memory, layout: Layout, config: ModelConfig, data: Labeled): Promise<EpochTally> {
-  const own = allocateMemory(layout, config.beta);
-  writeWeights(own.f, layout, readWeights(mem.f, layout));
-  return new SerialExecutor(own, layout, config).evaluate(data);
+/** Forward passes over other data with the shared weights in place, on the calling thread (the workers wait between epochs). */
+function evaluateSerially(mem: Memory, layout: Layout, config: ModelConfig, data: Labeled): Promise<EpochTally> {
+  return slotSerial(mem, layout, config).evaluate(data);
 }

@@ -4,7 +4,7 @@
  */
 import type { Dataset } from './data.js';
 import { check, EdsimError } from './errors.js';
-import { detachedSerial, type Executor, SerialExecutor, STRATEGIES, type StrategyName, type WorkerStats } from './executor.js';
+import { type Executor, slotSerial, SerialExecutor, STRATEGIES, type StrategyName, type WorkerStats } from './executor.js';
 import { allocateMemory, type Floats, type Layout, type Memory } from './layout.js';
 import { loadModel, type ModelFile, saveModel } from './model-io.js';
 import {
@@ -180,7 +180,7 @@ export class Trainer {
 
   /**
    * The model's outputs for every sample of `data` (row-major, one row of `outputs` values per
-   * sample), computed on the calling thread from a copy of the weights; targets are ignored.
+   * sample), computed on the calling thread with the weights in place; targets are ignored.
    */
   predict(data: Pick<Dataset, 'x' | 'features' | 'outputs' | 'y'>): Float64Array {
     check(this.model && this.layout, 'the trainer has no model yet: call fit() or load() first');
@@ -188,7 +188,7 @@ export class Trainer {
     check(data.x.length % data.features === 0 && data.x.length > 0, 'prediction data is empty or ragged');
     const n = data.x.length / data.features;
     const y = data.y.length === n * this.model.outputs ? data.y : new Float64Array(n * this.model.outputs);
-    return detachedSerial(this.model, this.layout.batch, this.weights()).outputs({ x: data.x, features: data.features, y, outputs: this.model.outputs });
+    return slotSerial(this.mem!, this.layout!, this.model).outputs({ x: data.x, features: data.features, y, outputs: this.model.outputs });
   }
 
   weights(): WeightSet {

@@ -6,6 +6,7 @@ exactly (`--check FILE`) and writes recordings in the same format for other seed
 counts and targets, which the test suite replays to show that nothing in the shared file is special-cased.
 
 usage: kaneko-reference.py --bits 3 --hidden 6 --task mirror --seed 7 > rec.json
+       (tasks: parity, one output; mirror, one output per bit; parities, two outputs)
        kaneko-reference.py --check test/fixtures/kaneko-parity4-seed1.json
 """
 import argparse, json, math, random, sys
@@ -60,7 +61,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--bits', type=int, default=4)
     ap.add_argument('--hidden', type=int, default=8)
-    ap.add_argument('--task', choices=['parity', 'mirror'], default='parity')
+    ap.add_argument('--task', choices=['parity', 'mirror', 'parities'], default='parity')
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--check')
     a = ap.parse_args()
@@ -77,6 +78,8 @@ def main():
     inputs = [[(k >> i) & 1 for i in range(a.bits)] for k in range(n_pat)]
     if a.task == 'parity':
         targets = [[sum(x) % 2] for x in inputs]
+    elif a.task == 'parities':  # two outputs: the parity of all bits and of all but the last
+        targets = [[sum(x) % 2, sum(x[:-1]) % 2] for x in inputs]
     else:
         targets = [[x[a.bits - 1 - c] for c in range(a.bits)] for x in inputs]
     outputs = len(targets[0])

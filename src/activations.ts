@@ -1,4 +1,4 @@
-import { exactExp } from './exact-exp.js';
+import { glibcExp } from './glibc-exp.js';
 
 /**
  * Activation functions and the derivative ED uses, written, as in Kaneko's program and the article,
@@ -9,7 +9,7 @@ export const ACTIVATIONS: readonly ActivationName[] = ['sigmoid', 'relu', 'elu',
 
 /** Small integer codes, so kernels switch once per layer instead of calling closures per cell. */
 export const ACT_CODE: Record<ActivationName, number> = { sigmoid: 0, relu: 1, elu: 2, softplus: 3, tanh: 4 };
-/** The sigmoid computed with a correctly rounded exp (see exact-exp.ts). */
+/** The sigmoid computed with glibc's exp, bit for bit (see glibc-exp.ts): Kaneko's program calls it. */
 export const SIGMOID_EXACT = 5;
 
 /** f(u); `u0` is the sigmoid slope (Kaneko: 1 / (1 + exp(-2u/u0))) and the softplus scale. */
@@ -18,7 +18,7 @@ export function activate(code: number, u: number, u0: number): number {
     case 0:
       return 1 / (1 + Math.exp((-2 * u) / u0));
     case 5:
-      return 1 / (1 + exactExp((-2 * u) / u0));
+      return 1 / (1 + glibcExp((-2 * u) / u0));
     case 1:
       return u > 0 ? u : 0;
     case 2:

@@ -3,7 +3,6 @@ import * as assert from 'uvu/assert';
 import { matrix, multiply, transpose, type Matrix } from 'mathjs';
 import { activate, derivative, ACT_CODE } from '../src/activations.js';
 import { amineCoefficients, amineUpdate, amineUpdateOnline, forwardDense } from '../src/kernels.js';
-import { exactExp } from '../src/exact-exp.js';
 import { Rng } from '../src/rng.js';
 import { jsKernels, rawUpdate, wasmKernels } from '../src/backend.js';
 import { allocateMemory, computeLayout } from '../src/layout.js';
@@ -110,19 +109,6 @@ test('fused wasm chains of tiny paired layers match the JS float32 kernels layer
     await t.close();
   }
   weights[0]!.forEach((net, n) => net.forEach((l, k) => expectClose(weights[1]![n]![k]!.w, l.w, 1e-5, `layer ${k}`)));
-});
-
-test('exactExp is correctly rounded where a double-double check can tell, and handles the edges', () => {
-  for (const x of [0, 1, -1, 0.5, 10, -10, 700, -700]) assert.ok(Math.abs(exactExp(x) / Math.exp(x) - 1) < 4e-16, `x=${x}`);
-  assert.is(exactExp(1000), Infinity);
-  assert.is(exactExp(-1000), 0);
-  assert.ok(Number.isNaN(exactExp(NaN)));
-  // Cases where V8's Math.exp is one ulp off the correctly rounded value (checked with 40-digit decimals).
-  assert.is(exactExp(1.727762149334012), 5.628045080921312);
-  assert.is(exactExp(-0.3813001193484524), 0.6829728854811828);
-  assert.is(exactExp(0.26416835025156615), 1.3023474283636813);
-  // A near-tie (2.776e-17 vs 2.774e-17 away): glibc rounds down here, the correct rounding is up.
-  assert.is(exactExp(-0.7484646006196272), 0.4730923811290387);
 });
 
 test('derivatives are written as functions of the output', () => {

@@ -1,9 +1,7 @@
 /**
- * exp(x) correctly rounded to float64, computed in double-double arithmetic. V8's Math.exp differs
- * from the C library's exp in the last bit for about one input in ten; Kaneko's trajectories are
- * chaotic enough that one such bit grows to 1e-5 within 50 epochs. The C library's exp is correctly
- * rounded in all but vanishingly rare cases, so this reproduces it. About 20x slower than Math.exp:
- * used only where `faithfulExp` asks for it (the kaneko preset and the replays).
+ * exp(x) correctly rounded to float64, computed in double-double arithmetic: the independent
+ * reference the exp conformance test measures glibc's results against (the fixture stores only
+ * where, and by how many ulps, glibc's exp differs from the correctly rounded value).
  */
 const SPLIT = 134217729; // 2^27 + 1
 const LN2_HI = 0.6931471805599453;

@@ -8,7 +8,8 @@ import { activate } from './activations.js';
 import { computeAmine, forwardLayer, updateLayer } from './engine.js';
 import { amineCoefficients } from './kernels.js';
 import { CTRL_BYTES, type Floats, type LayerLayout, type Memory, type NetLayout } from './layout.js';
-import type { KernelImpl } from './options.js';
+import { bindNative, nativeAddon } from './native.js';
+import type { KernelChoice, KernelImpl } from './options.js';
 
 export interface Kernels {
   readonly impl: KernelImpl;
@@ -93,10 +94,38 @@ function typeRuns(srcE: Uint8Array): [number, number, boolean][] {
   return runs;
 }
 
-/** The WebAssembly SIMD kernels on `mem` (float32 layouts only). */
-export function wasmKernels(mem: Memory): Kernels {
+/**
+ * What the SIMD kernels offer, in the WebAssembly module's signatures (byte offsets into the shared
+ * memory, strides in bytes); `fwd` applies the sigmoid itself when act is 1 (native fuses it).
+ */
+type SimdExports = Omit<WasmExports, 'fwd'> & {
+  fwd(w: number, bias: number, hasBias: number, x: number, xs: number, y: number, ys: number, B: number, nIn: number, nOut: number, act: number, k: number): void;
+};
+
+function wasmExports(mem: Memory): SimdExports {
   wasmModule ??= new WebAssembly.Module(readFileSync(WASM_URL));
   const ex = new WebAssembly.Instance(wasmModule, { env: { memory: mem.wasm } }).exports as unknown as WasmExports;
+  return {
+    ...ex,
+    fwd(w, bias, hasBias, x, xs, y, ys, B, nIn, nOut, act, k) {
+      ex.fwd(w, bias, hasBias, x, xs, y, ys, B, nIn, nOut);
+      if (act === 1) ex.sigmoid(y, B, nOut, ys, k);
+    },
+  };
+}
+
+/** The WebAssembly SIMD kernels on `mem` (float32 layouts only). */
+export function wasmKernels(mem: Memory): Kernels {
+  return simdKernels('wasm', wasmExports(mem));
+}
+
+/** The native kernels (the addon's best variant for this CPU) on `mem`, in place (float32 layouts only). */
+export function nativeKernels(mem: Memory): Kernels {
+  return simdKernels('native', bindNative(mem.buffer));
+}
+
+/** The float32 kernels over one SIMD implementation: fused runs of tiny layers, the online kernels, E/I runs. */
+function simdKernels(impl: 'wasm' | 'native', ex: SimdExports): Kernels {
   const runs = new WeakMap<Uint8Array, [number, number, boolean][]>();
   const addr = (off: number): number => CTRL_BYTES + 4 * off;
   const chains = new WeakMap<NetLayout, Map<number, [number, number, boolean][]>>();
@@ -110,7 +139,7 @@ export function wasmKernels(mem: Memory): Kernels {
   // A run's strides: from its first two layers (a run of one has no neighbour: its strides are unused).
   const stride = (net: NetLayout, k: number, e: number, key: 'w' | 'x' | 'gE'): number => (e - k > 1 ? net.layers[k + 1]![key] - net.layers[k]![key] : 0);
   const kernels: Kernels = {
-    impl: 'wasm',
+    impl,
     forwardLayers(f, net, lo, hi, batch, u0) {
       for (const [k, e, chain] of runsOf(net, lo, hi)) {
         if (!chain) {
@@ -133,14 +162,15 @@ export function wasmKernels(mem: Memory): Kernels {
       }
     },
     forward(f, l, batch, u0) {
-      if (batch === 1) ex.fwd1(addr(l.w), l.b >= 0 ? addr(l.b) : 0, l.b >= 0 ? 1 : 0, addr(l.x), addr(l.y), l.nIn, l.nOut);
-      else ex.fwd(addr(l.w), l.b >= 0 ? addr(l.b) : 0, l.b >= 0 ? 1 : 0, addr(l.x), 4 * l.xStride, addr(l.y), 4 * l.yStride, batch, l.nIn, l.nOut);
       const act = l.act;
-      const n = l.nOut;
-      if (act === 0) {
-        ex.sigmoid(addr(l.y), batch, n, 4 * l.yStride, -2 / u0);
-        return;
+      if (batch === 1) {
+        ex.fwd1(addr(l.w), l.b >= 0 ? addr(l.b) : 0, l.b >= 0 ? 1 : 0, addr(l.x), addr(l.y), l.nIn, l.nOut);
+        if (act === 0) ex.sigmoid(addr(l.y), 1, l.nOut, 4 * l.yStride, -2 / u0);
+      } else {
+        ex.fwd(addr(l.w), l.b >= 0 ? addr(l.b) : 0, l.b >= 0 ? 1 : 0, addr(l.x), 4 * l.xStride, addr(l.y), 4 * l.yStride, batch, l.nIn, l.nOut, act === 0 ? 1 : 0, -2 / u0);
       }
+      if (act === 0) return;
+      const n = l.nOut;
       for (let b = 0; b < batch; b++) {
         const r = l.y + b * l.yStride;
         for (let j = 0; j < n; j++) f[r + j] = activate(act, f[r + j]!, u0);
@@ -187,6 +217,8 @@ export function rawUpdate(mem: Memory, l: LayerLayout, batch: number, scale: num
   }
 }
 
-export function kernelsFor(impl: KernelImpl, mem: Memory): Kernels {
-  return impl === 'wasm' ? wasmKernels(mem) : jsKernels;
+/** The kernels of one implementation on `mem` (`auto`, unresolved: native where it loads, else wasm; js for float64). */
+export function kernelsFor(choice: KernelChoice, mem: Memory): Kernels {
+  const impl = choice === 'auto' ? (mem.f instanceof Float64Array ? 'js' : nativeAddon() ? 'native' : 'wasm') : choice;
+  return impl === 'wasm' ? wasmKernels(mem) : impl === 'native' ? nativeKernels(mem) : jsKernels;
 }

@@ -91,7 +91,7 @@ export function withModelFlags<T>(y: Argv<T>) {
     .option('init-scale', { coerce: num('init-scale'), describe: 'initial weight magnitudes are uniform in [0, scale)' })
     .option('seed', { coerce: int('seed', 0, 0xffffffff), default: 1, describe: 'random seed for weights and shuffles' })
     .option('precision', { type: 'string', choices: ['f32', 'f64'], describe: 'float32 (fast) or float64 (reference)' })
-    .option('kernels', { type: 'string', choices: ['wasm', 'js'], describe: 'WebAssembly SIMD (f32 only) or plain JavaScript' });
+    .option('kernels', { type: 'string', choices: ['auto', 'native', 'wasm', 'js'], describe: 'native SIMD addon (f32; the default where it built), WebAssembly SIMD (f32) or plain JavaScript; auto: the fastest available' });
 }
 
 export function withNetworkFlags<T>(y: Argv<T>) {

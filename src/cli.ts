@@ -8,6 +8,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadDataset } from './data.js';
 import { EdsimError } from './errors.js';
+import { nativeReason } from './native.js';
 import { checkWritable } from './files.js';
 import { articleReplay, kanekoReplay, type ReplayResult } from './replay.js';
 import { dataOptions, type NetworkArgs, toTrainerOptions, withDataFlags, withModelFlags, withNetworkFlags } from './cli-options.js';
@@ -28,6 +29,12 @@ function fail(err: unknown, code = 1): never {
   process.stderr.write(`edsim: ${line.split('\n')[0]}\n`);
   if (verbose && e.stack) process.stderr.write(`${e.stack}\n`);
   process.exit(e instanceof EdsimError ? 2 : code);
+}
+
+/** Which kernels run, and with --verbose why (the native variant and the CPU features it was chosen for). */
+function kernelsLine(k: string): string {
+  if (!verbose) return `${k} kernels`;
+  return k === 'native' ? `native kernels (${nativeReason()})` : k === 'wasm' ? `wasm kernels (${nativeReason()})` : 'js kernels';
 }
 
 const pct = (x: number): string => `${(100 * x).toFixed(2)} %`;
@@ -56,11 +63,11 @@ async function trainCommand(a: NetworkArgs & { save?: string; json: boolean; qui
   const opts = toTrainerOptions(a);
   const trainer = await createTrainer(opts);
   const data = await loadDataset(a.data, dataOptions(a));
-  trainer.plan(data.train.features, data.train.outputs);
+  const { model } = trainer.plan(data.train.features, data.train.outputs);
   const log = (s: string): void => {
     if (!a.quiet && !a.json) process.stderr.write(`${s}\n`);
   };
-  log(`edsim: ${a.data}: ${data.train.n} training / ${data.test.n} test samples, ${data.train.features} features, ${data.train.outputs} output(s); preset ${a.preset}, strategy ${trainer.strategy}, ${trainer.workers} thread(s)`);
+  log(`edsim: ${a.data}: ${data.train.n} training / ${data.test.n} test samples, ${data.train.features} features, ${data.train.outputs} output(s); preset ${a.preset}, strategy ${trainer.strategy}, ${trainer.workers} thread(s), ${model.precision} on ${kernelsLine(model.kernels)}`);
   const { signal, dispose } = interruptSignal();
   let history;
   try {
@@ -91,6 +98,7 @@ async function trainCommand(a: NetworkArgs & { save?: string; json: boolean; qui
   const sps = summarize(history.epochs.map((e) => e.samplesPerSecond));
   const result = {
     data: a.data, preset: a.preset, strategy: trainer.strategy, workers: trainer.workers,
+    precision: trainer.model!.precision, kernels: trainer.model!.kernels,
     epochs: history.epochs.length, converged: history.converged, testAccuracy: test.accuracy, trainAccuracy: train.accuracy,
     testErrSum: test.errSum, finalErrSum: history.epochs.at(-1)?.errSum ?? NaN,
     secondsPerEpoch: secs.median, samplesPerSecond: sps.median, trainSamples: data.train.n, testSamples: data.test.n,
@@ -106,7 +114,7 @@ async function evalCommand(a: { model: string; data: string; classes?: string; l
   const data = await loadDataset(a.data, { ...dataOptions(a), ...(classes && !/^(xor|parity:|mirror:)/.test(a.data) ? { classes } : {}) });
   const test = await trainer.evaluate(data.test);
   await trainer.close();
-  const result = { model: a.model, data: a.data, testAccuracy: test.accuracy, testErrSum: test.errSum, wrong: test.wrong, testSamples: test.samples };
+  const result = { model: a.model, data: a.data, precision: trainer.model!.precision, kernels: trainer.model!.kernels, testAccuracy: test.accuracy, testErrSum: test.errSum, wrong: test.wrong, testSamples: test.samples };
   if (a.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else process.stdout.write(`test accuracy ${pct(test.accuracy)} (${test.samples} samples)\n`);
 }

@@ -1,5 +1,6 @@
 import { ACTIVATIONS, type ActivationName } from './activations.js';
 import { check } from './errors.js';
+import { nativeAddon, nativeReason, warnFallbackOnce } from './native.js';
 
 /**
  * `kaneko`: one independent network per output, alternating I/E hidden cells; `paired`: the article's
@@ -14,8 +15,11 @@ export type BiasMode = 'cells' | 'vector' | 'none';
 export type PresetName = 'kaneko' | 'article' | 'bench-wide' | 'mnist10' | 'fashion10';
 /** f64: the reference precision (replays, Kaneko's preset); f32: the fast path. */
 export type Precision = 'f64' | 'f32';
-/** wasm: WebAssembly SIMD kernels (f32 only); js: plain JavaScript. */
-export type KernelImpl = 'js' | 'wasm';
+/** native: the C++ addon's SIMD kernels (f32 only); wasm: WebAssembly SIMD kernels (f32 only); js: plain JavaScript. */
+export type KernelImpl = 'js' | 'wasm' | 'native';
+/** What a user may ask for: one implementation, or `auto` (native where it loads, else wasm; js for f64). */
+export type KernelChoice = KernelImpl | 'auto';
+export const KERNEL_CHOICES: readonly KernelChoice[] = ['auto', 'native', 'wasm', 'js'];
 
 export const TOPOLOGIES: readonly Topology[] = ['kaneko', 'paired', 'columns'];
 export const RULES: readonly RuleName[] = ['kaneko', 'bidirectional'];
@@ -46,7 +50,8 @@ export interface ModelConfig {
   /** Use a correctly rounded exp in the sigmoid, as the C library does (bit-faithful replays; slower). */
   faithfulExp: boolean;
   precision: Precision;
-  kernels: KernelImpl;
+  /** `auto` only until a trainer resolves it (resolveKernels): a built model names what ran. */
+  kernels: KernelChoice;
 }
 
 /** How to train: batch size, epochs, order, stop rule. */
@@ -81,7 +86,7 @@ const ARTICLE: Preset = {
   model: {
     topology: 'paired', rule: 'bidirectional', hidden: new Array<number>(512).fill(4), activation: 'sigmoid',
     u0: 0.4, u1: 1, beta: 0.1, bias: 'none', alphaHidden: 0.2, alphaOutput: 0.8, initScale: 1, faithfulExp: false,
-    precision: 'f32', kernels: 'wasm',
+    precision: 'f32', kernels: 'auto',
   },
   train: { batch: 128, epochs: 10, shuffle: true, stopErrSum: 0 },
   alphaTogether: false,
@@ -99,7 +104,7 @@ const BENCH_WIDE: Preset = {
  * split. Designs sharing cells between classes did not beat it (README, results/columns-search.jsonl).
  */
 const INDEPENDENT10: Preset = {
-  model: { ...KANEKO.model, hidden: [128], alphaHidden: 0.3, alphaOutput: 0.3, initScale: 0.05, faithfulExp: false, precision: 'f32', kernels: 'wasm' },
+  model: { ...KANEKO.model, hidden: [128], alphaHidden: 0.3, alphaOutput: 0.3, initScale: 0.05, faithfulExp: false, precision: 'f32', kernels: 'auto' },
   train: { batch: 16, epochs: 14, shuffle: false, stopErrSum: 0 },
   alphaTogether: true,
 };
@@ -157,8 +162,23 @@ export function validateModelConfig(c: ModelConfig): void {
   check(Number.isFinite(c.beta), `beta must be a finite number, got ${c.beta}`);
   check(typeof c.faithfulExp === 'boolean', 'faithfulExp must be true or false');
   check(c.precision === 'f64' || c.precision === 'f32', `precision must be f32 or f64, got '${c.precision}'`);
-  check(c.kernels === 'js' || c.kernels === 'wasm', `kernels must be js or wasm, got '${c.kernels}'`);
+  check((KERNEL_CHOICES as readonly string[]).includes(c.kernels), `kernels must be one of ${KERNEL_CHOICES.join(', ')}, got '${c.kernels}'`);
   check(!(c.kernels === 'wasm' && c.precision === 'f64'), 'the wasm kernels are float32: use --precision f32 with --kernels wasm, or --kernels js');
+  check(!(c.kernels === 'native' && c.precision === 'f64'), 'the native kernels are float32: use --precision f32 with --kernels native, or --kernels js');
+}
+
+/**
+ * The implementation that runs: `auto` picks native where the addon loads (saying once, on stderr,
+ * why not otherwise) and wasm else, or js for float64. Asking for native where it cannot load is an
+ * error when `strict` (the user asked), a fallback to wasm otherwise (a saved model opened elsewhere).
+ */
+export function resolveKernels(choice: KernelChoice, precision: Precision, strict: boolean): KernelImpl {
+  if (choice !== 'auto' && choice !== 'native') return choice;
+  if (precision === 'f64') return 'js';
+  if (nativeAddon()) return 'native';
+  check(!(strict && choice === 'native'), `--kernels native: ${nativeReason()} (use --kernels wasm)`);
+  warnFallbackOnce();
+  return 'wasm';
 }
 
 export function validateTrainConfig(t: TrainConfig): void {

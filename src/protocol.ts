@@ -80,7 +80,7 @@ export interface WorkerInit {
   kind: 'layer' | 'output';
   /** The shared memory itself (structured clone shares it): views and WebAssembly instances are built on it. */
   memory: WebAssembly.Memory;
-  kernels: import('./options.js').KernelImpl;
+  kernels: import('./options.js').KernelChoice;
   layout: import('./layout.js').Layout;
   u0: number;
   u1: number;

@@ -8,7 +8,7 @@ import { type Executor, slotSerial, SerialExecutor, STRATEGIES, type StrategyNam
 import { allocateMemory, type Floats, type Layout, type Memory } from './layout.js';
 import { loadModel, type ModelFile, saveModel } from './model-io.js';
 import {
-  getPreset, type ModelConfig, type PresetName, type TrainConfig, validateModelConfig, validateTrainConfig,
+  getPreset, type ModelConfig, type PresetName, type TrainConfig, resolveKernels, validateModelConfig, validateTrainConfig,
 } from './options.js';
 import { Rng } from './rng.js';
 import { initWeights, readWeights, type WeightSet, writeWeights } from './weights.js';
@@ -218,6 +218,7 @@ export function resolveOptions(o: TrainerOptions = {}): { model: Omit<ModelConfi
   const train: TrainConfig = { ...preset.train, seed: 1, ...o.train };
   validateTrainConfig(train);
   validateModelConfig({ ...model, inputs: 1, outputs: 1 }); // shape-free checks, before any data is read
+  model.kernels = resolveKernels(model.kernels, model.precision, true);
   // Asking for threads without a strategy picks the byte-identical one that fits the topology.
   const strategy = o.strategy ?? (o.workers === undefined || o.workers === 1 ? 'serial' : model.topology === 'kaneko' ? 'output' : 'layer');
   check((STRATEGIES as readonly string[]).includes(strategy), `unknown strategy '${strategy}' (expected one of: ${STRATEGIES.join(', ')})`);
@@ -235,7 +236,8 @@ export async function createTrainer(o: TrainerOptions = {}): Promise<Trainer> {
 export async function loadTrainer(path: string, o: Omit<TrainerOptions, 'model' | 'preset'> = {}): Promise<Trainer> {
   const file = loadModel(path);
   const r = resolveOptions({ ...o, preset: 'kaneko' });
-  const trainer = new Trainer(file.config, { ...r.train, batch: o.train?.batch ?? 128 }, r.strategy, r.workers);
+  const config = { ...file.config, kernels: resolveKernels(file.config.kernels, file.config.precision, false) };
+  const trainer = new Trainer(config, { ...r.train, batch: o.train?.batch ?? 128 }, r.strategy, r.workers);
   await trainer.build(file.config.inputs, file.config.outputs, file.weights);
   trainer.classes = file.classes;
   return trainer;

@@ -1,0 +1,63 @@
+// The C reference of every native kernel: plain loops, one fma chain per output. The SIMD variants
+// are held to it bit for bit (test/native.test.ts); it is also the portable fallback.
+#include <cmath>
+#include "kernels.h"
+#include "sigmoid-scalar.h"
+
+namespace edsim {
+namespace {
+
+void fwd(const float* w, const float* bias, const float* x, int xs, float* y, int ys, int B, int nIn, int nOut, int j0, int j1, int act, float k) {
+  for (int b = 0; b < B; b++) {
+    for (int j = j0; j < j1; j++) {
+      float s = 0.0f;
+      for (int i = 0; i < nIn; i++) s = std::fmaf(x[b * xs + i], w[i * nOut + j], s);
+      if (bias) s += bias[j];
+      y[b * ys + j] = act == 1 ? sigmoidScalar(s, k) : s;
+    }
+  }
+}
+
+void upd(float* w, const float* x, int xs, const float* g, int gs, int B, int i0, int i1, int nOut, int j0, int j1, float scale, int freeze) {
+  for (int i = i0; i < i1; i++) {
+    for (int j = j0; j < j1; j++) {
+      float s = 0.0f;
+      for (int b = 0; b < B; b++) s = std::fmaf(x[b * xs + i], g[b * gs + j], s);
+      float* p = &w[i * nOut + j];
+      if (!freeze || *p != 0.0f) *p = std::fmaf(scale, s, *p);
+    }
+  }
+}
+
+void fwd1(const float* w, const float* bias, const float* x, float* y, int nIn, int nOut, int j0, int j1) {
+  for (int j = j0; j < j1; j++) y[j] = 0.0f;
+  for (int i = 0; i < nIn; i++) {
+    const float xi = x[i];
+    if (xi == 0.0f) continue;
+    for (int j = j0; j < j1; j++) y[j] = std::fmaf(xi, w[i * nOut + j], y[j]);
+  }
+  if (bias) for (int j = j0; j < j1; j++) y[j] += bias[j];
+}
+
+void upd1(float* w, const float* x, const float* gE, const float* gI, const float* types, int nIn, int nOut, int j0, int j1, float scale, int freeze) {
+  for (int i = 0; i < nIn; i++) {
+    const float xi = scale * x[i];
+    if (xi == 0.0f) continue;
+    const float* g = types[i] != 0.0f ? gE : gI;
+    for (int j = j0; j < j1; j++) {
+      float* p = &w[i * nOut + j];
+      if (!freeze || *p != 0.0f) *p = std::fmaf(xi, g[j], *p);
+    }
+  }
+}
+
+void sigmoid(float* p, int rows, int cols, int stride, float k) {
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < cols; c++) p[r * stride + c] = sigmoidScalar(p[r * stride + c], k);
+}
+
+}  // namespace
+
+const KernelTable kRef = {"portable", fwd, upd, fwd1, upd1, sigmoid};
+
+}  // namespace edsim

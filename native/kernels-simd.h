@@ -1,0 +1,203 @@
+// The SIMD kernels, written once over a vector type V (AVX-512: 16 lanes, AVX2: 8 lanes) and
+// included by one file per instruction set. Each output is the reference's fma chain, lane by lane.
+#pragma once
+#include <algorithm>
+#include <chrono>
+#include "kernels.h"
+#include "sigmoid-scalar.h"
+
+namespace edsim {
+namespace simd {
+
+template <class V>
+inline typename V::T sigmoidV(typename V::T u, typename V::T k) {
+  using T = typename V::T;
+  T t = V::mul(V::min(V::max(V::mul(k, u), V::set(-87.0f)), V::set(87.0f)), V::set(1.4426950408889634f));
+  T n = V::roundEven(t);
+  T f = V::sub(t, n);
+  T p = V::set(kSigC[0]);
+  for (int c = 1; c < 7; c++) p = V::fma(p, f, V::set(kSigC[c]));
+  T one = V::set(1.0f);
+  return V::div(one, V::add(one, V::mul(p, V::pow2(n))));
+}
+
+// Rows of x (samples) x NV vectors of cells: the forward pass over sources [k0, k1); the first
+// block starts the chains at 0, later ones continue from y; the last adds the bias and applies f.
+template <class V, int MR, int NV>
+inline void fwdTile(const float* w, const float* bias, const float* x, int xs, float* y, int ys, int nOut, int j, int nc,
+                    int k0, int k1, bool first, bool last, int act, float k) {
+  using T = typename V::T;
+  typename V::M m[NV];
+  _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) m[v] = V::mask(nc - v * V::L);
+  T acc[MR][NV];
+  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
+    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[r][v] = first ? V::zero() : V::load(y + r * ys + j + v * V::L, m[v]);
+  const float* pw = w + static_cast<long>(k0) * nOut + j;
+  for (int i = k0; i < k1; i++, pw += nOut) {
+    T wv[NV];
+    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) wv[v] = V::load(pw + v * V::L, m[v]);
+    _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
+      T xb = V::set(x[r * xs + i]);
+      _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[r][v] = V::fma(xb, wv[v], acc[r][v]);
+    }
+  }
+  if (last) {
+    T kv = V::set(k);
+    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {
+      T bv = bias ? V::load(bias + j + v * V::L, m[v]) : V::zero();
+      _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
+        if (bias) acc[r][v] = V::add(acc[r][v], bv);
+        if (act == 1) acc[r][v] = sigmoidV<V>(acc[r][v], kv);
+      }
+    }
+  }
+  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
+    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) V::store(y + r * ys + j + v * V::L, acc[r][v], m[v]);
+}
+
+template <class V, int MR, int NV>
+void fwd(const float* w, const float* bias, const float* x, int xs, float* y, int ys, int B, int nIn, int nOut, int j0, int j1, int act, float k) {
+  constexpr int KC = 256;
+  constexpr int NR = NV * V::L;
+  for (int k0 = 0; k0 < nIn || k0 == 0; k0 += KC) {
+    const int k1 = std::min(nIn, k0 + KC);
+    const bool first = k0 == 0;
+    const bool last = k1 == nIn;
+    for (int j = j0; j < j1; j += NR) {
+      const int nc = std::min(NR, j1 - j);
+      int b = 0;
+      for (; b + MR <= B; b += MR) fwdTile<V, MR, NV>(w, bias, x + static_cast<long>(b) * xs, xs, y + static_cast<long>(b) * ys, ys, nOut, j, nc, k0, k1, first, last, act, k);
+      for (; b < B; b++) fwdTile<V, 1, NV>(w, bias, x + static_cast<long>(b) * xs, xs, y + static_cast<long>(b) * ys, ys, nOut, j, nc, k0, k1, first, last, act, k);
+    }
+    if (nIn == 0) break;
+  }
+}
+
+// MR sources x NV vectors of cells: the sums over the batch, then one fma into the weights.
+template <class V, int MR, int NV>
+inline void updTile(float* w, const float* x, int xs, const float* g, int gs, int B, int i, int nOut, int j, int nc, float scale, int freeze) {
+  using T = typename V::T;
+  typename V::M m[NV];
+  _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) m[v] = V::mask(nc - v * V::L);
+  T acc[MR][NV];
+  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
+    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[r][v] = V::zero();
+  const float* pg = g + j;
+  const float* px = x + i;
+  for (int b = 0; b < B; b++, pg += gs, px += xs) {
+    T gv[NV];
+    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) gv[v] = V::load(pg + v * V::L, m[v]);
+    _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
+      T xb = V::set(px[r]);
+      _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[r][v] = V::fma(xb, gv[v], acc[r][v]);
+    }
+  }
+  T sc = V::set(scale);
+  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
+    float* pw = w + static_cast<long>(i + r) * nOut + j;
+    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {
+      T wv = V::load(pw + v * V::L, m[v]);
+      T nw = V::fma(sc, acc[r][v], wv);
+      if (freeze) nw = V::keepZeros(wv, nw);
+      V::store(pw + v * V::L, nw, m[v]);
+    }
+  }
+}
+
+template <class V, int MR, int NV>
+void upd(float* w, const float* x, int xs, const float* g, int gs, int B, int i0, int i1, int nOut, int j0, int j1, float scale, int freeze) {
+  constexpr int NR = NV * V::L;
+  for (int j = j0; j < j1; j += NR) {
+    const int nc = std::min(NR, j1 - j);
+    int i = i0;
+    for (; i + MR <= i1; i += MR) updTile<V, MR, NV>(w, x, xs, g, gs, B, i, nOut, j, nc, scale, freeze);
+    for (; i < i1; i++) updTile<V, 1, NV>(w, x, xs, g, gs, B, i, nOut, j, nc, scale, freeze);
+  }
+}
+
+// Online forward: up to 8 vectors of cells held in registers across all sources.
+template <class V>
+void fwd1(const float* w, const float* bias, const float* x, float* y, int nIn, int nOut, int j0, int j1) {
+  using T = typename V::T;
+  constexpr int NV = 8;
+  for (int j = j0; j < j1; j += NV * V::L) {
+    typename V::M m[NV];
+    T acc[NV];
+    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {
+      m[v] = V::mask(j1 - j - v * V::L);
+      acc[v] = V::zero();
+    }
+    const int nv = std::min(NV, (j1 - j + V::L - 1) / V::L);
+    const float* pw = w + j;
+    for (int i = 0; i < nIn; i++, pw += nOut) {
+      const float xi = x[i];
+      if (xi == 0.0f) continue;
+      T xb = V::set(xi);
+      _Pragma("GCC unroll 16") for (int v = 0; v < nv; v++) acc[v] = V::fma(xb, V::load(pw + v * V::L, m[v]), acc[v]);
+    }
+    _Pragma("GCC unroll 16") for (int v = 0; v < nv; v++) {
+      if (bias) acc[v] = V::add(acc[v], V::load(bias + j + v * V::L, m[v]));
+      V::store(y + j + v * V::L, acc[v], m[v]);
+    }
+  }
+}
+
+template <class V>
+void upd1(float* w, const float* x, const float* gE, const float* gI, const float* types, int nIn, int nOut, int j0, int j1, float scale, int freeze) {
+  using T = typename V::T;
+  for (int i = 0; i < nIn; i++) {
+    const float xi = scale * x[i];
+    if (xi == 0.0f) continue;
+    const float* g = types[i] != 0.0f ? gE : gI;
+    T xb = V::set(xi);
+    float* pw = w + static_cast<long>(i) * nOut;
+    for (int j = j0; j < j1; j += V::L) {
+      typename V::M m = V::mask(j1 - j);
+      T wv = V::load(pw + j, m);
+      T nw = V::fma(xb, V::load(g + j, m), wv);
+      if (freeze) nw = V::keepZeros(wv, nw);
+      V::store(pw + j, nw, m);
+    }
+  }
+}
+
+template <class V>
+void sigmoid(float* p, int rows, int cols, int stride, float k) {
+  typename V::T kv = V::set(k);
+  _Pragma("GCC unroll 16") for (int r = 0; r < rows; r++) {
+    float* q = p + static_cast<long>(r) * stride;
+    for (int c = 0; c < cols; c += V::L) {
+      typename V::M m = V::mask(cols - c);
+      V::store(q + c, sigmoidV<V>(V::load(q + c, m), kv), m);
+    }
+  }
+}
+
+// Twelve independent accumulators, registers only: the core's FMA peak.
+template <class V>
+double peak(double seconds) {
+  using T = typename V::T;
+  T a[12];
+  _Pragma("GCC unroll 16") for (int r = 0; r < 12; r++) a[r] = V::set(1.0f + r * 1e-3f);
+  const T mul = V::set(0.999999f);
+  const T add = V::set(1e-7f);
+  long iters = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  double elapsed = 0;
+  do {
+    for (int n = 0; n < 4096; n++)
+      _Pragma("GCC unroll 16") for (int r = 0; r < 12; r++) a[r] = V::fma(a[r], mul, add);
+    iters += 4096;
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  } while (elapsed < seconds);
+  T s = a[0];
+  _Pragma("GCC unroll 16") for (int r = 1; r < 12; r++) s = V::add(s, a[r]);
+  float out[V::L];
+  V::store(out, s, V::mask(V::L));
+  volatile float sink = out[0];
+  (void)sink;
+  return static_cast<double>(iters) * 12 * V::L * 2 / elapsed / 1e9;
+}
+
+}  // namespace simd
+}  // namespace edsim

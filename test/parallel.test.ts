@@ -32,6 +32,10 @@ test('layer strategy with 1-4 workers saves model files byte-identical to serial
     const file = await trainAndSave({ ...small, strategy: 'layer', workers });
     assert.ok(file === serial, `layer with ${workers} workers differs from serial`);
   }
+  // The same on the WebAssembly kernels (the default above is native where the addon built).
+  const wasm = { ...small, model: { ...small.model, kernels: 'wasm' as const } };
+  const wasmSerial = await trainAndSave({ ...wasm, strategy: 'serial' }, mnist01.train, 'wasm-serial');
+  assert.ok(await trainAndSave({ ...wasm, strategy: 'layer', workers: 2 }, mnist01.train, 'wasm-layer') === wasmSerial, 'layer on wasm differs from serial');
 }));
 
 test('evaluation on the piscina pool (slices over the shared weights) equals serial evaluation', withTimeout(60000, async () => {

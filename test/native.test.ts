@@ -1,0 +1,155 @@
+/**
+ * The native kernels: every variant (AVX-512, AVX2, portable C) bit-identical to the others and
+ * within float32 error of the float64 reference; sub-ranges of cells equal to slices of the whole;
+ * strategies byte-identical to serial on them; the WebAssembly fallback when the addon is off.
+ * Skipped, with one line, where the addon did not build.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { forwardDense, amineUpdate } from '../src/kernels.js';
+import { allocateMemory } from '../src/layout.js';
+import { bindNative, nativeAddon, nativeReason, type NativeBound } from '../src/native.js';
+import { Rng } from '../src/rng.js';
+import { createTrainer, type TrainerOptions } from '../src/trainer.js';
+import { loadDataset } from '../src/data.js';
+import { CLI, expectClose, tempDir, withTimeout } from './helpers.js';
+
+const addon = nativeAddon();
+if (!addon) console.log(`native.test: skipping the native kernel tests (${nativeReason()})`);
+const info = addon?.info();
+const variants = ['portable', ...(info?.avx2 && info.fma ? ['avx2'] : []), ...(info?.avx512f ? ['avx512'] : [])];
+
+/** W, bias, X, Y, G, G2 regions in one scratch memory (the same values for the same shape), float offsets and byte addresses. */
+function scratch(B: number, nIn: number, nOut: number) {
+  const rng = new Rng(B * 7919 + nIn * 31 + nOut);
+  const sizes = [nIn * nOut, nOut, B * nIn, B * nOut, B * nOut, B * nOut, nIn];
+  const offs: number[] = [];
+  let off = 0;
+  for (const n of sizes) {
+    offs.push(off);
+    off += Math.ceil(n / 16) * 16;
+  }
+  const mem = allocateMemory({ batch: 1, elem: 4, floats: off + 1, weightFloats: 0, rate: off, bytes: Math.ceil((4096 + (off + 4) * 4) / 65536) * 65536, nets: [], slots: [] }, 0);
+  for (let i = 0; i < off; i++) mem.f[i] = rng.next() * 2 - 1;
+  const [w, bias, x, y, g, g2, types] = offs as [number, number, number, number, number, number, number];
+  for (let i = 0; i < nIn; i++) mem.f[types + i] = i % 3 === 0 ? 0 : 1;
+  for (let i = 0; i < B * nIn; i += 5) mem.f[x + i] = 0; // zero inputs: the online kernels skip them
+  for (let i = 0; i < nIn * nOut; i += 7) mem.f[w + i] = 0; // zero weights: frozen by the kaneko rule
+  const a = (o: number): number => 4096 + 4 * o;
+  return { mem, off: { w, bias, x, y, g, g2, types }, addr: { w: a(w), bias: a(bias), x: a(x), y: a(y), g: a(g), g2: a(g2), types: a(types) } };
+}
+
+const SHAPES: [number, number, number][] = [[128, 784, 256], [13, 300, 45], [9, 13, 17], [1, 256, 128], [33, 2, 12], [7, 600, 1], [8, 4, 4]];
+
+/** Runs every kernel on a copy of the same memory with one variant; returns the memory after. */
+function runAll(variant: string, B: number, nIn: number, nOut: number, split: number): Float32Array {
+  const s = scratch(B, nIn, nOut);
+  process.env.EDSIM_NATIVE_VARIANT = variant;
+  const k: NativeBound = bindNative(s.mem.buffer);
+  delete process.env.EDSIM_NATIVE_VARIANT;
+  const A = s.addr;
+  // Forward with bias and sigmoid, in two column ranges [0, split) and [split, nOut) (as cell slices would).
+  k.fwd(A.w, A.bias, 1, A.x, 4 * nIn, A.y, 4 * nOut, B, nIn, nOut, 1, -5, 0, split);
+  k.fwd(A.w, A.bias, 1, A.x, 4 * nIn, A.y, 4 * nOut, B, nIn, nOut, 1, -5, split, nOut);
+  k.upd(A.w, A.x, 4 * nIn, A.g, 4 * nOut, B, 0, nIn >> 1, nOut, 0.01, 1, 0, split);
+  k.upd(A.w, A.x, 4 * nIn, A.g, 4 * nOut, B, 0, nIn >> 1, nOut, 0.01, 1, split, nOut);
+  k.upd(A.w, A.x, 4 * nIn, A.g2, 4 * nOut, B, nIn >> 1, nIn, nOut, 0.01, 0);
+  k.fwd1(A.w, A.bias, 1, A.x, A.g, nIn, nOut, 0, split);
+  k.fwd1(A.w, A.bias, 1, A.x, A.g, nIn, nOut, split, nOut);
+  k.sigmoid(A.g, 1, nOut, 4 * nOut, -5);
+  k.upd1(A.w, A.x, A.g, A.g2, A.types, nIn, nOut, 0.3, 1, 0, split);
+  k.upd1(A.w, A.x, A.g, A.g2, A.types, nIn, nOut, 0.3, 1, split, nOut);
+  return Float32Array.from(s.mem.f);
+}
+
+test('every native variant gives the same bits on every kernel, and cell ranges equal the whole', () => {
+  if (!addon) return;
+  for (const [B, nIn, nOut] of SHAPES) {
+    const whole = runAll('portable', B, nIn, nOut, nOut);
+    for (const v of variants) {
+      for (const split of [nOut, Math.floor(nOut / 3)]) {
+        const got = runAll(v, B, nIn, nOut, split);
+        for (let i = 0; i < whole.length; i++) {
+          if (!Object.is(got[i], whole[i])) assert.unreachable(`${v}, ${B}x${nIn}->${nOut}, split at ${split}: float ${i} is ${got[i]}, portable ${whole[i]}`);
+        }
+      }
+    }
+  }
+});
+
+test('native forward (fused sigmoid) and update match the float64 reference', () => {
+  if (!addon) return;
+  for (const [B, nIn, nOut] of SHAPES) {
+    const s = scratch(B, nIn, nOut);
+    const ref = Float64Array.from(s.mem.f);
+    const k = bindNative(s.mem.buffer);
+    const { off, addr: A } = s;
+    k.fwd(A.w, A.bias, 1, A.x, 4 * nIn, A.y, 4 * nOut, B, nIn, nOut, 1, -2 / 0.4);
+    forwardDense(ref, off.w, off.bias, off.x, nIn, off.y, nOut, B, nIn, nOut, 0, 0.4);
+    expectClose(s.mem.f.subarray(off.y, off.y + B * nOut), ref.subarray(off.y, off.y + B * nOut), 1e-6 + 6e-8 * nIn, `forward ${B}x${nIn}->${nOut}`);
+    const srcE = Uint8Array.from({ length: nIn }, (_, i) => (i < nIn >> 1 ? 1 : 0));
+    k.upd(A.w, A.x, 4 * nIn, A.g, 4 * nOut, B, 0, nIn >> 1, nOut, 0.5 / B, 0);
+    k.upd(A.w, A.x, 4 * nIn, A.g2, 4 * nOut, B, nIn >> 1, nIn, nOut, 0.5 / B, 0);
+    amineUpdate(ref, off.w, -1, off.x, nIn, B, nIn, nOut, srcE, off.g, off.g2, 0.5 / B, false);
+    expectClose(s.mem.f.subarray(off.w, off.w + nIn * nOut), ref.subarray(off.w, off.w + nIn * nOut), 1e-6 + 6e-8 * B, `update ${B}x${nIn}->${nOut}`);
+  }
+});
+
+test('native training tracks the wasm kernels (paired mini-batch and the article\'s fused tiny layers)', withTimeout(60000, async () => {
+  if (!addon) return;
+  const data = (await loadDataset('mnist', { classes: [0, 1], limit: 256 })).train;
+  for (const hidden of [[48, 16, 16, 8], [8, 4, 4, 4, 4, 4, 6]]) {
+    const w: Float64Array[] = [];
+    for (const kernels of ['wasm', 'native'] as const) {
+      const t = await createTrainer({ preset: 'article', model: { hidden, kernels }, train: { epochs: 2, batch: 32, shuffle: false } });
+      await t.fit(data);
+      assert.is(t.model!.kernels, kernels);
+      w.push(Float64Array.from(t.weights()[0]!.flatMap((l) => Array.from(l.w))));
+      await t.close();
+    }
+    expectClose(w[1]!, w[0]!, 2e-4, `weights, hidden ${hidden.join(',')}`);
+  }
+}));
+
+const dir = tempDir();
+async function saved(o: TrainerOptions, data: Parameters<Awaited<ReturnType<typeof createTrainer>>['fit']>[0], name: string): Promise<string> {
+  const t = await createTrainer(o);
+  try {
+    await t.fit(data);
+    const file = join(dir, `${name}.edsim`);
+    await t.save(file);
+    return readFileSync(file, 'utf8');
+  } finally {
+    await t.close();
+  }
+}
+
+test('on native kernels, layer and output save model files byte-identical to serial', withTimeout(120000, async () => {
+  if (!addon) return;
+  const mnist01 = (await loadDataset('mnist', { classes: [0, 1], limit: 256 })).train;
+  const paired: TrainerOptions = { preset: 'bench-wide', model: { hidden: [48, 16, 16, 8, 8], kernels: 'native' }, train: { epochs: 2, batch: 32 } };
+  const serial = await saved({ ...paired, strategy: 'serial' }, mnist01, 'n-serial');
+  assert.match(serial, /"kernels":"native"/);
+  for (const workers of [2, 3]) assert.ok(await saved({ ...paired, strategy: 'layer', workers }, mnist01, `n-layer-${workers}`) === serial, `layer x${workers}`);
+  const mnist10 = (await loadDataset('mnist', { limit: 200 })).train;
+  const online: TrainerOptions = { preset: 'mnist10', model: { hidden: [12] }, train: { epochs: 2 } };
+  const serial10 = await saved({ ...online, strategy: 'serial' }, mnist10, 'n10-serial');
+  assert.match(serial10, /"kernels":"native"/);
+  assert.ok(await saved({ ...online, strategy: 'output', workers: 2 }, mnist10, 'n10-out') === serial10, 'output x2');
+}));
+
+test('without the addon, the default falls back to wasm and says so once; --kernels native is a clear error', () => {
+  const env = { ...process.env, EDSIM_NATIVE: '0' };
+  const r = spawnSync(process.execPath, [CLI, 'train', '--data', 'xor', '--preset', 'article', '--hidden', '4', '--epochs', '2', '--json'], { env, encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stderr.match(/using the WebAssembly kernels/g)?.length, 1, r.stderr);
+  assert.is(JSON.parse(r.stdout.trim().split('\n').at(-1)!).kernels, 'wasm');
+  const bad = spawnSync(process.execPath, [CLI, 'train', '--data', 'xor', '--preset', 'article', '--kernels', 'native'], { env, encoding: 'utf8' });
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, /^edsim: --kernels native: turned off by EDSIM_NATIVE=0 \(use --kernels wasm\)\n$/);
+});
+
+test.run();

@@ -87,6 +87,16 @@ Napi::Value Fwd1(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// coef(y, ys, B, nOut, nE, amine, amineStride, g[, j0, j1]): strides in bytes.
+Napi::Value Coef(const Napi::CallbackInfo& info) {
+  const Bound* b = B(info);
+  const int nOut = I(info, 3);
+  const int j0 = info.Length() > 8 ? I(info, 8) : 0;
+  const int j1 = info.Length() > 9 ? I(info, 9) : nOut;
+  b->t->coef(at<float>(b, I(info, 0)), I(info, 1) / 4, I(info, 2), nOut, I(info, 4), at<float>(b, I(info, 5)), I(info, 6) / 4, at<float>(b, I(info, 7)), j0, j1);
+  return info.Env().Undefined();
+}
+
 // chainFwd(w, wS, x, xS, count, B, nIn, nOut, k): identical paired layers, forward + sigmoid each.
 Napi::Value ChainFwd(const Napi::CallbackInfo& info) {
   const Bound* b = B(info);
@@ -151,6 +161,7 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
   o.Set("sigmoid", Napi::Function::New(env, Sigmoid, "sigmoid", bound));
   o.Set("upd1", Napi::Function::New(env, Upd1, "upd1", bound));
   o.Set("fwd1", Napi::Function::New(env, Fwd1, "fwd1", bound));
+  o.Set("coef", Napi::Function::New(env, Coef, "coef", bound));
   o.Set("chainFwd", Napi::Function::New(env, ChainFwd, "chainFwd", bound));
   o.Set("chainUpd", Napi::Function::New(env, ChainUpd, "chainUpd", bound));
   o.AddFinalizer([](Napi::Env, Bound* p) { delete p; }, bound);

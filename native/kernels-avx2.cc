@@ -31,12 +31,16 @@ struct V256 {
   static T max(T a, T b) { return _mm256_max_ps(a, b); }
   static T roundEven(T a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static T pow2(T n) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23)); }
+  static T negateFrom(T v, int first) {
+    const T neg = _mm256_xor_ps(v, _mm256_set1_ps(-0.0f));
+    return _mm256_blendv_ps(neg, v, _mm256_castsi256_ps(mask(first)));
+  }
   static T keepZeros(T old, T updated) { return _mm256_blendv_ps(old, updated, _mm256_cmp_ps(old, _mm256_setzero_ps(), _CMP_NEQ_OQ)); }
 };
 
 }  // namespace
 
-const KernelTable kAvx2 = {"avx2", simd::fwd<V256, 6, 2>, simd::upd<V256, 6, 2>, simd::fwd1<V256>, simd::upd1<V256>, simd::sigmoid<V256>};
+const KernelTable kAvx2 = {"avx2", simd::fwd<V256, 6, 2>, simd::upd<V256, 6, 2>, simd::fwd1<V256>, simd::upd1<V256>, simd::sigmoid<V256>, simd::coef<V256>};
 double (*peakAvx2)(double) = simd::peak<V256>;
 
 }  // namespace edsim

@@ -1,6 +1,7 @@
 // The AVX-512 variant (16 lanes, masked tails); compiled with -mavx512f -mfma, called only where
 // the CPU has AVX-512F.
 #include <immintrin.h>
+#include <cstdint>
 #include "kernels-simd.h"
 
 namespace edsim {
@@ -27,13 +28,19 @@ struct V512 {
   static T max(T a, T b) { return _mm512_max_ps(a, b); }
   static T roundEven(T a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static T pow2(T n) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23)); }
+  // Negates lanes k >= first (first may be <= 0: all, or >= 16: none).
+  static T negateFrom(T v, int first) {
+    const M keep = mask(first);
+    const __m512i bits = _mm512_castps_si512(v);
+    return _mm512_castsi512_ps(_mm512_mask_xor_epi32(bits, static_cast<M>(~keep), bits, _mm512_set1_epi32(INT32_MIN)));
+  }
   // Where the old weight is 0, it stays 0.
   static T keepZeros(T old, T updated) { return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(old, _mm512_setzero_ps(), _CMP_NEQ_OQ), old, updated); }
 };
 
 }  // namespace
 
-const KernelTable kAvx512 = {"avx512", simd::fwd<V512, 8, 2>, simd::upd<V512, 8, 2>, simd::fwd1<V512>, simd::upd1<V512>, simd::sigmoid<V512>};
+const KernelTable kAvx512 = {"avx512", simd::fwd<V512, 8, 2>, simd::upd<V512, 8, 2>, simd::fwd1<V512>, simd::upd1<V512>, simd::sigmoid<V512>, simd::coef<V512>};
 double (*peakAvx512)(double) = simd::peak<V512>;
 
 }  // namespace edsim

@@ -56,8 +56,19 @@ void sigmoid(float* p, int rows, int cols, int stride, float k) {
     for (int c = 0; c < cols; c++) p[r * stride + c] = sigmoidScalar(p[r * stride + c], k);
 }
 
+void coef(const float* y, int ys, int B, int nOut, int nE, const float* a, int as, float* g, int j0, int j1) {
+  for (int b = 0; b < B; b++) {
+    const float ab = a[b * as];
+    for (int j = j0; j < j1; j++) {
+      const float o = y[b * ys + j];
+      const float v = o * (1.0f - o) * ab;
+      g[b * nOut + j] = j < nE ? v : -v;
+    }
+  }
+}
+
 }  // namespace
 
-const KernelTable kRef = {"portable", fwd, upd, fwd1, upd1, sigmoid};
+const KernelTable kRef = {"portable", fwd, upd, fwd1, upd1, sigmoid, coef};
 
 }  // namespace edsim

@@ -34,6 +34,8 @@ inline void fwdTile(const float* w, const float* bias, const float* x, int xs, f
     _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[r][v] = first ? V::zero() : V::load(y + r * ys + j + v * V::L, m[v]);
   const float* pw = w + static_cast<long>(k0) * nOut + j;
   for (int i = k0; i < k1; i++, pw += nOut) {
+    // Rows a few sources ahead: the first tile of a panel streams them from memory.
+    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) __builtin_prefetch(pw + 8L * nOut + v * V::L, 0, 3);
     T wv[NV];
     _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) wv[v] = V::load(pw + v * V::L, m[v]);
     _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
@@ -82,6 +84,10 @@ inline void updTile(float* w, const float* x, int xs, const float* g, int gs, in
   T acc[MR][NV];
   _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
     _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[r][v] = V::zero();
+  // The weights this tile will update come from memory while the sums run (they are far from cache
+  // when a layer is larger than L2).
+  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
+    for (int c = 0; c < nc; c += 16) __builtin_prefetch(w + static_cast<long>(i + r) * nOut + j + c, 1, 3);
   const float* pg = g + j;
   const float* px = x + i;
   for (int b = 0; b < B; b++, pg += gs, px += xs) {
@@ -169,6 +175,25 @@ void sigmoid(float* p, int rows, int cols, int stride, float k) {
     for (int c = 0; c < cols; c += V::L) {
       typename V::M m = V::mask(cols - c);
       V::store(q + c, sigmoidV<V>(V::load(q + c, m), kv), m);
+    }
+  }
+}
+
+template <class V>
+void coef(const float* y, int ys, int B, int nOut, int nE, const float* a, int as, float* g, int j0, int j1) {
+  using T = typename V::T;
+  const T one = V::set(1.0f);
+  for (int b = 0; b < B; b++) {
+    const T ab = V::set(a[b * as]);
+    const float* yr = y + static_cast<long>(b) * ys;
+    float* gr = g + static_cast<long>(b) * nOut;
+    for (int j = j0; j < j1; j += V::L) {
+      typename V::M m = V::mask(j1 - j);
+      const T o = V::load(yr + j, m);
+      T v = V::mul(V::mul(o, V::sub(one, o)), ab);
+      // Lanes at or past nE are inhibitory cells: their coefficient changes sign.
+      v = V::negateFrom(v, nE - j);
+      V::store(gr + j, v, m);
     }
   }
 }

@@ -23,6 +23,9 @@ struct KernelTable {
   void (*upd1)(float* w, const float* x, const float* gE, const float* gI, const float* types, int nIn, int nOut, int j0, int j1, float scale, int freeze);
   // In place: p = 1 / (1 + exp(k p)) for rows x cols values, rows `stride` floats apart.
   void (*sigmoid)(float* p, int rows, int cols, int stride, float k);
+  // The bidirectional rule's coefficients of a sigmoid layer with one amine channel and its E cells
+  // first: g[b][j] = o(1 - o) a[b] (negated for j >= nE), o = y[b][j], for j0 <= j < j1.
+  void (*coef)(const float* y, int ys, int B, int nOut, int nE, const float* a, int as, float* g, int j0, int j1);
 };
 
 extern const KernelTable kRef;

@@ -99,6 +99,8 @@ function typeRuns(srcE: Uint8Array): [number, number, boolean][] {
  * memory, strides in bytes); `fwd` applies the sigmoid itself when act is 1 (native fuses it).
  */
 type SimdExports = Omit<WasmExports, 'fwd'> & {
+  /** Native only: the bidirectional coefficients of a sigmoid layer whose E cells come first. */
+  coef?(y: number, ys: number, B: number, nOut: number, nE: number, amine: number, amineStride: number, g: number): void;
   fwd(w: number, bias: number, hasBias: number, x: number, xs: number, y: number, ys: number, B: number, nIn: number, nOut: number, act: number, k: number): void;
 };
 
@@ -122,6 +124,22 @@ export function wasmKernels(mem: Memory): Kernels {
 /** The native kernels (the addon's best variant for this CPU) on `mem`, in place (float32 layouts only). */
 export function nativeKernels(mem: Memory): Kernels {
   return simdKernels('native', bindNative(mem.buffer));
+}
+
+const blocks = new WeakMap<LayerLayout, number>();
+/**
+ * For a sigmoid layer with one amine channel per cell group covering the layer (or the output
+ * layer's single cell) and its E cells first: how many E cells; -1 otherwise (cached per layer).
+ */
+function sigmoidBlocks(l: LayerLayout): number {
+  let nE = blocks.get(l);
+  if (nE !== undefined) return nE;
+  nE = 0;
+  while (nE < l.nOut && l.cellTypes[nE] === 1) nE++;
+  let ok = (l.act === 0 || l.act === 5) && l.amineGroup >= l.nOut;
+  for (let j = nE; j < l.nOut; j++) if (l.cellTypes[j] !== -1) ok = false;
+  blocks.set(l, (nE = ok ? nE : -1));
+  return nE;
 }
 
 /** The float32 kernels over one SIMD implementation: fused runs of tiny layers, the online kernels, E/I runs. */
@@ -180,17 +198,26 @@ function simdKernels(impl: 'wasm' | 'native', ex: SimdExports): Kernels {
     update(f, net, l, batch, kanekoRule) {
       // The columns readout (one small layer) has no wasm kernel: the reference one runs it.
       if (l.readoutColumn > 0) return updateLayer(f, net, l, batch, kanekoRule);
-      amineCoefficients(f, l.y, l.yStride, batch, l.nOut, l.cellTypes, l.act, l.isOutput ? net.err : net.amine,
-        l.isOutput ? net.outputs : net.channels, l.amineGroup, kanekoRule, l.gE, l.gI);
+      const amine = l.isOutput ? net.err : net.amine;
+      const amineStride = l.isOutput ? net.outputs : net.channels;
       const scale = (l.alpha * f[net.rate]!) / batch;
-      if (batch === 1) {
-        ex.upd1(addr(l.w), addr(l.x), addr(l.gE), addr(l.gI), addr(l.types), l.nIn, l.nOut, scale, kanekoRule ? 1 : 0);
+      const nE = ex.coef && batch > 1 && !kanekoRule ? sigmoidBlocks(l) : -1;
+      if (nE >= 0) {
+        // Native, bidirectional, sigmoid, one amine channel, E cells first: gE = gI, computed natively,
+        // and one update call over every source.
+        ex.coef!(addr(l.y), 4 * l.yStride, batch, l.nOut, nE, addr(amine), 4 * amineStride, addr(l.gE));
+        ex.upd(addr(l.w), addr(l.x), 4 * l.xStride, addr(l.gE), 4 * l.nOut, batch, 0, l.nIn, l.nOut, scale, 0);
       } else {
-        let r = runs.get(l.srcE);
-        if (!r) runs.set(l.srcE, (r = typeRuns(l.srcE)));
-        for (let k = 0; k < r.length; k++) {
-          const run = r[k]!;
-          ex.upd(addr(l.w), addr(l.x), 4 * l.xStride, addr(run[2] ? l.gE : l.gI), 4 * l.nOut, batch, run[0], run[1], l.nOut, scale, kanekoRule ? 1 : 0);
+        amineCoefficients(f, l.y, l.yStride, batch, l.nOut, l.cellTypes, l.act, amine, amineStride, l.amineGroup, kanekoRule, l.gE, l.gI);
+        if (batch === 1) {
+          ex.upd1(addr(l.w), addr(l.x), addr(l.gE), addr(l.gI), addr(l.types), l.nIn, l.nOut, scale, kanekoRule ? 1 : 0);
+        } else {
+          let r = runs.get(l.srcE);
+          if (!r) runs.set(l.srcE, (r = typeRuns(l.srcE)));
+          for (let k = 0; k < r.length; k++) {
+            const run = r[k]!;
+            ex.upd(addr(l.w), addr(l.x), 4 * l.xStride, addr(run[2] ? l.gE : l.gI), 4 * l.nOut, batch, run[0], run[1], l.nOut, scale, kanekoRule ? 1 : 0);
+          }
         }
       }
       if (l.b >= 0) {

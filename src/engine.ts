@@ -29,11 +29,10 @@ export function stageBatch(f: Floats, net: NetLayout, data: Samples, order: Int3
         f[row + 2 * i + 1] = v;
       }
     } else {
-      for (let i = 0; i < nf; i++) {
-        const v = data.x[src + i]!;
-        f[row + i] = v;
-        f[row + nf + i] = v;
-      }
+      // Paired: the E copy, then the I copy (typed-array copies convert float64 to float32 in bulk).
+      const x = data.x.subarray(src, src + nf);
+      f.set(x, row);
+      f.set(x, row + nf);
     }
     const t = net.target + b * net.outputs;
     const ys = s * data.outputs + net.firstOutput;

@@ -1,0 +1,103 @@
+/**
+ * edsim against a NumPy + BLAS program of the same training (npm run bench:numpy): `bench-wide` on
+ * MNIST 0/1, scripts/bench-numpy.py with BLAS on 1 and on 2 threads (OPENBLAS_CORETYPE and
+ * OPENBLAS_L2_SIZE unset for that command only, so OpenBLAS picks its kernels for this CPU), edsim
+ * serial and 2-thread strategies on native and wasm kernels; every setup in turn each round, the
+ * first epoch of each run dropped, medians of the rest. Writes results/bench-numpy.csv.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'csv-stringify/sync';
+import { loadDataset } from '../src/data.js';
+import type { StrategyName } from '../src/executor.js';
+import type { KernelImpl } from '../src/options.js';
+import { loadAvg1, provenance } from '../src/report.js';
+import { summarize } from '../src/stats.js';
+import { createTrainer } from '../src/trainer.js';
+
+const rounds = Number(process.env.ROUNDS ?? 3);
+const epochs = Number(process.env.EPOCHS ?? 4);
+const command = `ROUNDS=${rounds} EPOCHS=${epochs} npm run bench:numpy`;
+const script = fileURLToPath(new URL('../../scripts/bench-numpy.py', import.meta.url));
+
+const data = await loadDataset('mnist', { classes: [0, 1] });
+const dir = mkdtempSync(join(tmpdir(), 'edsim-bench-numpy-'));
+const bin = join(dir, 'data.bin');
+const n = data.train.n;
+const raw = new Float32Array(n * data.train.features + n);
+raw.set(data.train.x);
+raw.set(data.train.y, n * data.train.features);
+writeFileSync(bin, raw);
+
+interface Setup { name: string; threads: number; kernels: string; run: () => Promise<{ seconds: number[]; accuracy: number; note: string }> }
+
+const probe = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' });
+const haveNumpy = probe.status === 0;
+if (!haveNumpy) console.log('bench:numpy: python3 with numpy not found; measuring edsim only');
+
+function numpySetup(threads: number): Setup {
+  return {
+    name: 'numpy', threads, kernels: 'BLAS',
+    async run() {
+      const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+      delete env.OPENBLAS_CORETYPE;
+      delete env.OPENBLAS_L2_SIZE;
+      const r = spawnSync('python3', [script, bin, String(n), String(data.train.features), String(epochs)], { env, encoding: 'utf8', timeout: 600000 });
+      if (r.status !== 0) throw new Error(`bench-numpy.py failed: ${r.stderr}`);
+      const o = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { seconds: number[]; trainAccuracy: number; numpy: string; blas: string; update: string };
+      return { seconds: o.seconds.slice(1), accuracy: o.trainAccuracy, note: `numpy ${o.numpy}, ${o.blas}, update by ${o.update}` };
+    },
+  };
+}
+
+function edsimSetup(strategy: StrategyName, workers: number, kernels: KernelImpl): Setup {
+  return {
+    name: `edsim ${strategy}`, threads: workers, kernels,
+    async run() {
+      const t = await createTrainer({ preset: 'bench-wide', model: { kernels }, strategy, workers });
+      try {
+        const h = await t.fit(data.train, { epochs });
+        return { seconds: h.epochs.slice(1).map((e) => e.seconds), accuracy: h.epochs.at(-1)!.trainAccuracy, note: '' };
+      } finally {
+        await t.close();
+      }
+    },
+  };
+}
+
+const setups: Setup[] = [
+  ...(haveNumpy ? [numpySetup(1), numpySetup(2)] : []),
+  edsimSetup('serial', 1, 'native'), edsimSetup('pipeline', 2, 'native'), edsimSetup('layer', 2, 'native'),
+  edsimSetup('serial', 1, 'wasm'), edsimSetup('pipeline', 2, 'wasm'),
+];
+const secs: number[][] = setups.map(() => []);
+const last: { accuracy: number; note: string }[] = [];
+for (let r = 0; r < rounds; r++) {
+  for (let s = 0; s < setups.length; s++) {
+    const m = await setups[s]!.run();
+    secs[s]!.push(...m.seconds);
+    last[s] = m;
+  }
+  console.log(`round ${r + 1}/${rounds} done`);
+}
+rmSync(dir, { recursive: true, force: true });
+
+const prov = provenance();
+const stamp = new Date().toISOString();
+const med = secs.map((s) => summarize(s).median);
+const numpy1 = haveNumpy ? med[0]! : NaN;
+const numpy2 = haveNumpy ? med[1]! : NaN;
+const rows = setups.map((s, i) => ({
+  setup: s.name, threads: s.threads, kernels: s.kernels, median_seconds_per_epoch: med[i]!,
+  all_seconds: secs[i]!.map((v) => v.toFixed(4)).join(' '),
+  speedup_vs_numpy_same_threads: (s.threads === 1 ? numpy1 : numpy2) / med[i]!, speedup_vs_numpy_1_thread: numpy1 / med[i]!,
+  train_accuracy_last_epoch: last[i]!.accuracy, note: last[i]!.note, load_avg_1m: loadAvg1(), ...prov, timestamp: stamp, command,
+}));
+for (const r of rows) {
+  console.log(`${`${r.setup} x${r.threads} (${r.kernels})`.padEnd(28)} ${r.median_seconds_per_epoch.toFixed(4)} s/epoch  vs NumPy on as many threads ${r.speedup_vs_numpy_same_threads.toFixed(2)}x  train ${(100 * r.train_accuracy_last_epoch).toFixed(2)} % ${r.note}`);
+}
+writeFileSync('results/bench-numpy.csv', stringify(rows, { header: true }));
+console.log('wrote results/bench-numpy.csv');

@@ -47,14 +47,15 @@ Napi::Value Fwd(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// upd(w, x, xs, g, gs, B, i0, i1, nOut, scale, freeze[, j0, j1])
+// upd(w, x, xs, g, gs, B, i0, i1, nOut, scale, freeze[, j0, j1[, dup]])
 Napi::Value Upd(const Napi::CallbackInfo& info) {
   const Bound* b = B(info);
   const int nOut = I(info, 8);
   const int j0 = info.Length() > 11 ? I(info, 11) : 0;
   const int j1 = info.Length() > 12 ? I(info, 12) : nOut;
+  const int dup = info.Length() > 13 ? I(info, 13) : 0;
   b->t->upd(at<float>(b, I(info, 0)), at<float>(b, I(info, 1)), I(info, 2) / 4, at<float>(b, I(info, 3)), I(info, 4) / 4, I(info, 5),
-            I(info, 6), I(info, 7), nOut, j0, j1, F(info, 9), I(info, 10));
+            I(info, 6), I(info, 7), nOut, j0, j1, F(info, 9), I(info, 10), dup);
   return info.Env().Undefined();
 }
 
@@ -128,7 +129,7 @@ Napi::Value ChainUpd(const Napi::CallbackInfo& info) {
         gc[s * nOut + j] = j < nE ? v : -v;
       }
     }
-    b->t->upd(at<float>(b, w + c * wS), at<float>(b, x + c * xS), nIn, gc, nOut, n, 0, nIn, nOut, 0, nOut, scale, 0);
+    b->t->upd(at<float>(b, w + c * wS), at<float>(b, x + c * xS), nIn, gc, nOut, n, 0, nIn, nOut, 0, nOut, scale, 0, 0);
   }
   return info.Env().Undefined();
 }

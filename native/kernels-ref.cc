@@ -18,13 +18,15 @@ void fwd(const float* w, const float* bias, const float* x, int xs, float* y, in
   }
 }
 
-void upd(float* w, const float* x, int xs, const float* g, int gs, int B, int i0, int i1, int nOut, int j0, int j1, float scale, int freeze) {
+void upd(float* w, const float* x, int xs, const float* g, int gs, int B, int i0, int i1, int nOut, int j0, int j1, float scale, int freeze, int dup) {
   for (int i = i0; i < i1; i++) {
     for (int j = j0; j < j1; j++) {
       float s = 0.0f;
       for (int b = 0; b < B; b++) s = std::fmaf(x[b * xs + i], g[b * gs + j], s);
-      float* p = &w[i * nOut + j];
-      if (!freeze || *p != 0.0f) *p = std::fmaf(scale, s, *p);
+      for (int row = i; row <= i + dup; row += dup > 0 ? dup : 1) {
+        float* p = &w[row * nOut + j];
+        if (!freeze || *p != 0.0f) *p = std::fmaf(scale, s, *p);
+      }
     }
   }
 }

@@ -58,26 +58,91 @@ inline void fwdTile(const float* w, const float* bias, const float* x, int xs, f
 }
 
 template <class V, int MR, int NV>
+inline void fwdTileList(const float* w, const float* bias, const float* x, int xs, float* y, int ys, int nOut, int j, int nc,
+                        const int* list, int count, bool first, bool last, int act, float k) {
+  using T = typename V::T;
+  typename V::M m[NV];
+  _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) m[v] = V::mask(nc - v * V::L);
+  T acc[MR][NV];
+  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
+    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[r][v] = first ? V::zero() : V::load(y + r * ys + j + v * V::L, m[v]);
+  for (int q = 0; q < count; q++) {
+    const int i = list[q];
+    const float* pw = w + static_cast<long>(i) * nOut + j;
+    if (q + 8 < count) {
+      _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) __builtin_prefetch(w + static_cast<long>(list[q + 8]) * nOut + j + v * V::L, 0, 3);
+    }
+    T wv[NV];
+    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) wv[v] = V::load(pw + v * V::L, m[v]);
+    _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
+      T xb = V::set(x[r * xs + i]);
+      _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[r][v] = V::fma(xb, wv[v], acc[r][v]);
+    }
+  }
+  if (last) {
+    T kv = V::set(k);
+    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {
+      T bv = bias ? V::load(bias + j + v * V::L, m[v]) : V::zero();
+      _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
+        if (bias) acc[r][v] = V::add(acc[r][v], bv);
+        if (act == 1) acc[r][v] = sigmoidV<V>(acc[r][v], kv);
+      }
+    }
+  }
+  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
+    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) V::store(y + r * ys + j + v * V::L, acc[r][v], m[v]);
+}
+
+template <class V, int MR, int NV>
 void fwd(const float* w, const float* bias, const float* x, int xs, float* y, int ys, int B, int nIn, int nOut, int j0, int j1, int act, float k) {
   constexpr int KC = 256;
   constexpr int NR = NV * V::L;
+  // Sources whose inputs are 0 for every row of a tile add exactly nothing to its chains (a chain
+  // that starts at +0 never holds -0), so a tile skips them: image borders, mostly. Lists per tile
+  // of rows and block of sources, used when they leave out at least a quarter of the sources.
+  const int tiles = B / MR;
+  int* lists = tiles > 0 ? new int[static_cast<size_t>(tiles) * KC] : nullptr;
+  int counts[4096 / MR + 1];
+  const bool listable = tiles <= 4096 / MR;
   for (int k0 = 0; k0 < nIn || k0 == 0; k0 += KC) {
     const int k1 = std::min(nIn, k0 + KC);
     const bool first = k0 == 0;
     const bool last = k1 == nIn;
+    bool sparse = false;
+    if (listable && tiles > 0) {
+      long kept = 0;
+      for (int t = 0; t < tiles; t++) {
+        // The first tile decides: a dense block (hidden layers) costs one tile's scan, not all.
+        if (t == 1 && counts[0] * 4 > 3 * (k1 - k0)) break;
+        int n = 0;
+        const float* xt = x + static_cast<long>(t) * MR * xs;
+        for (int i = k0; i < k1; i++) {
+          bool any = false;
+          for (int r = 0; r < MR; r++) any |= xt[r * xs + i] != 0.0f;
+          if (any) lists[t * KC + n++] = i;
+        }
+        counts[t] = n;
+        kept += n;
+      }
+      sparse = counts[0] * 4 <= 3 * (k1 - k0) && kept * 4 <= 3L * tiles * (k1 - k0);
+    }
     for (int j = j0; j < j1; j += NR) {
       const int nc = std::min(NR, j1 - j);
       int b = 0;
-      for (; b + MR <= B; b += MR) fwdTile<V, MR, NV>(w, bias, x + static_cast<long>(b) * xs, xs, y + static_cast<long>(b) * ys, ys, nOut, j, nc, k0, k1, first, last, act, k);
+      for (int t = 0; b + MR <= B; b += MR, t++) {
+        if (sparse) fwdTileList<V, MR, NV>(w, bias, x + static_cast<long>(b) * xs, xs, y + static_cast<long>(b) * ys, ys, nOut, j, nc, lists + t * KC, counts[t], first, last, act, k);
+        else fwdTile<V, MR, NV>(w, bias, x + static_cast<long>(b) * xs, xs, y + static_cast<long>(b) * ys, ys, nOut, j, nc, k0, k1, first, last, act, k);
+      }
       for (; b < B; b++) fwdTile<V, 1, NV>(w, bias, x + static_cast<long>(b) * xs, xs, y + static_cast<long>(b) * ys, ys, nOut, j, nc, k0, k1, first, last, act, k);
     }
     if (nIn == 0) break;
   }
+  delete[] lists;
 }
 
 // MR sources x NV vectors of cells: the sums over the batch, then one fma into the weights.
 template <class V, int MR, int NV>
-inline void updTile(float* w, const float* x, int xs, const float* g, int gs, int B, int i, int nOut, int j, int nc, float scale, int freeze) {
+inline void updTile(float* w, const float* x, int xs, const float* g, int gs, int B, int i, int nOut, int j, int nc, float scale, int freeze, int dup) {
   using T = typename V::T;
   typename V::M m[NV];
   _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) m[v] = V::mask(nc - v * V::L);
@@ -87,7 +152,10 @@ inline void updTile(float* w, const float* x, int xs, const float* g, int gs, in
   // The weights this tile will update come from memory while the sums run (they are far from cache
   // when a layer is larger than L2).
   _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
-    for (int c = 0; c < nc; c += 16) __builtin_prefetch(w + static_cast<long>(i + r) * nOut + j + c, 1, 3);
+    for (int c = 0; c < nc; c += 16) {
+      __builtin_prefetch(w + static_cast<long>(i + r) * nOut + j + c, 1, 3);
+      if (dup) __builtin_prefetch(w + static_cast<long>(i + dup + r) * nOut + j + c, 1, 3);
+    }
   const float* pg = g + j;
   const float* px = x + i;
   for (int b = 0; b < B; b++, pg += gs, px += xs) {
@@ -99,25 +167,27 @@ inline void updTile(float* w, const float* x, int xs, const float* g, int gs, in
     }
   }
   T sc = V::set(scale);
-  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
-    float* pw = w + static_cast<long>(i + r) * nOut + j;
-    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {
-      T wv = V::load(pw + v * V::L, m[v]);
-      T nw = V::fma(sc, acc[r][v], wv);
-      if (freeze) nw = V::keepZeros(wv, nw);
-      V::store(pw + v * V::L, nw, m[v]);
+  for (int copy = 0; copy <= (dup ? 1 : 0); copy++) {
+    _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
+      float* pw = w + static_cast<long>(i + r + copy * dup) * nOut + j;
+      _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {
+        T wv = V::load(pw + v * V::L, m[v]);
+        T nw = V::fma(sc, acc[r][v], wv);
+        if (freeze) nw = V::keepZeros(wv, nw);
+        V::store(pw + v * V::L, nw, m[v]);
+      }
     }
   }
 }
 
 template <class V, int MR, int NV>
-void upd(float* w, const float* x, int xs, const float* g, int gs, int B, int i0, int i1, int nOut, int j0, int j1, float scale, int freeze) {
+void upd(float* w, const float* x, int xs, const float* g, int gs, int B, int i0, int i1, int nOut, int j0, int j1, float scale, int freeze, int dup) {
   constexpr int NR = NV * V::L;
   for (int j = j0; j < j1; j += NR) {
     const int nc = std::min(NR, j1 - j);
     int i = i0;
-    for (; i + MR <= i1; i += MR) updTile<V, MR, NV>(w, x, xs, g, gs, B, i, nOut, j, nc, scale, freeze);
-    for (; i < i1; i++) updTile<V, 1, NV>(w, x, xs, g, gs, B, i, nOut, j, nc, scale, freeze);
+    for (; i + MR <= i1; i += MR) updTile<V, MR, NV>(w, x, xs, g, gs, B, i, nOut, j, nc, scale, freeze, dup);
+    for (; i < i1; i++) updTile<V, 1, NV>(w, x, xs, g, gs, B, i, nOut, j, nc, scale, freeze, dup);
   }
 }
 

@@ -14,8 +14,10 @@ struct KernelTable {
   // 1 / (1 + exp(k u)), act 0: none (the caller applies f). The sum is one fma chain over i.
   void (*fwd)(const float* w, const float* bias, const float* x, int xs, float* y, int ys, int B, int nIn, int nOut, int j0, int j1, int act, float k);
   // W[i][j] = fma(scale, sum_b x[b][i] g[b][j], W[i][j]) for i0 <= i < i1, j0 <= j < j1 (the sum an fma
-  // chain over b). freeze: weights that are 0 stay 0 (the kaneko rule's fixed signs).
-  void (*upd)(float* w, const float* x, int xs, const float* g, int gs, int B, int i0, int i1, int nOut, int j0, int j1, float scale, int freeze);
+  // chain over b). freeze: weights that are 0 stay 0 (the kaneko rule's fixed signs). dup > 0: the
+  // sources i + dup hold the same inputs as i (paired inputs are staged twice), so the same sums
+  // also update rows i + dup: the result is bit-identical to computing them, at half the work.
+  void (*upd)(float* w, const float* x, int xs, const float* g, int gs, int B, int i0, int i1, int nOut, int j0, int j1, float scale, int freeze, int dup);
   // Batch of one: y[j] = sum_i W[i][j] x[i] (+ bias[j]) for j0 <= j < j1, zero inputs skipped.
   void (*fwd1)(const float* w, const float* bias, const float* x, float* y, int nIn, int nOut, int j0, int j1);
   // Batch of one: W[i][j] = fma(scale x[i], g[j], W[i][j]) with g = gE where types[i] != 0 and gI

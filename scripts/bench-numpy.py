@@ -5,14 +5,17 @@ product per forward pass and per weight update, BLAS doing the work. Same model 
 of 512 cells (256 E + 256 I), one output, sigmoid 1 / (1 + exp(-2u/u0)), bidirectional rule,
 batch 128, shuffled, alpha 0.2 (hidden) / 0.8 (output), u0 0.4, u1 1.
 
-usage: bench-numpy.py DATA.bin N FEATURES EPOCHS  (DATA.bin: N x FEATURES float32 images, then N float32 targets)
+usage: bench-numpy.py DATA.bin N FEATURES EPOCHS MODE  (DATA.bin: N x FEATURES float32 images, then N float32 targets)
+MODE plain: one matrix product per update, as a NumPy user writes it (numpy matmul, W += scale * X^T G);
+MODE tuned: every update in place by one BLAS sgemm (scipy), and the first layer's two identical input
+copies updated from one product (what edsim's native kernels do).
 prints one JSON line: seconds per epoch, test-free train accuracy, and the BLAS in use.
 """
 import json, sys, time
 import numpy as np
 
 def main():
-    path, n, features, epochs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    path, n, features, epochs, mode = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
     raw = np.fromfile(path, dtype=np.float32)
     X = raw[: n * features].reshape(n, features)
     T = raw[n * features: n * features + n].reshape(n, 1)
@@ -28,10 +31,12 @@ def main():
         W.append((rng.random((n_in, n_out), dtype=np.float32) * src[:, None] * t[None, :]).astype(np.float32))
         cell_t.append(t)
 
-    try:
-        from scipy.linalg.blas import sgemm
-    except ImportError:
-        sgemm = None
+    sgemm = None
+    if mode == 'tuned':
+        try:
+            from scipy.linalg.blas import sgemm
+        except ImportError:
+            pass
 
     times, correct = [], 0
     for _ in range(epochs):
@@ -57,21 +62,31 @@ def main():
                 h = acts[li + 1]
                 g = h * (np.float32(1.0) - h) * a * cell_t[li][None, :]
                 scale = (alpha_o if li == 4 else alpha_h) / np.float32(len(idx))
-                if sgemm is not None:  # W += scale X^T G in one BLAS call, in place (F-order views of C arrays)
+                if mode == 'tuned' and li == 0:  # both input copies get the same update: one product
+                    d = xb.T @ g
+                    d *= scale
+                    W[0][:features] += d
+                    W[0][features:] += d
+                elif sgemm is not None:  # W += scale X^T G in one BLAS call, in place (F-order views of C arrays)
                     sgemm(scale, g.T, acts[li].T, beta=1.0, c=W[li].T, trans_b=1, overwrite_c=1)
                 else:
-                    g *= scale
-                    W[li] += acts[li].T @ g
+                    W[li] += scale * (acts[li].T @ g)
         times.append(time.perf_counter() - t0)
     blas = 'unknown'
-    try:  # numpy's bundled OpenBLAS names the kernel set it picked for this CPU
+    try:  # the OpenBLAS builds loaded (numpy's, scipy's) name the kernel set each picked for this CPU
         import ctypes
-        lib = next(l.split()[-1] for l in open('/proc/self/maps') if 'openblas' in l)
-        corename = ctypes.CDLL(lib).scipy_openblas_get_corename64_
-        corename.restype = ctypes.c_char_p
-        blas = 'OpenBLAS %s' % corename().decode()
+        names = []
+        for lib in sorted({l.split()[-1] for l in open('/proc/self/maps') if 'openblas' in l}):
+            for sym in ('scipy_openblas_get_corename64_', 'scipy_openblas_get_corename', 'openblas_get_corename'):
+                f = getattr(ctypes.CDLL(lib), sym, None)
+                if f is not None:
+                    f.restype = ctypes.c_char_p
+                    names.append(f.decode() if isinstance(f, bytes) else f().decode())
+                    break
+        if names:
+            blas = 'OpenBLAS ' + '/'.join(names)
     except Exception:
         pass
-    print(json.dumps({'seconds': times, 'trainAccuracy': correct / n, 'numpy': np.__version__, 'blas': blas, 'update': 'scipy sgemm in place' if sgemm is not None else 'numpy matmul'}))
+    print(json.dumps({'seconds': times, 'trainAccuracy': correct / n, 'numpy': np.__version__, 'blas': blas, 'mode': mode + (' (scipy sgemm in place)' if sgemm is not None else '')}))
 
 main()

@@ -98,7 +98,8 @@ function typeRuns(srcE: Uint8Array): [number, number, boolean][] {
  * What the SIMD kernels offer, in the WebAssembly module's signatures (byte offsets into the shared
  * memory, strides in bytes); `fwd` applies the sigmoid itself when act is 1 (native fuses it).
  */
-type SimdExports = Omit<WasmExports, 'fwd'> & {
+type SimdExports = Omit<WasmExports, 'fwd' | 'upd'> & {
+  upd(w: number, x: number, xs: number, g: number, gs: number, B: number, i0: number, i1: number, nOut: number, scale: number, freeze: number, j0?: number, j1?: number, dup?: number): void;
   /** Native only: the bidirectional coefficients of a sigmoid layer whose E cells come first. */
   coef?(y: number, ys: number, B: number, nOut: number, nE: number, amine: number, amineStride: number, g: number): void;
   fwd(w: number, bias: number, hasBias: number, x: number, xs: number, y: number, ys: number, B: number, nIn: number, nOut: number, act: number, k: number): void;
@@ -206,7 +207,12 @@ function simdKernels(impl: 'wasm' | 'native', ex: SimdExports): Kernels {
         // Native, bidirectional, sigmoid, one amine channel, E cells first: gE = gI, computed natively,
         // and one update call over every source.
         ex.coef!(addr(l.y), 4 * l.yStride, batch, l.nOut, nE, addr(amine), 4 * amineStride, addr(l.gE));
-        ex.upd(addr(l.w), addr(l.x), 4 * l.xStride, addr(l.gE), 4 * l.nOut, batch, 0, l.nIn, l.nOut, scale, 0);
+        // A paired net's input stage holds every input twice (E copy, I copy): the first layer's
+        // rows for the second copy get the same sums as the first (bit-identical, half the work).
+        const dup = l.x === net.input && !net.interleaved ? (l.nIn - (net.biasCells ? 2 : 0)) / 2 : 0;
+        const cells = l.nIn - 2 * dup;
+        if (dup === 0 || cells > 0) ex.upd(addr(l.w), addr(l.x), 4 * l.xStride, addr(l.gE), 4 * l.nOut, batch, 0, dup ? cells : l.nIn, l.nOut, scale, 0);
+        if (dup > 0) ex.upd(addr(l.w), addr(l.x), 4 * l.xStride, addr(l.gE), 4 * l.nOut, batch, cells, cells + dup, l.nOut, scale, 0, 0, l.nOut, dup);
       } else {
         amineCoefficients(f, l.y, l.yStride, batch, l.nOut, l.cellTypes, l.act, amine, amineStride, l.amineGroup, kanekoRule, l.gE, l.gI);
         if (batch === 1) {

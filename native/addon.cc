@@ -77,14 +77,15 @@ Napi::Value Upd1(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// fwd1(w, bias, hasBias, x, y, nIn, nOut[, j0, j1])
+// fwd1(w, bias, hasBias, x, y, nIn, nOut, act, k[, j0, j1]): act 1 applies the sigmoid in the same call.
 Napi::Value Fwd1(const Napi::CallbackInfo& info) {
   const Bound* b = B(info);
   const int nOut = I(info, 6);
-  const int j0 = info.Length() > 7 ? I(info, 7) : 0;
-  const int j1 = info.Length() > 8 ? I(info, 8) : nOut;
-  b->t->fwd1(at<float>(b, I(info, 0)), I(info, 2) ? at<float>(b, I(info, 1)) : nullptr, at<float>(b, I(info, 3)), at<float>(b, I(info, 4)),
-             I(info, 5), nOut, j0, j1);
+  const int j0 = info.Length() > 9 ? I(info, 9) : 0;
+  const int j1 = info.Length() > 10 ? I(info, 10) : nOut;
+  float* y = at<float>(b, I(info, 4));
+  b->t->fwd1(at<float>(b, I(info, 0)), I(info, 2) ? at<float>(b, I(info, 1)) : nullptr, at<float>(b, I(info, 3)), y, I(info, 5), nOut, j0, j1);
+  if (I(info, 7) == 1) b->t->sigmoid(y + j0, 1, j1 - j0, 0, F(info, 8));
   return info.Env().Undefined();
 }
 

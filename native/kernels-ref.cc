@@ -41,10 +41,21 @@ void fwd1(const float* w, const float* bias, const float* x, float* y, int nIn, 
   if (bias) for (int j = j0; j < j1; j++) y[j] += bias[j];
 }
 
+// With frozen zero weights, a row whose coefficients are all 0 keeps its weights exactly (w + 0 is
+// w for every w != 0): the kaneko rule zeroes gE or gI for every sample (d+ or d- is 0), so half of
+// the rows are skipped.
+bool allZero(const float* g, int j0, int j1) {
+  for (int j = j0; j < j1; j++)
+    if (g[j] != 0.0f) return false;
+  return true;
+}
+
 void upd1(float* w, const float* x, const float* gE, const float* gI, const float* types, int nIn, int nOut, int j0, int j1, float scale, int freeze) {
+  const bool skipE = freeze && allZero(gE, j0, j1), skipI = freeze && allZero(gI, j0, j1);
   for (int i = 0; i < nIn; i++) {
     const float xi = scale * x[i];
     if (xi == 0.0f) continue;
+    if (types[i] != 0.0f ? skipE : skipI) continue;
     const float* g = types[i] != 0.0f ? gE : gI;
     for (int j = j0; j < j1; j++) {
       float* p = &w[i * nOut + j];

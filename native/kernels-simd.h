@@ -221,9 +221,17 @@ void fwd1(const float* w, const float* bias, const float* x, float* y, int nIn, 
 template <class V>
 void upd1(float* w, const float* x, const float* gE, const float* gI, const float* types, int nIn, int nOut, int j0, int j1, float scale, int freeze) {
   using T = typename V::T;
+  // As in the reference: rows whose coefficients are all 0 keep their (frozen-sign) weights.
+  auto allZero = [&](const float* g) {
+    for (int j = j0; j < j1; j++)
+      if (g[j] != 0.0f) return false;
+    return true;
+  };
+  const bool skipE = freeze && allZero(gE), skipI = freeze && allZero(gI);
   for (int i = 0; i < nIn; i++) {
     const float xi = scale * x[i];
     if (xi == 0.0f) continue;
+    if (types[i] != 0.0f ? skipE : skipI) continue;
     const float* g = types[i] != 0.0f ? gE : gI;
     T xb = V::set(xi);
     float* pw = w + static_cast<long>(i) * nOut;

@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'csv-stringify/sync';
 import { loadDataset } from '../src/data.js';
 import type { StrategyName } from '../src/executor.js';
+import { nativeAddon } from '../src/native.js';
+import type { KernelImpl } from '../src/options.js';
 import { loadAvg1, provenance } from '../src/report.js';
 import { summarize } from '../src/stats.js';
 import { createTrainer, type Trainer } from '../src/trainer.js';
@@ -21,10 +23,11 @@ const stamp = new Date().toISOString();
 
 async function speed(): Promise<void> {
   const data = await loadDataset('mnist', { classes: [0, 1] });
-  const configs: [StrategyName, number][] = [['serial', 1], ['layer', 2], ['pipeline', 2]];
+  const kernels: KernelImpl[] = nativeAddon() ? ['native', 'wasm'] : ['wasm'];
+  const configs: [StrategyName, number, KernelImpl][] = kernels.flatMap((k) => [['serial', 1, k], ['layer', 2, k], ['pipeline', 2, k]] as [StrategyName, number, KernelImpl][]);
   const trainers: Trainer[] = [];
-  for (const [strategy, workers] of configs) {
-    const t = await createTrainer({ preset: 'bench-wide', strategy, workers });
+  for (const [strategy, workers, k] of configs) {
+    const t = await createTrainer({ preset: 'bench-wide', model: { kernels: k }, strategy, workers });
     await t.fit(data.train, { epochs: 1 }); // warm-up: JIT, worker start
     trainers.push(t);
   }
@@ -43,16 +46,16 @@ async function speed(): Promise<void> {
     accs.push((await t.evaluate(data.test)).accuracy);
     await t.close();
   }
-  const base = summarize(secs[0]!).median;
-  const rows = configs.map(([strategy, workers], c) => {
+  const rows = configs.map(([strategy, workers, k], c) => {
     const med = summarize(secs[c]!).median;
+    const base = summarize(secs[configs.findIndex((x) => x[2] === k && x[0] === 'serial')]!).median;
     const row = {
-      preset: 'bench-wide', data: 'mnist 0/1', strategy, workers, rounds, median_seconds_per_epoch: med,
+      preset: 'bench-wide', data: 'mnist 0/1', kernels: k, strategy, workers, rounds, median_seconds_per_epoch: med,
       all_seconds: secs[c]!.map((s) => s.toFixed(3)).join(' '), samples_per_second: data.train.n / med,
       speedup_vs_serial: base / med, test_accuracy_after: accs[c], thread_times_last_round: stats[c]!.at(-1),
       load_avg_1m: loadAvg1(), ...prov, timestamp: stamp,
     };
-    console.log(`${strategy.padEnd(8)} x${workers}: ${med.toFixed(3)} s/epoch (${row.all_seconds}), speed-up ${row.speedup_vs_serial.toFixed(2)}x, test ${(100 * accs[c]!).toFixed(2)} %\n    ${row.thread_times_last_round}`);
+    console.log(`${k.padEnd(6)} ${strategy.padEnd(8)} x${workers}: ${med.toFixed(4)} s/epoch (${row.all_seconds}), speed-up ${row.speedup_vs_serial.toFixed(2)}x, test ${(100 * accs[c]!).toFixed(2)} %\n    ${row.thread_times_last_round}`);
     return row;
   });
   writeFileSync('results/parallel-speed.csv', stringify(rows, { header: true }));

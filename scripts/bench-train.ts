@@ -3,18 +3,24 @@
  * after a warm-up, for the article preset (MNIST 0/1), bench-wide, and Kaneko's online setting
  * (256 inputs, 10 outputs, 128 hidden cells, 1000 random patterns). Writes results/bench-train.csv.
  */
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { stringify } from 'csv-stringify/sync';
 import { benchKernels } from '../src/bench.js';
 import { type Dataset, loadDataset } from '../src/data.js';
 import { provenance, loadAvg1 } from '../src/report.js';
 import { Rng } from '../src/rng.js';
 import { summarize } from '../src/stats.js';
+import { nativeAddon } from '../src/native.js';
 import { createTrainer, type TrainerOptions } from '../src/trainer.js';
 
+/** Kaneko's random patterns: inputs uniform in [0, 1) (no zeros for edsim's online kernels to skip), 0/1 targets. */
 function randomPatterns(n: number, features: number, outputs: number, seed: number): Dataset {
   const rng = new Rng(seed);
-  const x = Float64Array.from({ length: n * features }, () => (rng.next() < 0.5 ? 0 : 1));
+  const x = Float64Array.from({ length: n * features }, () => rng.next());
   const y = Float64Array.from({ length: n * outputs }, () => (rng.next() < 0.5 ? 0 : 1));
   return { n, features, outputs, x, y, labels: new Int32Array(n).fill(-1), classes: [] };
 }
@@ -83,35 +89,63 @@ async function flopsPerSample(o: TrainerOptions, d: Dataset): Promise<number> {
   return f;
 }
 
+/** Kaneko's setting in C (scripts/kaneko-reference.c, gcc -O2) on the same inputs: seconds per epoch, or undefined without gcc. */
+function cBaseline(d: Dataset, hidden: number, epochs: number): number | undefined {
+  const dir = mkdtempSync(join(tmpdir(), 'edsim-kaneko-c-'));
+  try {
+    const exe = join(dir, 'kaneko');
+    const cc = spawnSync('gcc', ['-O2', '-o', exe, fileURLToPath(new URL('../../scripts/kaneko-reference.c', import.meta.url)), '-lm'], { encoding: 'utf8' });
+    if (cc.status !== 0) {
+      console.log(`Kaneko C baseline skipped: gcc failed (${(cc.stderr || String(cc.error)).split('\n')[0]})`);
+      return undefined;
+    }
+    const raw = new Float32Array(d.x.length + d.y.length);
+    raw.set(d.x);
+    raw.set(d.y, d.x.length);
+    writeFileSync(join(dir, 'data.bin'), raw);
+    const r = spawnSync(exe, [join(dir, 'data.bin'), String(d.n), String(d.features), String(d.outputs), String(hidden), String(epochs)], { encoding: 'utf8' });
+    return summarize(r.stdout.trim().split(' ').map(Number).slice(1)).median;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const rows: Row[] = [];
 const mnist = await loadDataset('mnist', { classes: [0, 1] });
-const fast = { precision: 'f32', kernels: 'wasm' } as const;
+const native = { precision: 'f32', kernels: 'native' } as const;
+const wasm = { precision: 'f32', kernels: 'wasm' } as const;
 const ref = { precision: 'f64', kernels: 'js' } as const;
-
+const fast = nativeAddon() ? [native, wasm] : [wasm];
 const article: TrainerOptions = { preset: 'article' };
 const aFlops = (await flopsPerSample(article, mnist.train)) * mnist.train.n;
-rows.push(await measure('article MNIST 0/1 (10 epochs)', { ...article, model: fast }, mnist.train, mnist.test, 10, aFlops, 'NumPy (article code): 1.7 s/epoch, 97.66 %'));
+for (const k of fast) rows.push(await measure('article MNIST 0/1 (10 epochs)', { ...article, model: k }, mnist.train, mnist.test, 10, aFlops, 'NumPy (article code): 1.7 s/epoch, 97.66 %'));
 rows.push(await measure('article MNIST 0/1 (10 epochs)', { ...article, model: ref }, mnist.train, mnist.test, 10, aFlops, 'NumPy (article code): 1.7 s/epoch, 97.66 %'));
-
 const wide: TrainerOptions = { preset: 'bench-wide' };
 const wFlops = (await flopsPerSample(wide, mnist.train)) * mnist.train.n;
-rows.push(await measure('bench-wide MNIST 0/1', { ...wide, model: fast }, mnist.train, mnist.test, 3, wFlops, ''));
+for (const k of fast) rows.push(await measure('bench-wide MNIST 0/1', { ...wide, model: k }, mnist.train, mnist.test, 5, wFlops, 'NumPy: npm run bench:numpy'));
 rows.push(await measure('bench-wide MNIST 0/1', { ...wide, model: ref }, mnist.train, mnist.test, 1, wFlops, ''));
-
 const kanekoData = randomPatterns(1000, 256, 10, 7);
 const kaneko: TrainerOptions = { preset: 'kaneko', model: { hidden: [128], faithfulExp: false }, train: { stopErrSum: 0 } };
 const kFlops = (await flopsPerSample(kaneko, kanekoData)) * kanekoData.n;
-const cRef = 'Kaneko C program (gcc -O2): about 5 s/epoch';
-rows.push(...(await measureInTurn('Kaneko online 256-128x10, 1000 pat.', { ...kaneko, model: { ...kaneko.model, ...fast } },
-  { ...kaneko, model: { ...kaneko.model, ...fast }, strategy: 'output', workers: 2 }, kanekoData, 7, kFlops, cRef)));
+const cSeconds = cBaseline(kanekoData, 128, 4);
+const cRef = cSeconds === undefined ? 'C baseline: no gcc' : `scripts/kaneko-reference.c (gcc -O2), same inputs, this run: ${cSeconds.toFixed(3)} s/epoch`;
+if (cSeconds !== undefined) console.log(`Kaneko online in C (gcc -O2): ${cSeconds.toFixed(3)} s/epoch`);
+for (const k of fast) {
+  rows.push(...(await measureInTurn('Kaneko online 256-128x10, 1000 pat.', { ...kaneko, model: { ...kaneko.model, ...k } },
+    { ...kaneko, model: { ...kaneko.model, ...k }, strategy: 'output', workers: 2 }, kanekoData, 7, kFlops, cRef)));
+}
 rows.push(await measure('Kaneko online 256-128x10, 1000 pat.', { ...kaneko, model: { ...kaneko.model, ...ref } }, kanekoData, undefined, 1, kFlops, cRef));
-
+if (cSeconds !== undefined) {
+  for (const r of rows.filter((x) => x.setting.startsWith('Kaneko'))) console.log(`    ${r.kernels} ${r.strategy} x${r.workers}: ${(cSeconds / r.seconds_per_epoch).toFixed(1)}x the C program`);
+}
 const kernels = benchKernels([[128, 1568, 512], [128, 1024, 512]], 3);
-const kernelRate = summarize(kernels.filter((k) => k.impl === 'wasm').map((k) => k.gflops)).median;
-console.log(`wasm kernel median on bench-wide's shapes: ${kernelRate.toFixed(1)} GFLOP/s; bench-wide end to end: ${Number(rows[2]!.gflops).toFixed(1)} GFLOP/s (${(100 * Number(rows[2]!.gflops) / kernelRate).toFixed(0)} %)`);
-
+const best = fast[0]!.kernels;
+const kernelRate = summarize(kernels.filter((k) => k.impl === best && k.op !== 'peak').map((k) => k.gflops)).median;
+const wideRow = rows.find((r) => r.setting.startsWith('bench-wide') && r.kernels === best)!;
+console.log(`${best} kernel median on bench-wide's shapes: ${kernelRate.toFixed(1)} GFLOP/s; bench-wide end to end: ${Number(wideRow.gflops).toFixed(1)} GFLOP/s (${(100 * Number(wideRow.gflops) / kernelRate).toFixed(0)} %)`);
+const cColumn = cSeconds ?? '';
 const prov = provenance();
 const stamp = new Date().toISOString();
-const out = rows.map((r) => ({ ...r, kernel_gflops_bench_wide_shapes: kernelRate, load_avg_1m: loadAvg1(), ...prov, timestamp: stamp }));
+const out = rows.map((r) => ({ ...r, kaneko_c_seconds_per_epoch: r.setting.startsWith('Kaneko') ? cColumn : '', kernel_gflops_bench_wide_shapes: kernelRate, load_avg_1m: loadAvg1(), ...prov, timestamp: stamp }));
 writeFileSync('results/bench-train.csv', stringify(out, { header: true }));
 console.log('wrote results/bench-train.csv');

@@ -98,7 +98,8 @@ function typeRuns(srcE: Uint8Array): [number, number, boolean][] {
  * What the SIMD kernels offer, in the WebAssembly module's signatures (byte offsets into the shared
  * memory, strides in bytes); `fwd` applies the sigmoid itself when act is 1 (native fuses it).
  */
-type SimdExports = Omit<WasmExports, 'fwd' | 'upd'> & {
+type SimdExports = Omit<WasmExports, 'fwd' | 'upd' | 'fwd1'> & {
+  fwd1(w: number, bias: number, hasBias: number, x: number, y: number, nIn: number, nOut: number, act: number, k: number): void;
   upd(w: number, x: number, xs: number, g: number, gs: number, B: number, i0: number, i1: number, nOut: number, scale: number, freeze: number, j0?: number, j1?: number, dup?: number): void;
   /** Native only: the bidirectional coefficients of a sigmoid layer whose E cells come first. */
   coef?(y: number, ys: number, B: number, nOut: number, nE: number, amine: number, amineStride: number, g: number): void;
@@ -113,6 +114,10 @@ function wasmExports(mem: Memory): SimdExports {
     fwd(w, bias, hasBias, x, xs, y, ys, B, nIn, nOut, act, k) {
       ex.fwd(w, bias, hasBias, x, xs, y, ys, B, nIn, nOut);
       if (act === 1) ex.sigmoid(y, B, nOut, ys, k);
+    },
+    fwd1(w, bias, hasBias, x, y, nIn, nOut, act, k) {
+      ex.fwd1(w, bias, hasBias, x, y, nIn, nOut);
+      if (act === 1) ex.sigmoid(y, 1, nOut, 4 * nOut, k);
     },
   };
 }
@@ -183,8 +188,7 @@ function simdKernels(impl: 'wasm' | 'native', ex: SimdExports): Kernels {
     forward(f, l, batch, u0) {
       const act = l.act;
       if (batch === 1) {
-        ex.fwd1(addr(l.w), l.b >= 0 ? addr(l.b) : 0, l.b >= 0 ? 1 : 0, addr(l.x), addr(l.y), l.nIn, l.nOut);
-        if (act === 0) ex.sigmoid(addr(l.y), 1, l.nOut, 4 * l.yStride, -2 / u0);
+        ex.fwd1(addr(l.w), l.b >= 0 ? addr(l.b) : 0, l.b >= 0 ? 1 : 0, addr(l.x), addr(l.y), l.nIn, l.nOut, act === 0 ? 1 : 0, -2 / u0);
       } else {
         ex.fwd(addr(l.w), l.b >= 0 ? addr(l.b) : 0, l.b >= 0 ? 1 : 0, addr(l.x), 4 * l.xStride, addr(l.y), 4 * l.yStride, batch, l.nIn, l.nOut, act === 0 ? 1 : 0, -2 / u0);
       }
@@ -238,12 +242,12 @@ function simdKernels(impl: 'wasm' | 'native', ex: SimdExports): Kernels {
   return kernels;
 }
 
-/** The wasm update kernel alone, with the coefficients already in gE/gI (for tests and benchmarks). */
-const rawInstances = new WeakMap<WebAssembly.Memory, WasmExports>();
-export function rawUpdate(mem: Memory, l: LayerLayout, batch: number, scale: number): void {
-  wasmModule ??= new WebAssembly.Module(readFileSync(WASM_URL));
-  let ex = rawInstances.get(mem.wasm);
-  if (!ex) rawInstances.set(mem.wasm, (ex = new WebAssembly.Instance(wasmModule, { env: { memory: mem.wasm } }).exports as unknown as WasmExports));
+/** The SIMD update kernel alone, with the coefficients already in gE/gI (for tests and benchmarks). */
+const rawInstances = new WeakMap<WebAssembly.Memory, SimdExports>();
+export function rawUpdate(mem: Memory, l: LayerLayout, batch: number, scale: number, impl: 'wasm' | 'native' = 'wasm'): void {
+  const key = impl === 'wasm' ? mem.wasm : (mem.buffer as unknown as WebAssembly.Memory);
+  let ex = rawInstances.get(key);
+  if (!ex) rawInstances.set(key, (ex = impl === 'wasm' ? wasmExports(mem) : bindNative(mem.buffer)));
   const addr = (off: number): number => CTRL_BYTES + 4 * off;
   for (const [i0, i1, isE] of typeRuns(l.srcE)) {
     ex.upd(addr(l.w), addr(l.x), 4 * l.xStride, addr(isE ? l.gE : l.gI), 4 * l.nOut, batch, i0, i1, l.nOut, scale, 0);

@@ -1,18 +1,22 @@
 /** Kernel micro-benchmarks: GFLOP/s of the forward and update kernels per implementation, precision and shape. */
-import { rawUpdate, wasmKernels, jsKernels } from './backend.js';
+import { kernelsFor, rawUpdate } from './backend.js';
+import { nativeAddon } from './native.js';
 import { amineUpdate } from './kernels.js';
 import { allocateMemory, type LayerLayout, type Memory } from './layout.js';
 import { Rng } from './rng.js';
 import { summarize } from './stats.js';
 
 export interface KernelResult {
-  op: 'forward' | 'update';
+  op: 'forward' | 'update' | 'peak';
   dtype: 'f32' | 'f64';
   batch: number;
   in: number;
   out: number;
   gflops: number;
-  impl: 'wasm' | 'js';
+  impl: 'native' | 'wasm' | 'js';
+  /** Native rows: the variant that ran; every row with a native peak: the kernel's share of it. */
+  variant?: string;
+  shareOfPeak?: number;
 }
 
 export const DEFAULT_SHAPES: [number, number, number][] = [[128, 784, 256], [128, 1568, 512], [128, 1024, 512], [128, 4, 4], [1, 256, 128]];
@@ -48,18 +52,28 @@ function time(flops: number, fn: () => void, reps: number): number {
   return summarize(rates).median;
 }
 
+/**
+ * Every kernel per implementation (native where the addon loads, wasm, js in f32 and f64) and
+ * shape, plus the native peak: register-only FMAs on one core, which every row is a share of.
+ */
 export function benchKernels(shapes = DEFAULT_SHAPES, reps = 5): KernelResult[] {
   const out: KernelResult[] = [];
+  const addon = nativeAddon();
+  const variant = addon?.info().variant;
+  const peak = addon && variant !== 'portable' ? summarize(Array.from({ length: reps }, () => addon.peak(0.2))).median : undefined;
+  if (peak !== undefined) out.push({ op: 'peak', dtype: 'f32', batch: 0, in: 0, out: 0, gflops: peak, impl: 'native', variant, shareOfPeak: 1 });
+  const impls = [...(addon ? [['native', 'f32'] as const] : []), ['wasm', 'f32'] as const, ['js', 'f32'] as const, ['js', 'f64'] as const];
   for (const [B, nIn, nOut] of shapes) {
     const flops = 2 * B * nIn * nOut;
-    for (const [impl, dtype] of [['wasm', 'f32'], ['js', 'f32'], ['js', 'f64']] as const) {
+    for (const [impl, dtype] of impls) {
       const { mem, l } = setup(dtype === 'f32' ? 4 : 8, B, nIn, nOut);
-      const k = impl === 'wasm' ? wasmKernels(mem) : jsKernels;
+      const k = kernelsFor(impl, mem);
       const fwd = time(flops, () => k.forward(mem.f, l, B, 0.4), reps);
-      const upd = impl === 'wasm'
-        ? time(flops, () => rawUpdate(mem, l, B, 1e-9), reps)
+      const upd = impl !== 'js'
+        ? time(flops, () => rawUpdate(mem, l, B, 1e-9, impl), reps)
         : time(flops, () => amineUpdate(mem.f, l.w, -1, l.x, l.xStride, B, nIn, nOut, l.srcE, l.gE, l.gI, 1e-9, false), reps);
-      out.push({ op: 'forward', dtype, batch: B, in: nIn, out: nOut, gflops: fwd, impl }, { op: 'update', dtype, batch: B, in: nIn, out: nOut, gflops: upd, impl });
+      const extra = (g: number): Partial<KernelResult> => ({ ...(impl === 'native' ? { variant } : {}), ...(peak ? { shareOfPeak: g / peak } : {}) });
+      out.push({ op: 'forward', dtype, batch: B, in: nIn, out: nOut, gflops: fwd, impl, ...extra(fwd) }, { op: 'update', dtype, batch: B, in: nIn, out: nOut, gflops: upd, impl, ...extra(upd) });
     }
   }
   return out;

@@ -199,11 +199,16 @@ export function buildCli(argv: string[]): Argv {
         if (!m || Number(m[1]) < 1 || Number(m[2]) < 1 || Number(m[3]) < 1) throw new EdsimError(`--shapes must list BxINxOUT, e.g. 128x784x256, got '${p}'`);
         return [Number(m[1]), Number(m[2]), Number(m[3])] as [number, number, number];
       });
+      if (!a.json) process.stdout.write(`native: ${nativeReason()}\n`);
       const kernels = benchKernels(shapes, a.repeats as number);
       if (!a.json) {
-        for (const k of kernels) process.stdout.write(`${k.op.padEnd(8)} ${k.impl.padEnd(5)} ${k.dtype}  ${`${k.batch}x${k.in}->${k.out}`.padEnd(14)} ${k.gflops.toFixed(2).padStart(7)} GFLOP/s\n`);
+        for (const k of kernels) {
+          const shape = k.op === 'peak' ? 'register FMAs' : `${k.batch}x${k.in}->${k.out}`;
+          const share = k.shareOfPeak === undefined ? '' : `  ${(100 * k.shareOfPeak).toFixed(0).padStart(3)} % of peak`;
+          process.stdout.write(`${k.op.padEnd(8)} ${k.impl.padEnd(6)} ${k.dtype}  ${shape.padEnd(14)} ${k.gflops.toFixed(2).padStart(7)} GFLOP/s${share}\n`);
+        }
       }
-      process.stdout.write(a.json ? `${JSON.stringify({ kernels })}\n` : '');
+      process.stdout.write(a.json ? `${JSON.stringify({ native: nativeReason(), kernels })}\n` : '');
     })
     .command('halftone <input> <output>', 'error-diffusion halftoning of a PNG (where the method\'s name comes from)', (y) =>
       y.positional('input', { type: 'string', demandOption: true, describe: 'PNG to read (--demo: where to write a test picture first)' })

@@ -60,9 +60,10 @@ function runAll(variant: string, B: number, nIn: number, nOut: number, split: nu
   k.upd(A.w, A.x, 4 * nIn, A.g, 4 * nOut, B, 0, nIn >> 1, nOut, 0.01, 1, 0, split);
   k.upd(A.w, A.x, 4 * nIn, A.g, 4 * nOut, B, 0, nIn >> 1, nOut, 0.01, 1, split, nOut);
   k.upd(A.w, A.x, 4 * nIn, A.g2, 4 * nOut, B, nIn >> 1, nIn, nOut, 0.01, 0);
-  k.fwd1(A.w, A.bias, 1, A.x, A.g, nIn, nOut, 0, split);
-  k.fwd1(A.w, A.bias, 1, A.x, A.g, nIn, nOut, split, nOut);
-  k.sigmoid(A.g, 1, nOut, 4 * nOut, -5);
+  k.fwd1(A.w, A.bias, 1, A.x, A.g, nIn, nOut, 1, -5, 0, split);
+  k.fwd1(A.w, A.bias, 1, A.x, A.g, nIn, nOut, 1, -5, split, nOut);
+  k.sigmoid(A.g, 1, nOut, 4 * nOut, 0.5);
+  s.mem.f.fill(0, s.off.g2, s.off.g2 + nOut); // gI all 0 (the kaneko rule's d- = 0): those rows are skipped
   k.upd1(A.w, A.x, A.g, A.g2, A.types, nIn, nOut, 0.3, 1, 0, split);
   k.upd1(A.w, A.x, A.g, A.g2, A.types, nIn, nOut, 0.3, 1, split, nOut);
   return Float32Array.from(s.mem.f);

@@ -13,9 +13,11 @@ import type { KernelChoice, KernelImpl } from './options.js';
 
 export interface Kernels {
   readonly impl: KernelImpl;
-  forward(f: Floats, l: LayerLayout, batch: number, u0: number): void;
+  /** Cells j0 <= j < j1 (default: all) of one layer; a cell's result never depends on the range. */
+  forward(f: Floats, l: LayerLayout, batch: number, u0: number, j0?: number, j1?: number): void;
   amine(f: Floats, net: NetLayout, batch: number, u1: number): void;
-  update(f: Floats, net: NetLayout, l: LayerLayout, batch: number, kanekoRule: boolean): void;
+  /** The incoming weights (and biases) of cells j0 <= j < j1 (default: all). */
+  update(f: Floats, net: NetLayout, l: LayerLayout, batch: number, kanekoRule: boolean, j0?: number, j1?: number): void;
   /** Layers [lo, hi) of a net, in order (the wasm kernels fuse runs of identical tiny layers). */
   forwardLayers(f: Floats, net: NetLayout, lo: number, hi: number, batch: number, u0: number): void;
   updateLayers(f: Floats, net: NetLayout, lo: number, hi: number, batch: number, kanekoRule: boolean): void;
@@ -69,12 +71,13 @@ function chainRuns(net: NetLayout, lo: number, hi: number): [number, number, boo
   return runs;
 }
 
+/** The wasm module's exports: `nOut` cells from w on, rows of the weights `ws` bytes apart. */
 interface WasmExports {
-  fwd(w: number, bias: number, hasBias: number, x: number, xs: number, y: number, ys: number, B: number, nIn: number, nOut: number): void;
-  upd(w: number, x: number, xs: number, g: number, gs: number, B: number, i0: number, i1: number, nOut: number, scale: number, freeze: number): void;
+  fwd(w: number, bias: number, hasBias: number, x: number, xs: number, y: number, ys: number, B: number, nIn: number, nOut: number, ws: number): void;
+  upd(w: number, x: number, xs: number, g: number, gs: number, B: number, i0: number, i1: number, nOut: number, scale: number, freeze: number, ws: number): void;
   sigmoid(p: number, rows: number, cols: number, stride: number, k: number): void;
-  upd1(w: number, x: number, gE: number, gI: number, types: number, nIn: number, nOut: number, scale: number, freeze: number): void;
-  fwd1(w: number, bias: number, hasBias: number, x: number, y: number, nIn: number, nOut: number): void;
+  upd1(w: number, x: number, gE: number, gI: number, types: number, nIn: number, nOut: number, scale: number, freeze: number, ws: number): void;
+  fwd1(w: number, bias: number, hasBias: number, x: number, y: number, nIn: number, nOut: number, ws: number): void;
   chainFwd(w: number, wS: number, x: number, xS: number, count: number, B: number, nIn: number, nOut: number, k: number): void;
   chainUpd(w: number, wS: number, x: number, xS: number, g: number, gS: number, count: number, B: number, nIn: number, nOut: number, nE: number, amine: number, scale: number): void;
 }
@@ -95,29 +98,40 @@ function typeRuns(srcE: Uint8Array): [number, number, boolean][] {
 }
 
 /**
- * What the SIMD kernels offer, in the WebAssembly module's signatures (byte offsets into the shared
- * memory, strides in bytes); `fwd` applies the sigmoid itself when act is 1 (native fuses it).
+ * What the SIMD kernels offer, in the native addon's signatures: byte offsets into the shared
+ * memory, strides in bytes, cells j0 <= j < j1 of a layer of nOut; `fwd`/`fwd1` apply the sigmoid
+ * when act is 1. The wasm module is adapted to them (a cell range is an offset and a row stride).
  */
-type SimdExports = Omit<WasmExports, 'fwd' | 'upd' | 'fwd1'> & {
-  fwd1(w: number, bias: number, hasBias: number, x: number, y: number, nIn: number, nOut: number, act: number, k: number): void;
-  upd(w: number, x: number, xs: number, g: number, gs: number, B: number, i0: number, i1: number, nOut: number, scale: number, freeze: number, j0?: number, j1?: number, dup?: number): void;
+type SimdExports = Pick<WasmExports, 'sigmoid' | 'chainFwd' | 'chainUpd'> & {
+  fwd(w: number, bias: number, hasBias: number, x: number, xs: number, y: number, ys: number, B: number, nIn: number, nOut: number, act: number, k: number, j0: number, j1: number): void;
+  upd(w: number, x: number, xs: number, g: number, gs: number, B: number, i0: number, i1: number, nOut: number, scale: number, freeze: number, j0: number, j1: number, dup?: number): void;
+  upd1(w: number, x: number, gE: number, gI: number, types: number, nIn: number, nOut: number, scale: number, freeze: number, j0: number, j1: number): void;
+  fwd1(w: number, bias: number, hasBias: number, x: number, y: number, nIn: number, nOut: number, act: number, k: number, j0: number, j1: number): void;
   /** Native only: the bidirectional coefficients of a sigmoid layer whose E cells come first. */
-  coef?(y: number, ys: number, B: number, nOut: number, nE: number, amine: number, amineStride: number, g: number): void;
-  fwd(w: number, bias: number, hasBias: number, x: number, xs: number, y: number, ys: number, B: number, nIn: number, nOut: number, act: number, k: number): void;
+  coef?(y: number, ys: number, B: number, nOut: number, nE: number, amine: number, amineStride: number, g: number, j0: number, j1: number): void;
 };
 
 function wasmExports(mem: Memory): SimdExports {
   wasmModule ??= new WebAssembly.Module(readFileSync(WASM_URL));
   const ex = new WebAssembly.Instance(wasmModule, { env: { memory: mem.wasm } }).exports as unknown as WasmExports;
   return {
-    ...ex,
-    fwd(w, bias, hasBias, x, xs, y, ys, B, nIn, nOut, act, k) {
-      ex.fwd(w, bias, hasBias, x, xs, y, ys, B, nIn, nOut);
-      if (act === 1) ex.sigmoid(y, B, nOut, ys, k);
+    sigmoid: ex.sigmoid,
+    chainFwd: ex.chainFwd,
+    chainUpd: ex.chainUpd,
+    fwd(w, bias, hasBias, x, xs, y, ys, B, nIn, nOut, act, k, j0, j1) {
+      ex.fwd(w + 4 * j0, bias + 4 * j0, hasBias, x, xs, y + 4 * j0, ys, B, nIn, j1 - j0, 4 * nOut);
+      if (act === 1) ex.sigmoid(y + 4 * j0, B, j1 - j0, ys, k);
     },
-    fwd1(w, bias, hasBias, x, y, nIn, nOut, act, k) {
-      ex.fwd1(w, bias, hasBias, x, y, nIn, nOut);
-      if (act === 1) ex.sigmoid(y, 1, nOut, 4 * nOut, k);
+    upd(w, x, xs, g, gs, B, i0, i1, nOut, scale, freeze, j0, j1, dup = 0) {
+      ex.upd(w + 4 * j0, x, xs, g + 4 * j0, gs, B, i0, i1, j1 - j0, scale, freeze, 4 * nOut);
+      if (dup > 0) ex.upd(w + 4 * j0, x, xs, g + 4 * j0, gs, B, i0 + dup, i1 + dup, j1 - j0, scale, freeze, 4 * nOut);
+    },
+    upd1(w, x, gE, gI, types, nIn, nOut, scale, freeze, j0, j1) {
+      ex.upd1(w + 4 * j0, x, gE + 4 * j0, gI + 4 * j0, types, nIn, j1 - j0, scale, freeze, 4 * nOut);
+    },
+    fwd1(w, bias, hasBias, x, y, nIn, nOut, act, k, j0, j1) {
+      ex.fwd1(w + 4 * j0, bias + 4 * j0, hasBias, x, y + 4 * j0, nIn, j1 - j0, 4 * nOut);
+      if (act === 1) ex.sigmoid(y + 4 * j0, 1, j1 - j0, 4 * (j1 - j0), k);
     },
   };
 }
@@ -185,24 +199,25 @@ function simdKernels(impl: 'wasm' | 'native', ex: SimdExports): Kernels {
           e - k, batch, l.nIn, l.nOut, l.nOut / 2, addr(net.amine), (l.alpha * f[net.rate]!) / batch);
       }
     },
-    forward(f, l, batch, u0) {
+    forward(f, l, batch, u0, j0 = 0, j1 = l.nOut) {
       const act = l.act;
+      const bias = l.b >= 0 ? addr(l.b) : 0;
+      const hasBias = l.b >= 0 ? 1 : 0;
       if (batch === 1) {
-        ex.fwd1(addr(l.w), l.b >= 0 ? addr(l.b) : 0, l.b >= 0 ? 1 : 0, addr(l.x), addr(l.y), l.nIn, l.nOut, act === 0 ? 1 : 0, -2 / u0);
+        ex.fwd1(addr(l.w), bias, hasBias, addr(l.x), addr(l.y), l.nIn, l.nOut, act === 0 ? 1 : 0, -2 / u0, j0, j1);
       } else {
-        ex.fwd(addr(l.w), l.b >= 0 ? addr(l.b) : 0, l.b >= 0 ? 1 : 0, addr(l.x), 4 * l.xStride, addr(l.y), 4 * l.yStride, batch, l.nIn, l.nOut, act === 0 ? 1 : 0, -2 / u0);
+        ex.fwd(addr(l.w), bias, hasBias, addr(l.x), 4 * l.xStride, addr(l.y), 4 * l.yStride, batch, l.nIn, l.nOut, act === 0 ? 1 : 0, -2 / u0, j0, j1);
       }
       if (act === 0) return;
-      const n = l.nOut;
       for (let b = 0; b < batch; b++) {
         const r = l.y + b * l.yStride;
-        for (let j = 0; j < n; j++) f[r + j] = activate(act, f[r + j]!, u0);
+        for (let j = j0; j < j1; j++) f[r + j] = activate(act, f[r + j]!, u0);
       }
     },
     amine: computeAmine,
-    update(f, net, l, batch, kanekoRule) {
-      // The columns readout (one small layer) has no wasm kernel: the reference one runs it.
-      if (l.readoutColumn > 0) return updateLayer(f, net, l, batch, kanekoRule);
+    update(f, net, l, batch, kanekoRule, j0 = 0, j1 = l.nOut) {
+      // The columns readout (one small layer) has no SIMD kernel: the reference one runs it.
+      if (l.readoutColumn > 0) return updateLayer(f, net, l, batch, kanekoRule, j0, j1);
       const amine = l.isOutput ? net.err : net.amine;
       const amineStride = l.isOutput ? net.outputs : net.channels;
       const scale = (l.alpha * f[net.rate]!) / batch;
@@ -210,28 +225,28 @@ function simdKernels(impl: 'wasm' | 'native', ex: SimdExports): Kernels {
       if (nE >= 0) {
         // Native, bidirectional, sigmoid, one amine channel, E cells first: gE = gI, computed natively,
         // and one update call over every source.
-        ex.coef!(addr(l.y), 4 * l.yStride, batch, l.nOut, nE, addr(amine), 4 * amineStride, addr(l.gE));
+        ex.coef!(addr(l.y), 4 * l.yStride, batch, l.nOut, nE, addr(amine), 4 * amineStride, addr(l.gE), j0, j1);
         // A paired net's input stage holds every input twice (E copy, I copy): the first layer's
         // rows for the second copy get the same sums as the first (bit-identical, half the work).
         const dup = l.x === net.input && !net.interleaved ? (l.nIn - (net.biasCells ? 2 : 0)) / 2 : 0;
         const cells = l.nIn - 2 * dup;
-        if (dup === 0 || cells > 0) ex.upd(addr(l.w), addr(l.x), 4 * l.xStride, addr(l.gE), 4 * l.nOut, batch, 0, dup ? cells : l.nIn, l.nOut, scale, 0);
-        if (dup > 0) ex.upd(addr(l.w), addr(l.x), 4 * l.xStride, addr(l.gE), 4 * l.nOut, batch, cells, cells + dup, l.nOut, scale, 0, 0, l.nOut, dup);
+        if (dup === 0 || cells > 0) ex.upd(addr(l.w), addr(l.x), 4 * l.xStride, addr(l.gE), 4 * l.nOut, batch, 0, dup ? cells : l.nIn, l.nOut, scale, 0, j0, j1);
+        if (dup > 0) ex.upd(addr(l.w), addr(l.x), 4 * l.xStride, addr(l.gE), 4 * l.nOut, batch, cells, cells + dup, l.nOut, scale, 0, j0, j1, dup);
       } else {
-        amineCoefficients(f, l.y, l.yStride, batch, l.nOut, l.cellTypes, l.act, amine, amineStride, l.amineGroup, kanekoRule, l.gE, l.gI);
+        amineCoefficients(f, l.y, l.yStride, batch, l.nOut, l.cellTypes, l.act, amine, amineStride, l.amineGroup, kanekoRule, l.gE, l.gI, j0, j1);
         if (batch === 1) {
-          ex.upd1(addr(l.w), addr(l.x), addr(l.gE), addr(l.gI), addr(l.types), l.nIn, l.nOut, scale, kanekoRule ? 1 : 0);
+          ex.upd1(addr(l.w), addr(l.x), addr(l.gE), addr(l.gI), addr(l.types), l.nIn, l.nOut, scale, kanekoRule ? 1 : 0, j0, j1);
         } else {
           let r = runs.get(l.srcE);
           if (!r) runs.set(l.srcE, (r = typeRuns(l.srcE)));
           for (let k = 0; k < r.length; k++) {
             const run = r[k]!;
-            ex.upd(addr(l.w), addr(l.x), 4 * l.xStride, addr(run[2] ? l.gE : l.gI), 4 * l.nOut, batch, run[0], run[1], l.nOut, scale, kanekoRule ? 1 : 0);
+            ex.upd(addr(l.w), addr(l.x), 4 * l.xStride, addr(run[2] ? l.gE : l.gI), 4 * l.nOut, batch, run[0], run[1], l.nOut, scale, kanekoRule ? 1 : 0, j0, j1);
           }
         }
       }
       if (l.b >= 0) {
-        for (let j = 0; j < l.nOut; j++) {
+        for (let j = j0; j < j1; j++) {
           let a = 0;
           for (let b = 0; b < batch; b++) a += f[l.gE + b * l.nOut + j]!;
           f[l.b + j] = f[l.b + j]! + scale * a;
@@ -250,7 +265,7 @@ export function rawUpdate(mem: Memory, l: LayerLayout, batch: number, scale: num
   if (!ex) rawInstances.set(key, (ex = impl === 'wasm' ? wasmExports(mem) : bindNative(mem.buffer)));
   const addr = (off: number): number => CTRL_BYTES + 4 * off;
   for (const [i0, i1, isE] of typeRuns(l.srcE)) {
-    ex.upd(addr(l.w), addr(l.x), 4 * l.xStride, addr(isE ? l.gE : l.gI), 4 * l.nOut, batch, i0, i1, l.nOut, scale, 0);
+    ex.upd(addr(l.w), addr(l.x), 4 * l.xStride, addr(isE ? l.gE : l.gI), 4 * l.nOut, batch, i0, i1, l.nOut, scale, 0, 0, l.nOut);
   }
 }
 

@@ -40,8 +40,9 @@ export function stageBatch(f: Floats, net: NetLayout, data: Samples, order: Int3
   }
 }
 
-export function forwardLayer(f: Floats, l: LayerLayout, batch: number, u0: number): void {
-  forwardDense(f, l.w, l.b, l.x, l.xStride, l.y, l.yStride, batch, l.nIn, l.nOut, l.act, u0);
+/** Cells j0 <= j < j1 of a layer (all by default): each cell's output is the same whatever range computes it. */
+export function forwardLayer(f: Floats, l: LayerLayout, batch: number, u0: number, j0 = 0, j1 = l.nOut): void {
+  forwardDense(f, l.w, l.b, l.x, l.xStride, l.y, l.yStride, batch, l.nIn, l.nOut, l.act, u0, j0, j1);
 }
 
 /**
@@ -65,19 +66,19 @@ export function computeAmine(f: Floats, net: NetLayout, batch: number, u1: numbe
 }
 
 /** Updates one layer from its cached input and output and the broadcast amine (mean over the batch). */
-export function updateLayer(f: Floats, net: NetLayout, l: LayerLayout, batch: number, kanekoRule: boolean): void {
+export function updateLayer(f: Floats, net: NetLayout, l: LayerLayout, batch: number, kanekoRule: boolean, j0 = 0, j1 = l.nOut): void {
   if (l.readoutColumn > 0) {
     columnReadoutUpdate(f, net, l, batch, kanekoRule);
     return;
   }
   const amine = l.isOutput ? net.err : net.amine;
   if (batch === 1) {
-    amineUpdateOnline(f, l.w, l.b, l.x, l.y, l.nIn, l.nOut, l.srcE, l.cellTypes, l.act, amine, l.amineGroup, l.alpha * f[net.rate]!, kanekoRule);
+    amineUpdateOnline(f, l.w, l.b, l.x, l.y, l.nIn, l.nOut, l.srcE, l.cellTypes, l.act, amine, l.amineGroup, l.alpha * f[net.rate]!, kanekoRule, j0, j1);
     return;
   }
   amineCoefficients(
     f, l.y, l.yStride, batch, l.nOut, l.cellTypes, l.act,
-    amine, l.isOutput ? net.outputs : net.channels, l.amineGroup, kanekoRule, l.gE, l.gI,
+    amine, l.isOutput ? net.outputs : net.channels, l.amineGroup, kanekoRule, l.gE, l.gI, j0, j1,
   );
-  amineUpdate(f, l.w, l.b, l.x, l.xStride, batch, l.nIn, l.nOut, l.srcE, l.gE, l.gI, (l.alpha * f[net.rate]!) / batch, kanekoRule);
+  amineUpdate(f, l.w, l.b, l.x, l.xStride, batch, l.nIn, l.nOut, l.srcE, l.gE, l.gI, (l.alpha * f[net.rate]!) / batch, kanekoRule, j0, j1);
 }

@@ -9,8 +9,8 @@ import type { Floats, Layout, Memory, NetLayout } from './layout.js';
 import type { ModelConfig } from './options.js';
 import type { StatsView } from './protocol.js';
 
-export type StrategyName = 'serial' | 'layer' | 'pipeline' | 'output';
-export const STRATEGIES: readonly StrategyName[] = ['serial', 'layer', 'pipeline', 'output'];
+export type StrategyName = 'serial' | 'layer' | 'pipeline' | 'output' | 'cells';
+export const STRATEGIES: readonly StrategyName[] = ['serial', 'layer', 'pipeline', 'output', 'cells'];
 
 export interface EpochTally {
   errSum: number;

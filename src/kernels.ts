@@ -16,24 +16,27 @@ function row(n: number): Float64Array {
   return scratch;
 }
 
-/** y[b, j] = f(sum_i W[i, j] x[b, i] (+ bias[j])). Zero inputs are skipped (exact: they add nothing). */
+/**
+ * y[b, j] = f(sum_i W[i, j] x[b, i] (+ bias[j])) for cells j0 <= j < j1. Zero inputs are skipped
+ * (exact: they add nothing); each cell's sum is the same whatever range it is computed in.
+ */
 export function forwardDense(
   m: F, w: number, bias: number, x: number, xStride: number, y: number, yStride: number,
-  batch: number, nIn: number, nOut: number, act: number, u0: number,
+  batch: number, nIn: number, nOut: number, act: number, u0: number, j0 = 0, j1 = nOut,
 ): void {
   const s = row(nOut);
   for (let b = 0; b < batch; b++) {
     const xr = x + b * xStride;
     const yr = y + b * yStride;
-    s.fill(0, 0, nOut);
+    s.fill(0, j0, j1);
     for (let i = 0; i < nIn; i++) {
       const xi = m[xr + i]!;
       if (xi === 0) continue;
       const wr = w + i * nOut;
-      for (let j = 0; j < nOut; j++) s[j] = s[j]! + m[wr + j]! * xi;
+      for (let j = j0; j < j1; j++) s[j] = s[j]! + m[wr + j]! * xi;
     }
-    if (bias >= 0) for (let j = 0; j < nOut; j++) s[j] = s[j]! + m[bias + j]!;
-    for (let j = 0; j < nOut; j++) m[yr + j] = activate(act, s[j]!, u0);
+    if (bias >= 0) for (let j = j0; j < j1; j++) s[j] = s[j]! + m[bias + j]!;
+    for (let j = j0; j < j1; j++) m[yr + j] = activate(act, s[j]!, u0);
   }
 }
 
@@ -46,7 +49,7 @@ export function forwardDense(
  */
 export function amineCoefficients(
   m: F, y: number, yStride: number, batch: number, nOut: number, cellTypes: Int8Array, act: number,
-  amine: number, amineStride: number, group: number, kanekoRule: boolean, gE: number, gI: number,
+  amine: number, amineStride: number, group: number, kanekoRule: boolean, gE: number, gI: number, j0 = 0, j1 = nOut,
 ): void {
   if (!kanekoRule && group >= nOut && (act === 0 || act === 5)) {
     // The common case (bidirectional rule, hidden layer, sigmoid) without branches per cell.
@@ -54,7 +57,7 @@ export function amineCoefficients(
       const yr = y + b * yStride;
       const a = m[amine + b * amineStride]!;
       const gr = b * nOut;
-      for (let j = 0; j < nOut; j++) {
+      for (let j = j0; j < j1; j++) {
         const o = m[yr + j]!;
         const g = o * (1 - o) * a * cellTypes[j]!;
         m[gE + gr + j] = g;
@@ -67,10 +70,9 @@ export function amineCoefficients(
     const yr = y + b * yStride;
     const ar = amine + b * amineStride;
     const gr = b * nOut;
-    for (let c = 0, j0 = 0; j0 < nOut; c++, j0 += group) {
+    for (let c = Math.floor(j0 / group), c0 = c * group; c0 < j1; c++, c0 += group) {
       const a = m[ar + c]!;
-      const j1 = Math.min(j0 + group, nOut);
-      for (let j = j0; j < j1; j++) {
+      for (let j = Math.max(c0, j0), end = Math.min(c0 + group, j1); j < end; j++) {
         const fd = derivative(act, m[yr + j]!);
         const t = cellTypes[j]!;
         if (kanekoRule) {
@@ -93,26 +95,26 @@ export function amineCoefficients(
  */
 export function amineUpdate(
   m: F, w: number, bias: number, x: number, xStride: number, batch: number, nIn: number, nOut: number,
-  srcE: Uint8Array, gE: number, gI: number, scale: number, freezeZeros: boolean,
+  srcE: Uint8Array, gE: number, gI: number, scale: number, freezeZeros: boolean, j0 = 0, j1 = nOut,
 ): void {
   const acc = row(nOut);
   for (let i = 0; i < nIn; i++) {
     const g = srcE[i] === 1 ? gE : gI;
-    acc.fill(0, 0, nOut);
+    acc.fill(0, j0, j1);
     for (let b = 0; b < batch; b++) {
       const xi = m[x + b * xStride + i]!;
       if (xi === 0) continue;
       const gr = g + b * nOut;
-      for (let j = 0; j < nOut; j++) acc[j] = acc[j]! + xi * m[gr + j]!;
+      for (let j = j0; j < j1; j++) acc[j] = acc[j]! + xi * m[gr + j]!;
     }
     const wr = w + i * nOut;
-    for (let j = 0; j < nOut; j++) {
+    for (let j = j0; j < j1; j++) {
       if (freezeZeros && m[wr + j] === 0) continue;
       m[wr + j] = m[wr + j]! + scale * acc[j]!;
     }
   }
   if (bias >= 0) {
-    for (let j = 0; j < nOut; j++) {
+    for (let j = j0; j < j1; j++) {
       let a = 0;
       for (let b = 0; b < batch; b++) a += m[gE + b * nOut + j]!;
       m[bias + j] = m[bias + j]! + scale * a;
@@ -128,17 +130,17 @@ export function amineUpdate(
  */
 export function amineUpdateOnline(
   m: F, w: number, bias: number, x: number, y: number, nIn: number, nOut: number, srcE: Uint8Array,
-  cellTypes: Int8Array, act: number, amine: number, group: number, alpha: number, kanekoRule: boolean,
+  cellTypes: Int8Array, act: number, amine: number, group: number, alpha: number, kanekoRule: boolean, j0 = 0, j1 = nOut,
 ): void {
   const sig = act === 0 || act === 5;
   // Each cell's amine, looked up once rather than once per synapse.
   const av = row(nOut);
-  for (let j = 0; j < nOut; j++) av[j] = m[amine + ((j / group) | 0)]!;
+  for (let j = j0; j < j1; j++) av[j] = m[amine + ((j / group) | 0)]!;
   for (let i = 0; i < nIn; i++) {
     const xi = m[x + i]!;
     const e = srcE[i] === 1;
     const wr = w + i * nOut;
-    for (let j = 0; j < nOut; j++) {
+    for (let j = j0; j < j1; j++) {
       const cur = m[wr + j]!;
       if (kanekoRule && cur === 0) continue;
       const o = m[y + j]!;
@@ -155,7 +157,7 @@ export function amineUpdateOnline(
     }
   }
   if (bias >= 0) {
-    for (let j = 0; j < nOut; j++) {
+    for (let j = j0; j < j1; j++) {
       const o = m[y + j]!;
       const a = av[j]!;
       const t = cellTypes[j]!;

@@ -15,7 +15,8 @@ import { LayerGroup } from './layer-group.js';
 import { computeLayout, type Layout, type Memory } from './layout.js';
 import type { ModelConfig } from './options.js';
 import { OutputExecutor } from './output-executor.js';
-import { balanceGroups, layerCost } from './partition.js';
+import { CellsExecutor, cellsName, checkCellsModel } from './cells-executor.js';
+import { balanceGroups, cellRanges, layerCost } from './partition.js';
 import { FLAG_LAST, FLAG_TRAIN, MAX_GROUPS, publish, RING, SLOT, statsView, type WorkerInit } from './protocol.js';
 
 export const MAX_WORKERS = MAX_GROUPS;
@@ -183,7 +184,7 @@ async function startGroups(
  * the current one flows through the other groups); pipeline one per batch in flight, plus one.
  */
 export function layoutFor(strategy: StrategyName, workers: number, c: ModelConfig, batch: number): Layout {
-  if (strategy === 'layer' && workers > 1) return computeLayout(c, batch, 2);
+  if ((strategy === 'layer' || strategy === 'cells') && workers > 1) return computeLayout(c, batch, 2);
   if (strategy !== 'pipeline') return computeLayout(c, batch, 1);
   const groups = Math.min(workers, computeLayout(c, 1).nets[0]!.layers.length);
   return computeLayout(c, batch, groups + 1);
@@ -207,6 +208,27 @@ export async function createParallelExecutor(
     const exec = new OutputExecutor(mem, layout, config, bounds, crew, total);
     exec.attach(opts.data, shared);
     await startGroups(crew, 'output', bounds, { kind: 'output', memory: mem.wasm, kernels: config.kernels, layout, u0: config.u0, u1: config.u1, kanekoRule, groups: bounds.length - 1, slots: 1, spins: crew.spins, data: shared.d }, () => 0, opts.fault);
+    return exec;
+  }
+  if (strategy === 'cells') {
+    checkCellsModel(config, layout);
+    const ranges = cellRanges(layers.slice(0, -1), layers.at(-1)!, layout.batch, workers);
+    const crew = new Crew(mem.buffer, mem.ctrl, stallMs, workers);
+    const exec = new CellsExecutor(mem, layout, config, ranges, crew);
+    try {
+      await crew.start(Array.from({ length: workers - 1 }, (_, i) => {
+        const g = i + 1;
+        const init: WorkerInit = {
+          kind: 'cells', memory: mem.wasm, kernels: config.kernels, layout, u0: config.u0, u1: config.u1, kanekoRule, group: g, groups: workers,
+          lo: 0, hi: 0, lag: 0, slots: layout.slots.length, spins: crew.spins, cells: ranges,
+        };
+        if (opts.fault?.group === g) init.fault = { kind: opts.fault.kind, at: opts.fault.at };
+        return { name: cellsName(g, ranges), init };
+      }));
+    } catch (e) {
+      await crew.close();
+      throw e;
+    }
     return exec;
   }
   const costs = layers.map((l) => layerCost(l, layout.batch));

@@ -63,3 +63,38 @@ export function balanceGroups(costs: number[], groups: number): number[] {
   }
   return bounds;
 }
+
+/** One thread's cells of one layer, [j0, j1) (empty when j0 === j1). */
+export type CellRange = [number, number];
+
+/**
+ * The cells strategy's split: for every hidden layer, one contiguous range of cells per thread
+ * (thread 0 is the coordinator). Every cell of a layer costs the same (its nIn sources), so a layer
+ * splits by count, in multiples of 16 cells (one AVX-512 vector) when it is wide enough; the
+ * coordinator, which also runs the output layers, the amine, staging and scoring, takes a smaller
+ * share. A layer too narrow to share (fewer than 4 cells per thread) stays whole with the
+ * coordinator: splitting it would cost a barrier for nothing.
+ */
+export function cellRanges(hidden: LayerShape[], output: LayerShape, batch: number, threads: number): CellRange[][] {
+  const hiddenCost = hidden.reduce((s, l) => s + layerCost(l, batch), 0);
+  const extra = layerCost(output, batch) + 4 * hidden[0]!.nIn; // output layer, staging
+  const fair = (hiddenCost + extra) / threads;
+  // The coordinator's weight relative to the others' 1, so that its total comes near the fair share.
+  const w0 = threads === 1 ? 1 : Math.max(0.2, Math.min(1, (fair - extra) / fair));
+  const weights = [w0, ...new Array<number>(threads - 1).fill(1)];
+  const total = weights.reduce((a, b) => a + b, 0);
+  return hidden.map((l) => {
+    const n = l.nOut;
+    if (n < 4 * threads) return weights.map((_, g): CellRange => (g === 0 ? [0, n] : [n, n]));
+    const unit = n >= 16 * threads ? 16 : 1;
+    const bounds = [0];
+    let acc = 0;
+    for (let g = 0; g < threads - 1; g++) {
+      acc += weights[g]!;
+      const cut = Math.round((n * acc) / total / unit) * unit;
+      bounds.push(Math.min(n, Math.max(bounds[g]!, cut)));
+    }
+    bounds.push(n);
+    return weights.map((_, g): CellRange => [bounds[g]!, bounds[g + 1]!]);
+  });
+}

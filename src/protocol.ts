@@ -18,9 +18,13 @@ export const SLOT = {
   EPOCH_SAMPLES: 3,
   /** Output strategy: 1 = train, 0 = evaluate. */
   EPOCH_MODE: 4,
-  /** FWD + g: the last batch whose input for group g is ready. */
+  /** FWD + g: the last batch whose input for group g is ready (cells: FWD + 0, the batch staged). */
   FWD: 16,
-  /** UPD + g: the last batch group g has finished with (forward and update). */
+  /**
+   * UPD + g: the last batch group g has finished with (forward and update). Cells: thread g's
+   * progress step, cellStep(t, k) once it has computed its cells of hidden layer k of batch t,
+   * cellStep(t, hidden) once it has also updated them.
+   */
   UPD: 16 + MAX_GROUPS,
   /** The last batch whose amine is ready. */
   AMINE: 16 + 2 * MAX_GROUPS,
@@ -29,6 +33,11 @@ export const SLOT = {
   /** FLAGS + t % RING: bit 0 = train, bit 1 = last batch of the stream (drain pending updates). */
   FLAGS: 17 + 2 * MAX_GROUPS + RING,
 } as const;
+
+/** The cells strategy's progress steps: hidden + 1 per batch (one per hidden layer, one for the update). */
+export function cellStep(t: number, k: number, hidden: number): number {
+  return t * (hidden + 1) + k + 1;
+}
 
 export const FLAG_TRAIN = 1;
 export const FLAG_LAST = 2;
@@ -77,7 +86,7 @@ export function publish(ctrl: Int32Array, slot: number, t: number): void {
 
 /** What the coordinator hands each worker at start-up (structured-clonable; memory travels as the buffer). */
 export interface WorkerInit {
-  kind: 'layer' | 'output';
+  kind: 'layer' | 'output' | 'cells';
   /** The shared memory itself (structured clone shares it): views and WebAssembly instances are built on it. */
   memory: WebAssembly.Memory;
   kernels: import('./options.js').KernelChoice;
@@ -96,6 +105,8 @@ export interface WorkerInit {
   spins: number;
   /** Output strategy: the training data and result buffers. */
   data?: SharedData;
+  /** Cells strategy: every thread's cells of every hidden layer, [layer][thread] = [j0, j1). */
+  cells?: [number, number][][];
   /** Test-only fault injection: make this worker throw, exit or hang at batch/epoch `at`. */
   fault?: { kind: 'throw' | 'exit' | 'hang'; at: number };
 }

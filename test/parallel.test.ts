@@ -7,6 +7,7 @@ import { loadDataset } from '../src/data.js';
 import { EdsimError } from '../src/errors.js';
 import { createTrainer, type TrainerOptions } from '../src/trainer.js';
 import { balanceGroups } from '../src/partition.js';
+import { nativeAddon } from '../src/native.js';
 import { ROOT, tempDir, withTimeout } from './helpers.js';
 
 const dir = tempDir();
@@ -36,6 +37,27 @@ test('layer strategy with 1-4 workers saves model files byte-identical to serial
   const wasm = { ...small, model: { ...small.model, kernels: 'wasm' as const } };
   const wasmSerial = await trainAndSave({ ...wasm, strategy: 'serial' }, mnist01.train, 'wasm-serial');
   assert.ok(await trainAndSave({ ...wasm, strategy: 'layer', workers: 2 }, mnist01.train, 'wasm-layer') === wasmSerial, 'layer on wasm differs from serial');
+}));
+
+test('cells strategy with 2, 3 and 4 workers saves model files byte-identical to serial: paired mini-batch on every backend, Kaneko online', withTimeout(240000, async () => {
+  const { parityData } = await import('../src/data.js');
+  const paired = (kernels: 'native' | 'wasm' | 'js', precision: 'f32' | 'f64'): TrainerOptions =>
+    ({ preset: 'bench-wide', model: { hidden: [66, 64, 50], kernels, precision }, train: { epochs: 2, batch: 32 } });
+  const backends = [...(nativeAddon() ? [['native', 'f32'] as const] : []), ['wasm', 'f32'] as const, ['js', 'f64'] as const];
+  for (const [kernels, precision] of backends) {
+    const o = paired(kernels, precision);
+    const serial = await trainAndSave({ ...o, strategy: 'serial' }, mnist01.train, `cells-serial-${kernels}`);
+    for (const workers of kernels === 'js' ? [3] : [2, 3, 4]) {
+      const file = await trainAndSave({ ...o, strategy: 'cells', workers }, mnist01.train, `cells-${kernels}-${workers}`);
+      assert.ok(file === serial, `cells x${workers} on ${kernels} differs from serial`);
+    }
+  }
+  const parity4 = parityData(4);
+  const online: TrainerOptions = { preset: 'kaneko', model: { hidden: [24] }, train: { epochs: 60 } };
+  const serial = await trainAndSave({ ...online, strategy: 'serial' }, parity4, 'cells-kaneko-serial');
+  for (const workers of [2, 3, 4]) {
+    assert.ok(await trainAndSave({ ...online, strategy: 'cells', workers }, parity4, `cells-kaneko-${workers}`) === serial, `Kaneko online, cells x${workers}`);
+  }
 }));
 
 test('evaluation on the piscina pool (slices over the shared weights) equals serial evaluation', withTimeout(60000, async () => {

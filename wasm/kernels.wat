@@ -1,5 +1,7 @@
 ;; edsim's float32 WebAssembly SIMD kernels, over the shared memory every thread uses.
-;; Weights are source-major (W[i][j] at w + 4 * (i * nOut + j)); strides are in bytes.
+;; Weights are source-major (W[i][j] at w + i * ws + 4 * j); strides are in bytes. A kernel covers
+;; the nOut cells from w on: a range of a wider layer's cells is the same call at an offset w, with
+;; the wider layer's row stride ws (the cells strategy gives each thread such a range).
 ;; Built into dist/wasm/kernels.wasm by scripts/build-wasm.mjs (wabt) at npm install / npm run build.
 (module
   (import "env" "memory" (memory 1 65536 shared))
@@ -8,14 +10,14 @@
   ;; Blocks of 4 samples x 8 cells (8 f32x4 accumulators), then 1 x 4, then scalar.
   (func $fwd (export "fwd") (param $w i32) (param $bias i32) (param $hasBias i32)
         (param $x i32) (param $xs i32) (param $y i32) (param $ys i32)
-        (param $B i32) (param $nIn i32) (param $nOut i32)
+        (param $B i32) (param $nIn i32) (param $nOut i32) (param $ws i32)
     (local $b i32) (local $j i32) (local $i i32) (local $wrow i32)
     (local $pw i32) (local $p0 i32) (local $p1 i32) (local $p2 i32) (local $p3 i32) (local $py i32)
     (local $w0 v128) (local $w1 v128) (local $s v128)
     (local $a00 v128) (local $a01 v128) (local $a10 v128) (local $a11 v128)
     (local $a20 v128) (local $a21 v128) (local $a30 v128) (local $a31 v128)
     (local $acc f32)
-    (local.set $wrow (i32.shl (local.get $nOut) (i32.const 2)))
+    (local.set $wrow (local.get $ws))
     ;; ---- full 4-sample blocks ----
     (local.set $b (i32.const 0))
     (block $bdone (loop $bloop
@@ -75,19 +77,19 @@
         (br $jloop)))
       ;; columns left over in this 4-sample block: one sample at a time
       (call $fwdRows (local.get $w) (local.get $bias) (local.get $hasBias) (local.get $x) (local.get $xs) (local.get $y) (local.get $ys)
-                     (local.get $b) (i32.add (local.get $b) (i32.const 4)) (local.get $j) (local.get $nIn) (local.get $nOut))
+                     (local.get $b) (i32.add (local.get $b) (i32.const 4)) (local.get $j) (local.get $nIn) (local.get $nOut) (local.get $ws))
       (local.set $b (i32.add (local.get $b) (i32.const 4)))
       (br $bloop)))
     ;; ---- samples left over: every column ----
     (call $fwdRows (local.get $w) (local.get $bias) (local.get $hasBias) (local.get $x) (local.get $xs) (local.get $y) (local.get $ys)
-                   (local.get $b) (local.get $B) (i32.const 0) (local.get $nIn) (local.get $nOut)))
+                   (local.get $b) (local.get $B) (i32.const 0) (local.get $nIn) (local.get $nOut) (local.get $ws)))
 
   ;; Rows b0 <= b < b1, columns j0 <= j < nOut: 4 cells at a time, then one.
   (func $fwdRows (param $w i32) (param $bias i32) (param $hasBias i32) (param $x i32) (param $xs i32) (param $y i32) (param $ys i32)
-        (param $b0 i32) (param $b1 i32) (param $j0 i32) (param $nIn i32) (param $nOut i32)
+        (param $b0 i32) (param $b1 i32) (param $j0 i32) (param $nIn i32) (param $nOut i32) (param $ws i32)
     (local $b i32) (local $j i32) (local $i i32) (local $pw i32) (local $px i32) (local $wrow i32)
     (local $a v128) (local $s f32)
-    (local.set $wrow (i32.shl (local.get $nOut) (i32.const 2)))
+    (local.set $wrow (local.get $ws))
     (local.set $b (local.get $b0))
     (block $bdone (loop $bloop
       (br_if $bdone (i32.ge_s (local.get $b) (local.get $b1)))
@@ -138,12 +140,12 @@
   ;; the caller splits the sources into runs of one type). freeze != 0: weights that are 0 stay 0.
   ;; Blocks of 4 sources x 8 cells, then single sources x 4 cells, then scalar.
   (func $upd (export "upd") (param $w i32) (param $x i32) (param $xs i32) (param $g i32) (param $gs i32)
-        (param $B i32) (param $i0 i32) (param $i1 i32) (param $nOut i32) (param $scale f32) (param $freeze i32)
+        (param $B i32) (param $i0 i32) (param $i1 i32) (param $nOut i32) (param $scale f32) (param $freeze i32) (param $ws i32)
     (local $i i32) (local $j i32) (local $b i32) (local $pg i32) (local $px i32) (local $pw i32) (local $wrow i32)
     (local $g0 v128) (local $g1 v128) (local $xv v128) (local $s v128) (local $sc v128)
     (local $a00 v128) (local $a01 v128) (local $a10 v128) (local $a11 v128)
     (local $a20 v128) (local $a21 v128) (local $a30 v128) (local $a31 v128)
-    (local.set $wrow (i32.shl (local.get $nOut) (i32.const 2)))
+    (local.set $wrow (local.get $ws))
     (local.set $sc (f32x4.splat (local.get $scale)))
     (local.set $i (local.get $i0))
     (block $idone (loop $iloop
@@ -179,7 +181,7 @@
           (local.set $px (i32.add (local.get $px) (local.get $xs)))
           (local.set $b (i32.add (local.get $b) (i32.const 1)))
           (br $bloop)))
-        (local.set $pw (i32.add (local.get $w) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $nOut)) (local.get $j)) (i32.const 2))))
+        (local.set $pw (i32.add (local.get $w) (i32.add (i32.mul (local.get $i) (local.get $ws)) (i32.shl (local.get $j) (i32.const 2)))))
         (call $apply (local.get $pw) (local.get $a00) (local.get $a01) (local.get $sc) (local.get $freeze))
         (local.set $pw (i32.add (local.get $pw) (local.get $wrow)))
         (call $apply (local.get $pw) (local.get $a10) (local.get $a11) (local.get $sc) (local.get $freeze))
@@ -191,11 +193,11 @@
         (br $jloop)))
       ;; cells left over for these 4 sources
       (call $updRows (local.get $w) (local.get $x) (local.get $xs) (local.get $g) (local.get $gs) (local.get $B)
-                     (local.get $i) (i32.add (local.get $i) (i32.const 4)) (local.get $j) (local.get $nOut) (local.get $scale) (local.get $freeze))
+                     (local.get $i) (i32.add (local.get $i) (i32.const 4)) (local.get $j) (local.get $nOut) (local.get $scale) (local.get $freeze) (local.get $ws))
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (br $iloop)))
     (call $updRows (local.get $w) (local.get $x) (local.get $xs) (local.get $g) (local.get $gs) (local.get $B)
-                   (local.get $i) (local.get $i1) (i32.const 0) (local.get $nOut) (local.get $scale) (local.get $freeze)))
+                   (local.get $i) (local.get $i1) (i32.const 0) (local.get $nOut) (local.get $scale) (local.get $freeze) (local.get $ws)))
 
   ;; w[0..8) += sc * (a0, a1), keeping zero weights at zero when freeze != 0.
   (func $apply (param $pw i32) (param $a0 v128) (param $a1 v128) (param $sc v128) (param $freeze i32)
@@ -212,7 +214,7 @@
 
   ;; Sources i0 <= i < i1, cells j0 <= j < nOut: 4 cells at a time, then one.
   (func $updRows (param $w i32) (param $x i32) (param $xs i32) (param $g i32) (param $gs i32) (param $B i32)
-        (param $i0 i32) (param $i1 i32) (param $j0 i32) (param $nOut i32) (param $scale f32) (param $freeze i32)
+        (param $i0 i32) (param $i1 i32) (param $j0 i32) (param $nOut i32) (param $scale f32) (param $freeze i32) (param $ws i32)
     (local $i i32) (local $j i32) (local $b i32) (local $pg i32) (local $px i32) (local $pw i32)
     (local $a v128) (local $w0 v128) (local $n0 v128) (local $s f32) (local $wv f32)
     (local.set $i (local.get $i0))
@@ -232,7 +234,7 @@
           (local.set $px (i32.add (local.get $px) (local.get $xs)))
           (local.set $b (i32.add (local.get $b) (i32.const 1)))
           (br $bloop)))
-        (local.set $pw (i32.add (local.get $w) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $nOut)) (local.get $j)) (i32.const 2))))
+        (local.set $pw (i32.add (local.get $w) (i32.add (i32.mul (local.get $i) (local.get $ws)) (i32.shl (local.get $j) (i32.const 2)))))
         (local.set $w0 (v128.load (local.get $pw)))
         (local.set $n0 (f32x4.add (local.get $w0) (f32x4.mul (f32x4.splat (local.get $scale)) (local.get $a))))
         (if (local.get $freeze) (then
@@ -253,7 +255,7 @@
           (local.set $px (i32.add (local.get $px) (local.get $xs)))
           (local.set $b (i32.add (local.get $b) (i32.const 1)))
           (br $bloop2)))
-        (local.set $pw (i32.add (local.get $w) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $nOut)) (local.get $j)) (i32.const 2))))
+        (local.set $pw (i32.add (local.get $w) (i32.add (i32.mul (local.get $i) (local.get $ws)) (i32.shl (local.get $j) (i32.const 2)))))
         (local.set $wv (f32.load (local.get $pw)))
         (if (i32.or (i32.eqz (local.get $freeze)) (f32.ne (local.get $wv) (f32.const 0))) (then
           (f32.store (local.get $pw) (f32.add (local.get $wv) (f32.mul (local.get $scale) (local.get $s))))))
@@ -308,7 +310,7 @@
   ;; types[i] != 0 (excitatory source) and gI elsewhere; rows whose input is 0 are skipped (they
   ;; would add nothing). freeze != 0: zero weights stay zero.
   (func (export "upd1") (param $w i32) (param $x i32) (param $gE i32) (param $gI i32) (param $types i32) (param $nIn i32) (param $nOut i32)
-        (param $scale f32) (param $freeze i32)
+        (param $scale f32) (param $freeze i32) (param $ws i32)
     (local $i i32) (local $j i32) (local $pw i32) (local $pg i32) (local $xi f32) (local $s v128) (local $w0 v128) (local $n0 v128)
     (local $g i32)
     (local.set $i (i32.const 0))
@@ -318,7 +320,7 @@
       (local.set $xi (f32.mul (local.get $scale) (f32.load (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))))
       (if (f32.ne (local.get $xi) (f32.const 0)) (then
         (local.set $s (f32x4.splat (local.get $xi)))
-        (local.set $pw (i32.add (local.get $w) (i32.shl (i32.mul (local.get $i) (local.get $nOut)) (i32.const 2))))
+        (local.set $pw (i32.add (local.get $w) (i32.mul (local.get $i) (local.get $ws))))
         (local.set $pg (local.get $g))
         (local.set $j (i32.const 0))
         (block $jdone (loop $jloop
@@ -355,7 +357,7 @@
       (call $fwd (i32.add (local.get $w) (i32.mul (local.get $c) (local.get $wS))) (i32.const 0) (i32.const 0)
                  (local.get $xc) (i32.shl (local.get $nIn) (i32.const 2))
                  (i32.add (local.get $xc) (local.get $xS)) (i32.shl (local.get $nOut) (i32.const 2))
-                 (local.get $B) (local.get $nIn) (local.get $nOut))
+                 (local.get $B) (local.get $nIn) (local.get $nOut) (i32.shl (local.get $nOut) (i32.const 2)))
       (call $sigmoid (i32.add (local.get $xc) (local.get $xS)) (local.get $B) (local.get $nOut) (i32.shl (local.get $nOut) (i32.const 2)) (local.get $k))
       (local.set $c (i32.add (local.get $c) (i32.const 1)))
       (br $loop))))
@@ -391,14 +393,14 @@
       (call $upd (i32.add (local.get $w) (i32.mul (local.get $c) (local.get $wS)))
                  (i32.add (local.get $x) (i32.mul (local.get $c) (local.get $xS))) (i32.shl (local.get $nIn) (i32.const 2))
                  (local.get $gc) (i32.shl (local.get $nOut) (i32.const 2)) (local.get $B)
-                 (i32.const 0) (local.get $nIn) (local.get $nOut) (local.get $scale) (i32.const 0))
+                 (i32.const 0) (local.get $nIn) (local.get $nOut) (local.get $scale) (i32.const 0) (i32.shl (local.get $nOut) (i32.const 2)))
       (local.set $c (i32.add (local.get $c) (i32.const 1)))
       (br $loop))))
 ;; The online forward (batch of one): y[j] = sum_i W[i][j] x[i] (+ bias[j]), sources in order,
   ;; rows of W read contiguously (the 4x8 kernel's column blocks would stride through W); zero
   ;; inputs are skipped. The caller applies f.
   (func (export "fwd1") (param $w i32) (param $bias i32) (param $hasBias i32) (param $x i32) (param $y i32)
-        (param $nIn i32) (param $nOut i32)
+        (param $nIn i32) (param $nOut i32) (param $ws i32)
     (local $i i32) (local $j i32) (local $pw i32) (local $py i32) (local $xi f32) (local $s v128) (local $n4 i32)
     (local.set $n4 (i32.and (local.get $nOut) (i32.const -4)))
     (local.set $j (i32.const 0))
@@ -430,7 +432,7 @@
           (local.set $py (i32.add (local.get $py) (i32.const 4)))
           (local.set $j (i32.add (local.get $j) (i32.const 1)))
           (br $kloop)))))
-      (local.set $pw (i32.add (local.get $pw) (i32.shl (local.get $nOut) (i32.const 2))))
+      (local.set $pw (i32.add (local.get $pw) (local.get $ws)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $iloop)))
     (if (local.get $hasBias) (then

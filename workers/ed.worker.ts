@@ -10,7 +10,7 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { kernelsFor } from '../src/backend.js';
 import { viewMemory } from '../src/layout.js';
 import { LayerGroup, runNets } from '../src/layer-group.js';
-import { FLAG_LAST, FLAG_TRAIN, publish, RING, SLOT, statsView, waitAtLeast, type WorkerInit } from '../src/protocol.js';
+import { cellStep, FLAG_LAST, FLAG_TRAIN, publish, RING, SLOT, statsView, waitAtLeast, type WorkerInit } from '../src/protocol.js';
 
 const SLICE_MS = 50;
 
@@ -28,6 +28,7 @@ class WorkerHost {
     const ctrl = viewMemory(m.memory, m.layout).ctrl;
     try {
       if (m.kind === 'layer') this.layerLoop(m, ctrl);
+      else if (m.kind === 'cells') this.cellsLoop(m, ctrl);
       else this.outputLoop(m, ctrl);
     } catch (e) {
       Atomics.store(ctrl, SLOT.FAULT, m.group + 1);
@@ -86,6 +87,62 @@ class WorkerHost {
       }
       if (flags & FLAG_LAST) idle = true;
       t++;
+    }
+  }
+
+  /**
+   * Cells: per batch, this thread's cells of every hidden layer of every net, layer by layer (each
+   * layer after the threads owning cells of the layer below have passed it); then, once the
+   * coordinator has computed the output layers and the amine, the update of those same cells. The
+   * next batch's forward pass starts right away: its activations live in the other slot.
+   */
+  private cellsLoop(m: WorkerInit, ctrl: Int32Array): void {
+    const mem = viewMemory(m.memory, m.layout);
+    const { f } = mem;
+    const kern = kernelsFor(m.kernels, mem);
+    const stats = statsView(mem.buffer);
+    const g = m.group;
+    const ranges = m.cells!;
+    const H = ranges.length;
+    const stop = (): boolean => Atomics.load(ctrl, SLOT.STOP) !== 0;
+    const wait = (slot: number, t: number): boolean => {
+      const t0 = performance.now();
+      const ok = waitAtLeast(ctrl, slot, t, m.spins, SLICE_MS, stop);
+      stats.addWait(g, performance.now() - t0);
+      return ok;
+    };
+    let t = 0; // batches count from 1, as the coordinator numbers them
+    for (;;) {
+      t++;
+      if (!waitAtLeast(ctrl, SLOT.FWD, t, m.spins, SLICE_MS, stop)) return;
+      this.maybeFault(m, t);
+      const count = Atomics.load(ctrl, SLOT.COUNT + (t % RING));
+      const train = (Atomics.load(ctrl, SLOT.FLAGS + (t % RING)) & FLAG_TRAIN) !== 0;
+      const nets = m.layout.slots[t % m.slots]!;
+      for (let k = 0; k < H; k++) {
+        const [j0, j1] = ranges[k]![g]!;
+        if (j0 === j1) continue;
+        if (k > 0) {
+          for (let h = 0; h < m.groups; h++) {
+            const r = ranges[k - 1]![h]!;
+            if (h !== g && r[0] !== r[1] && !wait(SLOT.UPD + h, cellStep(t, k - 1, H))) return;
+          }
+        }
+        const t0 = performance.now();
+        for (const net of nets) kern.forward(f, net.layers[k]!, count, m.u0, j0, j1);
+        stats.addBusy(g, performance.now() - t0);
+        publish(ctrl, SLOT.UPD + g, cellStep(t, k, H));
+      }
+      if (!wait(SLOT.AMINE, t)) return;
+      if (train) {
+        const t0 = performance.now();
+        for (let k = 0; k < H; k++) {
+          const [j0, j1] = ranges[k]![g]!;
+          if (j0 !== j1) for (const net of nets) kern.update(f, net, net.layers[k]!, count, m.kanekoRule, j0, j1);
+        }
+        stats.addBusy(g, performance.now() - t0);
+      }
+      publish(ctrl, SLOT.UPD + g, cellStep(t, H, H));
     }
   }
 

@@ -1,0 +1,155 @@
+/**
+ * `cells`: every thread owns a slice of the cells of every hidden layer, with their incoming
+ * weights. Per batch the threads compute their cells layer by layer (a thread waits only for the
+ * threads owning cells of the layer below), the coordinator computes the output layers and the
+ * amine, and every thread updates its own cells with no further synchronisation, then goes on to
+ * the next batch, whose activations live in the other slot. Each cell runs the same kernel on the
+ * same inputs as in `serial`, so the models are byte-identical for any thread count.
+ */
+import { type Kernels, kernelsFor } from './backend.js';
+import type { Crew } from './crew.js';
+import { stageBatch, type Samples } from './engine.js';
+import { check, EdsimError } from './errors.js';
+import { BatchRows, type BatchHook, emptyTally, type EpochTally, type Executor, identityOrder, type StrategyName, takeGroupStats, type WorkerStats, yielder } from './executor.js';
+import type { Layout, Memory } from './layout.js';
+import type { ModelConfig } from './options.js';
+import type { CellRange } from './partition.js';
+import { cellStep, FLAG_LAST, FLAG_TRAIN, publish, RING, SLOT, statsView } from './protocol.js';
+
+type Labeled = Samples & { labels: Int32Array };
+
+/** The name every message and report uses for thread g of the cells strategy. */
+export function cellsName(g: number, ranges: CellRange[][]): string {
+  const cells = ranges.reduce((s, layer) => s + layer[g]![1] - layer[g]![0], 0);
+  return `cells thread ${g} (${cells} hidden cells${g === 0 ? ', output layers, coordinator' : ''})`;
+}
+
+export class CellsExecutor implements Executor {
+  readonly name: StrategyName = 'cells';
+  private seq = 0;
+  private readonly k: Kernels;
+  private readonly rows: BatchRows;
+  private readonly stats;
+  private readonly names: string[];
+  private readonly hidden: number;
+
+  constructor(
+    private readonly mem: Memory,
+    private readonly layout: Layout,
+    private readonly config: ModelConfig,
+    private readonly ranges: CellRange[][],
+    private readonly crew: Crew,
+  ) {
+    this.k = kernelsFor(config.kernels, mem);
+    this.rows = new BatchRows(layout);
+    this.stats = statsView(mem.buffer);
+    this.hidden = ranges.length;
+    this.names = ranges[0]!.map((_, g) => cellsName(g, ranges));
+  }
+
+  private get threads(): number {
+    return this.names.length;
+  }
+
+  /** Waits until every other thread owning cells of hidden layer k has passed step `step`. */
+  private async waitOwners(k: number, step: number): Promise<void> {
+    for (let h = 1; h < this.threads; h++) {
+      const r = this.ranges[k]![h]!;
+      if (r[0] !== r[1]) await this.crew.waitFor(SLOT.UPD + h, step, () => this.names[h]!);
+    }
+  }
+
+  private async stream(data: Labeled, order: Int32Array, batch: number, train: boolean, hook?: BatchHook, signal?: AbortSignal): Promise<EpochTally> {
+    const { f, ctrl } = this.mem;
+    const H = this.hidden;
+    const S = this.layout.slots.length;
+    const c = this.config;
+    const tally = emptyTally();
+    if (signal?.aborted) return tally;
+    check(cellStep(this.seq + Math.ceil(order.length / batch) + 1, H, H) < 2 ** 31, 'the cells strategy has run out of sequence numbers: create a new trainer');
+    const breathe = yielder();
+    for (let start = 0; start < order.length; start += batch) {
+      await breathe();
+      const count = Math.min(batch, order.length - start);
+      const lastBatch = start + batch >= order.length || signal?.aborted === true;
+      const t = ++this.seq;
+      const nets = this.layout.slots[t % S]!;
+      // The slot was last used by batch t - S: every thread must be done updating from it.
+      let t0 = performance.now();
+      for (let h = 1; h < this.threads; h++) await this.crew.waitFor(SLOT.UPD + h, cellStep(t - S, H, H), () => this.names[h]!);
+      this.stats.addWait(0, performance.now() - t0);
+      t0 = performance.now();
+      for (const net of nets) stageBatch(f, net, data, order, start, count);
+      ctrl[SLOT.COUNT + (t % RING)] = count;
+      ctrl[SLOT.FLAGS + (t % RING)] = (train ? FLAG_TRAIN : 0) | (lastBatch ? FLAG_LAST : 0);
+      publish(ctrl, SLOT.FWD, t);
+      let busy = performance.now() - t0;
+      let waited = 0;
+      for (let k = 0; k <= H; k++) {
+        const [j0, j1] = k < H ? this.ranges[k]![0]! : [0, 0];
+        if (k < H && j0 === j1) continue;
+        t0 = performance.now();
+        if (k > 0) await this.waitOwners(k - 1, cellStep(t, k - 1, H));
+        waited += performance.now() - t0;
+        t0 = performance.now();
+        if (k < H) {
+          for (const net of nets) this.k.forward(f, net.layers[k]!, count, c.u0, j0, j1);
+          publish(ctrl, SLOT.UPD, cellStep(t, k, H));
+        } else {
+          // The output layers (all theirs cells) and the amine, then the other threads may update.
+          for (const net of nets) {
+            this.k.forward(f, net.layers[H]!, count, c.u0);
+            this.k.amine(f, net, count, c.u1);
+          }
+          publish(ctrl, SLOT.AMINE, t);
+        }
+        busy += performance.now() - t0;
+      }
+      t0 = performance.now();
+      this.rows.tally(f, nets, count, data.labels, order, start, tally);
+      hook?.(start, count);
+      if (train) {
+        for (const net of nets) {
+          for (let k = 0; k < H; k++) {
+            const [j0, j1] = this.ranges[k]![0]!;
+            if (j0 !== j1) this.k.update(f, net, net.layers[k]!, count, c.rule === 'kaneko', j0, j1);
+          }
+          this.k.update(f, net, net.layers[H]!, count, c.rule === 'kaneko');
+        }
+      }
+      publish(ctrl, SLOT.UPD, cellStep(t, H, H));
+      this.stats.addBusy(0, busy + performance.now() - t0);
+      this.stats.addWait(0, waited);
+      if (lastBatch) break;
+    }
+    const t0 = performance.now();
+    for (let h = 1; h < this.threads; h++) await this.crew.waitFor(SLOT.UPD + h, cellStep(this.seq, H, H), () => this.names[h]!);
+    this.stats.addWait(0, performance.now() - t0);
+    return tally;
+  }
+
+  trainEpoch(data: Labeled, order: Int32Array, batch: number, hook?: BatchHook, signal?: AbortSignal): Promise<EpochTally> {
+    check(batch <= this.layout.batch, `batch ${batch} exceeds the allocated ${this.layout.batch}`);
+    return this.stream(data, order, batch, true, hook, signal);
+  }
+
+  /** Forward passes only, sliced the same way (per sample the same results as serial). */
+  evaluate(data: Labeled): Promise<EpochTally> {
+    return this.stream(data, identityOrder(data.y.length / data.outputs), this.layout.batch, false);
+  }
+
+  takeStats(): WorkerStats[] {
+    return takeGroupStats(this.stats, this.names);
+  }
+
+  close(): Promise<void> {
+    return this.crew.close();
+  }
+}
+
+/** Checks the model suits the cells strategy: every net of the same depth, no class columns. */
+export function checkCellsModel(config: ModelConfig, layout: Layout): void {
+  if (config.topology === 'columns') throw new EdsimError('the cells strategy does not run the columns topology (its readout mixes every column); use serial or layer');
+  const depth = layout.nets[0]!.layers.length;
+  check(layout.nets.every((n) => n.layers.length === depth), 'the cells strategy needs every net to have the same number of layers');
+}

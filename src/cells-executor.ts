@@ -67,24 +67,34 @@ export class CellsExecutor implements Executor {
     const tally = emptyTally();
     if (signal?.aborted) return tally;
     check(cellStep(this.seq + Math.ceil(order.length / batch) + 1, H, H) < 2 ** 31, 'the cells strategy has run out of sequence numbers: create a new trainer');
-    const breathe = yielder();
-    for (let start = 0; start < order.length; start += batch) {
-      await breathe();
-      const count = Math.min(batch, order.length - start);
-      const lastBatch = start + batch >= order.length || signal?.aborted === true;
-      const t = ++this.seq;
-      const nets = this.layout.slots[t % S]!;
-      // The slot was last used by batch t - S: every thread must be done updating from it.
-      let t0 = performance.now();
+    const starts: number[] = [];
+    for (let start = 0; start < order.length; start += batch) starts.push(start);
+    // Batch t goes to slot t % S, last used by batch t - S: every thread must be done updating from it.
+    const stage = async (i: number, t: number): Promise<void> => {
+      const t0 = performance.now();
       for (let h = 1; h < this.threads; h++) await this.crew.waitFor(SLOT.UPD + h, cellStep(t - S, H, H), () => this.names[h]!);
       this.stats.addWait(0, performance.now() - t0);
-      t0 = performance.now();
-      for (const net of nets) stageBatch(f, net, data, order, start, count);
+      const t1 = performance.now();
+      const start = starts[i]!;
+      const count = Math.min(batch, order.length - start);
+      for (const net of this.layout.slots[t % S]!) stageBatch(f, net, data, order, start, count);
       ctrl[SLOT.COUNT + (t % RING)] = count;
-      ctrl[SLOT.FLAGS + (t % RING)] = (train ? FLAG_TRAIN : 0) | (lastBatch ? FLAG_LAST : 0);
+      ctrl[SLOT.FLAGS + (t % RING)] = (train ? FLAG_TRAIN : 0) | (i === starts.length - 1 || signal?.aborted === true ? FLAG_LAST : 0);
       publish(ctrl, SLOT.FWD, t);
-      let busy = performance.now() - t0;
+      this.stats.addBusy(0, performance.now() - t1);
+    };
+    await stage(0, this.seq + 1);
+    const breathe = yielder();
+    for (let i = 0; i < starts.length; i++) {
+      await breathe();
+      const start = starts[i]!;
+      const count = Math.min(batch, order.length - start);
+      const lastBatch = i === starts.length - 1 || signal?.aborted === true;
+      const t = ++this.seq;
+      const nets = this.layout.slots[t % S]!;
+      let busy = 0;
       let waited = 0;
+      let t0 = 0;
       for (let k = 0; k <= H; k++) {
         const [j0, j1] = k < H ? this.ranges[k]![0]! : [0, 0];
         if (k < H && j0 === j1) continue;
@@ -96,7 +106,7 @@ export class CellsExecutor implements Executor {
           for (const net of nets) this.k.forward(f, net.layers[k]!, count, c.u0, j0, j1);
           publish(ctrl, SLOT.UPD, cellStep(t, k, H));
         } else {
-          // The output layers (all theirs cells) and the amine, then the other threads may update.
+          // The output layers (all their cells) and the amine, then the other threads may update.
           for (const net of nets) {
             this.k.forward(f, net.layers[H]!, count, c.u0);
             this.k.amine(f, net, count, c.u1);
@@ -105,6 +115,10 @@ export class CellsExecutor implements Executor {
         }
         busy += performance.now() - t0;
       }
+      this.stats.addBusy(0, busy);
+      this.stats.addWait(0, waited);
+      // With two slots the next batch goes in now, so the others start it as soon as they have updated.
+      if (!lastBatch && S > 1) await stage(i + 1, t + 1);
       t0 = performance.now();
       this.rows.tally(f, nets, count, data.labels, order, start, tally);
       hook?.(start, count);
@@ -118,9 +132,9 @@ export class CellsExecutor implements Executor {
         }
       }
       publish(ctrl, SLOT.UPD, cellStep(t, H, H));
-      this.stats.addBusy(0, busy + performance.now() - t0);
-      this.stats.addWait(0, waited);
+      this.stats.addBusy(0, performance.now() - t0);
       if (lastBatch) break;
+      if (S === 1) await stage(i + 1, t + 1);
     }
     const t0 = performance.now();
     for (let h = 1; h < this.threads; h++) await this.crew.waitFor(SLOT.UPD + h, cellStep(this.seq, H, H), () => this.names[h]!);

@@ -16,7 +16,7 @@ import { computeLayout, type Layout, type Memory } from './layout.js';
 import type { ModelConfig } from './options.js';
 import { OutputExecutor } from './output-executor.js';
 import { CellsExecutor, cellsName, checkCellsModel } from './cells-executor.js';
-import { balanceGroups, cellRanges, layerCost } from './partition.js';
+import { balanceGroups, cellRanges, layerCost, STAGE_COST } from './partition.js';
 import { FLAG_LAST, FLAG_TRAIN, MAX_GROUPS, publish, RING, SLOT, statsView, type WorkerInit } from './protocol.js';
 
 export const MAX_WORKERS = MAX_GROUPS;
@@ -212,7 +212,8 @@ export async function createParallelExecutor(
   }
   if (strategy === 'cells') {
     checkCellsModel(config, layout);
-    const ranges = cellRanges(layers.slice(0, -1), layers.at(-1)!, layout.batch, workers);
+    const impl = config.kernels === 'auto' ? 'wasm' : config.kernels;
+    const ranges = cellRanges(layers.slice(0, -1), layers.at(-1)!, layout.batch, workers, STAGE_COST[impl]);
     const crew = new Crew(mem.buffer, mem.ctrl, stallMs, workers);
     const exec = new CellsExecutor(mem, layout, config, ranges, crew);
     try {

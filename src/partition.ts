@@ -64,6 +64,13 @@ export function balanceGroups(costs: number[], groups: number): number[] {
   return bounds;
 }
 
+/**
+ * The coordinator's per-sample work besides its cells (staging the batch, scoring it, the amine),
+ * in flop-equivalents of the kernels per input value: measured on bench-wide as 11 % of an epoch
+ * with the native kernels (~250 GFLOP/s), proportionally less beside slower kernels.
+ */
+export const STAGE_COST: Record<'native' | 'wasm' | 'js', number> = { native: 450, wasm: 45, js: 4 };
+
 /** One thread's cells of one layer, [j0, j1) (empty when j0 === j1). */
 export type CellRange = [number, number];
 
@@ -75,9 +82,11 @@ export type CellRange = [number, number];
  * share. A layer too narrow to share (fewer than 4 cells per thread) stays whole with the
  * coordinator: splitting it would cost a barrier for nothing.
  */
-export function cellRanges(hidden: LayerShape[], output: LayerShape, batch: number, threads: number): CellRange[][] {
+export function cellRanges(hidden: LayerShape[], output: LayerShape, batch: number, threads: number, stageCost: number): CellRange[][] {
   const hiddenCost = hidden.reduce((s, l) => s + layerCost(l, batch), 0);
-  const extra = layerCost(output, batch) + 4 * hidden[0]!.nIn; // output layer, staging
+  // The coordinator's own work per sample: the output layer, and staging, scoring and the amine,
+  // about `stageCost` flop-equivalents per input value (see STAGE_COST).
+  const extra = layerCost(output, batch) + stageCost * hidden[0]!.nIn;
   const fair = (hiddenCost + extra) / threads;
   // The coordinator's weight relative to the others' 1, so that its total comes near the fair share.
   const w0 = threads === 1 ? 1 : Math.max(0.2, Math.min(1, (fair - extra) / fair));

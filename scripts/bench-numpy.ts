@@ -70,7 +70,7 @@ function edsimSetup(strategy: StrategyName, workers: number, kernels: KernelImpl
 
 const setups: Setup[] = [
   ...(haveNumpy ? [numpySetup(1, 'plain'), numpySetup(2, 'plain'), numpySetup(1, 'tuned'), numpySetup(2, 'tuned')] : []),
-  edsimSetup('serial', 1, 'native'), edsimSetup('pipeline', 2, 'native'), edsimSetup('layer', 2, 'native'),
+  edsimSetup('serial', 1, 'native'), edsimSetup('cells', 2, 'native'), edsimSetup('pipeline', 2, 'native'), edsimSetup('layer', 2, 'native'),
   edsimSetup('serial', 1, 'wasm'), edsimSetup('pipeline', 2, 'wasm'),
 ];
 const secs: number[][] = setups.map(() => []);

@@ -24,7 +24,7 @@ const stamp = new Date().toISOString();
 async function speed(): Promise<void> {
   const data = await loadDataset('mnist', { classes: [0, 1] });
   const kernels: KernelImpl[] = nativeAddon() ? ['native', 'wasm'] : ['wasm'];
-  const configs: [StrategyName, number, KernelImpl][] = kernels.flatMap((k) => [['serial', 1, k], ['layer', 2, k], ['pipeline', 2, k]] as [StrategyName, number, KernelImpl][]);
+  const configs: [StrategyName, number, KernelImpl][] = kernels.flatMap((k) => [['serial', 1, k], ['cells', 2, k], ['layer', 2, k], ['pipeline', 2, k]] as [StrategyName, number, KernelImpl][]);
   const trainers: Trainer[] = [];
   for (const [strategy, workers, k] of configs) {
     const t = await createTrainer({ preset: 'bench-wide', model: { kernels: k }, strategy, workers });

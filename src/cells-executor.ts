@@ -12,8 +12,9 @@ import { stageBatch, type Samples } from './engine.js';
 import { check, EdsimError } from './errors.js';
 import { BatchRows, type BatchHook, emptyTally, type EpochTally, type Executor, identityOrder, type StrategyName, takeGroupStats, type WorkerStats, yielder } from './executor.js';
 import type { Layout, Memory } from './layout.js';
+import { forwardSegment, updateSegment } from './layer-group.js';
 import type { ModelConfig } from './options.js';
-import type { CellRange } from './partition.js';
+import { type CellRange, type CellSegment, cellSegments } from './partition.js';
 import { cellStep, FLAG_LAST, FLAG_TRAIN, publish, RING, SLOT, statsView } from './protocol.js';
 
 type Labeled = Samples & { labels: Int32Array };
@@ -32,6 +33,7 @@ export class CellsExecutor implements Executor {
   private readonly stats;
   private readonly names: string[];
   private readonly hidden: number;
+  private readonly segments: CellSegment[];
 
   constructor(
     private readonly mem: Memory,
@@ -44,6 +46,7 @@ export class CellsExecutor implements Executor {
     this.rows = new BatchRows(layout);
     this.stats = statsView(mem.buffer);
     this.hidden = ranges.length;
+    this.segments = cellSegments(ranges, 0, (k) => layout.nets[0]!.layers[k]!.nOut);
     this.names = ranges[0]!.map((_, g) => cellsName(g, ranges));
   }
 
@@ -95,16 +98,14 @@ export class CellsExecutor implements Executor {
       let busy = 0;
       let waited = 0;
       let t0 = 0;
-      for (let k = 0; k <= H; k++) {
-        const [j0, j1] = k < H ? this.ranges[k]![0]! : [0, 0];
-        if (k < H && j0 === j1) continue;
+      for (const seg of [...this.segments, { k0: H, k1: H + 1, range: null }]) {
         t0 = performance.now();
-        if (k > 0) await this.waitOwners(k - 1, cellStep(t, k - 1, H));
+        if (seg.k0 > 0) await this.waitOwners(seg.k0 - 1, cellStep(t, seg.k0 - 1, H));
         waited += performance.now() - t0;
         t0 = performance.now();
-        if (k < H) {
-          for (const net of nets) this.k.forward(f, net.layers[k]!, count, c.u0, j0, j1);
-          publish(ctrl, SLOT.UPD, cellStep(t, k, H));
+        if (seg.k0 < H) {
+          for (const net of nets) forwardSegment(this.k, f, net, seg, count, c.u0);
+          publish(ctrl, SLOT.UPD, cellStep(t, seg.k1 - 1, H));
         } else {
           // The output layers (all their cells) and the amine, then the other threads may update.
           for (const net of nets) {
@@ -124,10 +125,7 @@ export class CellsExecutor implements Executor {
       hook?.(start, count);
       if (train) {
         for (const net of nets) {
-          for (let k = 0; k < H; k++) {
-            const [j0, j1] = this.ranges[k]![0]!;
-            if (j0 !== j1) this.k.update(f, net, net.layers[k]!, count, c.rule === 'kaneko', j0, j1);
-          }
+          for (const seg of this.segments) updateSegment(this.k, f, net, seg, count, c.rule === 'kaneko');
           this.k.update(f, net, net.layers[H]!, count, c.rule === 'kaneko');
         }
       }

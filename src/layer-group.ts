@@ -1,12 +1,14 @@
 /**
  * A group of consecutive layers (of every net) and what one thread does with it: forward a batch
  * through the group, and update the group from the broadcast amine. Also the output strategy's unit
- * of work: a whole pass of some nets over a stretch of samples. Used by the coordinator for its own
+ * of work: a whole pass of some nets over a stretch of samples, and the cells strategy's (a segment
+ * of layers, or one thread's cells of a layer). Used by the coordinator for its own
  * share and by every worker; it moves no data between threads.
  */
 import type { Kernels } from './backend.js';
 import { type Samples, stageBatch } from './engine.js';
-import type { Floats, Layout } from './layout.js';
+import type { Floats, Layout, NetLayout } from './layout.js';
+import type { CellSegment } from './partition.js';
 
 export class LayerGroup {
   constructor(
@@ -67,4 +69,15 @@ export function runNets(
     }
   }
   return true;
+}
+
+/** One thread's forward pass over a segment: whole layers through the (fusing) layer runs, or its cells of one layer. */
+export function forwardSegment(k: Kernels, f: Floats, net: NetLayout, seg: CellSegment, count: number, u0: number): void {
+  if (seg.range) k.forward(f, net.layers[seg.k0]!, count, u0, seg.range[0], seg.range[1]);
+  else k.forwardLayers(f, net, seg.k0, seg.k1, count, u0);
+}
+
+export function updateSegment(k: Kernels, f: Floats, net: NetLayout, seg: CellSegment, count: number, kanekoRule: boolean): void {
+  if (seg.range) k.update(f, net, net.layers[seg.k0]!, count, kanekoRule, seg.range[0], seg.range[1]);
+  else k.updateLayers(f, net, seg.k0, seg.k1, count, kanekoRule);
 }

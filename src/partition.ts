@@ -107,3 +107,25 @@ export function cellRanges(hidden: LayerShape[], output: LayerShape, batch: numb
     return weights.map((_, g): CellRange => [bounds[g]!, bounds[g + 1]!]);
   });
 }
+
+/** A stretch of hidden layers [k0, k1) a thread runs in one go: whole layers (fused where the kernels fuse them), or one layer's range. */
+export interface CellSegment {
+  k0: number;
+  k1: number;
+  /** The thread's cells when the segment is one layer it shares; null when it owns every cell of [k0, k1). */
+  range: CellRange | null;
+}
+
+/** Thread g's segments over the hidden layers, consecutive whole layers merged (so serial's chains of tiny layers stay chains). */
+export function cellSegments(ranges: CellRange[][], g: number, nOut: (k: number) => number): CellSegment[] {
+  const out: CellSegment[] = [];
+  for (let k = 0; k < ranges.length; k++) {
+    const [j0, j1] = ranges[k]![g]!;
+    if (j0 === j1) continue;
+    const whole = j0 === 0 && j1 === nOut(k);
+    const prev = out.at(-1);
+    if (whole && prev && prev.range === null && prev.k1 === k) prev.k1 = k + 1;
+    else out.push({ k0: k, k1: k + 1, range: whole ? null : [j0, j1] });
+  }
+  return out;
+}

@@ -52,6 +52,13 @@ test('cells strategy with 2, 3 and 4 workers saves model files byte-identical to
       assert.ok(file === serial, `cells x${workers} on ${kernels} differs from serial`);
     }
   }
+  // Tiny paired layers, some split between threads and some whole (fused into chains as in serial).
+  const tiny: TrainerOptions = { preset: 'article', model: { hidden: [8, 8, 8, 8, 4, 4, 4] }, train: { epochs: 2, batch: 32 } };
+  for (const kernels of backends.filter(([k]) => k !== 'js').map(([k]) => k)) {
+    const o = { ...tiny, model: { ...tiny.model, kernels } };
+    const serial = await trainAndSave({ ...o, strategy: 'serial' }, mnist01.train, `cells-tiny-serial-${kernels}`);
+    for (const workers of [2, 3]) assert.ok(await trainAndSave({ ...o, strategy: 'cells', workers }, mnist01.train, `cells-tiny-${kernels}-${workers}`) === serial, `tiny layers, cells x${workers} on ${kernels}`);
+  }
   const parity4 = parityData(4);
   const online: TrainerOptions = { preset: 'kaneko', model: { hidden: [24] }, train: { epochs: 60 } };
   const serial = await trainAndSave({ ...online, strategy: 'serial' }, parity4, 'cells-kaneko-serial');
@@ -62,14 +69,17 @@ test('cells strategy with 2, 3 and 4 workers saves model files byte-identical to
 
 test('evaluation on the piscina pool (slices over the shared weights) equals serial evaluation', withTimeout(60000, async () => {
   const full = await loadDataset('mnist', { classes: [0, 1] });
-  const a = await createTrainer({ ...small, strategy: 'serial' });
-  const b = await createTrainer({ ...small, strategy: 'layer', workers: 2 });
-  await a.fit(full.train, { epochs: 1 });
-  await b.fit(full.train, { epochs: 1 });
-  assert.equal(await b.evaluate(full.train), await a.evaluate(full.train));
-  assert.equal(await b.evaluate(full.test), await a.evaluate(full.test));
-  await a.close();
-  await b.close();
+  for (const kernels of ['auto', 'wasm'] as const) {
+    const o = { ...small, model: { ...small.model, kernels } };
+    const a = await createTrainer({ ...o, strategy: 'serial' });
+    const b = await createTrainer({ ...o, strategy: 'layer', workers: 2 });
+    await a.fit(full.train, { epochs: 1 });
+    await b.fit(full.train, { epochs: 1 });
+    assert.equal(await b.evaluate(full.train), await a.evaluate(full.train));
+    assert.equal(await b.evaluate(full.test), await a.evaluate(full.test));
+    await a.close();
+    await b.close();
+  }
 }));
 
 test('output strategy with 1-3 workers is byte-identical to serial (10 independent nets)', withTimeout(120000, async () => {

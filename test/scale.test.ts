@@ -1,4 +1,5 @@
 import { test } from 'uvu';
+import { nativeAddon } from '../src/native.js';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -115,11 +116,17 @@ test('halftone: PNG in, black-and-white PNG out; bad files named', withTimeout(3
 test('bench --json ends with the kernels table', withTimeout(60000, async () => {
   const r = runCli(['bench', '--json', '--repeats', '1', '--shapes', '8x16x12']);
   assert.is(r.code, 0, r.stderr);
-  const j = lastJson(r.stdout) as { kernels: { op: string; dtype: string; impl: string; gflops: number; batch: number; in: number; out: number }[] };
-  assert.is(j.kernels.length, 6);
-  for (const k of j.kernels) {
+  const j = lastJson(r.stdout) as { native: string; kernels: { op: string; dtype: string; impl: string; gflops: number; batch: number; in: number; out: number; shareOfPeak?: number }[] };
+  assert.type(j.native, 'string');
+  const peak = j.kernels.filter((k) => k.op === 'peak');
+  const rows = j.kernels.filter((k) => k.op !== 'peak');
+  // forward and update for js f64, js f32 and wasm, and native where the addon built (with its peak).
+  assert.is(rows.length, nativeAddon() ? 8 : 6);
+  assert.is(peak.length, nativeAddon() && nativeAddon()!.info().variant !== 'portable' ? 1 : 0);
+  for (const k of rows) {
     assert.ok(k.gflops > 0);
     assert.equal([k.batch, k.in, k.out], [8, 16, 12]);
+    if (peak.length) assert.ok(Math.abs(k.shareOfPeak! - k.gflops / peak[0]!.gflops) < 1e-9);
   }
   const bad = runCli(['bench', '--shapes', '8x0x1']);
   assert.is(bad.code, 2);

@@ -381,9 +381,11 @@
         (block $jdone (loop $jloop
           (br_if $jdone (i32.ge_s (local.get $j) (local.get $nOut)))
           (local.set $o (f32.load (local.get $py)))
+          ;; in float64, rounded once, exactly as the JavaScript coefficients of a layer on its own
           (f32.store (local.get $pg)
-            (f32.mul (f32.mul (f32.mul (local.get $o) (f32.sub (f32.const 1) (local.get $o))) (local.get $a))
-                     (select (f32.const 1) (f32.const -1) (i32.lt_s (local.get $j) (local.get $nE)))))
+            (f32.demote_f64 (f64.mul (f64.mul (f64.mul (f64.promote_f32 (local.get $o)) (f64.sub (f64.const 1) (f64.promote_f32 (local.get $o))))
+                                              (f64.promote_f32 (local.get $a)))
+                                     (select (f64.const 1) (f64.const -1) (i32.lt_s (local.get $j) (local.get $nE))))))
           (local.set $py (i32.add (local.get $py) (i32.const 4)))
           (local.set $pg (i32.add (local.get $pg) (i32.const 4)))
           (local.set $j (i32.add (local.get $j) (i32.const 1)))

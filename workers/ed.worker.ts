@@ -9,7 +9,8 @@ import { expose } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { kernelsFor } from '../src/backend.js';
 import { viewMemory } from '../src/layout.js';
-import { LayerGroup, runNets } from '../src/layer-group.js';
+import { forwardSegment, LayerGroup, runNets, updateSegment } from '../src/layer-group.js';
+import { cellSegments } from '../src/partition.js';
 import { cellStep, FLAG_LAST, FLAG_TRAIN, publish, RING, SLOT, statsView, waitAtLeast, type WorkerInit } from '../src/protocol.js';
 
 const SLICE_MS = 50;
@@ -104,6 +105,7 @@ class WorkerHost {
     const g = m.group;
     const ranges = m.cells!;
     const H = ranges.length;
+    const segments = cellSegments(ranges, g, (k) => m.layout.nets[0]!.layers[k]!.nOut);
     const stop = (): boolean => Atomics.load(ctrl, SLOT.STOP) !== 0;
     const wait = (slot: number, t: number): boolean => {
       const t0 = performance.now();
@@ -119,27 +121,22 @@ class WorkerHost {
       const count = Atomics.load(ctrl, SLOT.COUNT + (t % RING));
       const train = (Atomics.load(ctrl, SLOT.FLAGS + (t % RING)) & FLAG_TRAIN) !== 0;
       const nets = m.layout.slots[t % m.slots]!;
-      for (let k = 0; k < H; k++) {
-        const [j0, j1] = ranges[k]![g]!;
-        if (j0 === j1) continue;
-        if (k > 0) {
+      for (const seg of segments) {
+        if (seg.k0 > 0) {
           for (let h = 0; h < m.groups; h++) {
-            const r = ranges[k - 1]![h]!;
-            if (h !== g && r[0] !== r[1] && !wait(SLOT.UPD + h, cellStep(t, k - 1, H))) return;
+            const r = ranges[seg.k0 - 1]![h]!;
+            if (h !== g && r[0] !== r[1] && !wait(SLOT.UPD + h, cellStep(t, seg.k0 - 1, H))) return;
           }
         }
         const t0 = performance.now();
-        for (const net of nets) kern.forward(f, net.layers[k]!, count, m.u0, j0, j1);
+        for (const net of nets) forwardSegment(kern, f, net, seg, count, m.u0);
         stats.addBusy(g, performance.now() - t0);
-        publish(ctrl, SLOT.UPD + g, cellStep(t, k, H));
+        publish(ctrl, SLOT.UPD + g, cellStep(t, seg.k1 - 1, H));
       }
       if (!wait(SLOT.AMINE, t)) return;
       if (train) {
         const t0 = performance.now();
-        for (let k = 0; k < H; k++) {
-          const [j0, j1] = ranges[k]![g]!;
-          if (j0 !== j1) for (const net of nets) kern.update(f, net, net.layers[k]!, count, m.kanekoRule, j0, j1);
-        }
+        for (const net of nets) for (const seg of segments) updateSegment(kern, f, net, seg, count, m.kanekoRule);
         stats.addBusy(g, performance.now() - t0);
       }
       publish(ctrl, SLOT.UPD + g, cellStep(t, H, H));

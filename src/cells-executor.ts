@@ -15,6 +15,7 @@ import type { Layout, Memory } from './layout.js';
 import { forwardSegment, updateSegment } from './layer-group.js';
 import type { ModelConfig } from './options.js';
 import { type CellRange, type CellSegment, cellSegments } from './partition.js';
+import type { TraceRecorder } from './trace.js';
 import { cellStep, FLAG_LAST, FLAG_TRAIN, publish, RING, SLOT, statsView } from './protocol.js';
 
 type Labeled = Samples & { labels: Int32Array };
@@ -41,6 +42,7 @@ export class CellsExecutor implements Executor {
     private readonly config: ModelConfig,
     private readonly ranges: CellRange[][],
     private readonly crew: Crew,
+    private readonly trace?: TraceRecorder,
   ) {
     this.k = kernelsFor(config.kernels, mem);
     this.rows = new BatchRows(layout);
@@ -48,6 +50,10 @@ export class CellsExecutor implements Executor {
     this.hidden = ranges.length;
     this.segments = cellSegments(ranges, 0, (k) => layout.nets[0]!.layers[k]!.nOut);
     this.names = ranges[0]!.map((_, g) => cellsName(g, ranges));
+  }
+
+  get threadNames(): string[] {
+    return this.names;
   }
 
   private get threads(): number {
@@ -78,6 +84,7 @@ export class CellsExecutor implements Executor {
       for (let h = 1; h < this.threads; h++) await this.crew.waitFor(SLOT.UPD + h, cellStep(t - S, H, H), () => this.names[h]!);
       this.stats.addWait(0, performance.now() - t0);
       const t1 = performance.now();
+      this.trace?.span('wait', t0, t1);
       const start = starts[i]!;
       const count = Math.min(batch, order.length - start);
       for (const net of this.layout.slots[t % S]!) stageBatch(f, net, data, order, start, count);
@@ -85,6 +92,7 @@ export class CellsExecutor implements Executor {
       ctrl[SLOT.FLAGS + (t % RING)] = (train ? FLAG_TRAIN : 0) | (i === starts.length - 1 || signal?.aborted === true ? FLAG_LAST : 0);
       publish(ctrl, SLOT.FWD, t);
       this.stats.addBusy(0, performance.now() - t1);
+      this.trace?.span('stage', t1, performance.now());
     };
     await stage(0, this.seq + 1);
     const breathe = yielder();
@@ -101,8 +109,10 @@ export class CellsExecutor implements Executor {
       for (const seg of [...this.segments, { k0: H, k1: H + 1, range: null }]) {
         t0 = performance.now();
         if (seg.k0 > 0) await this.waitOwners(seg.k0 - 1, cellStep(t, seg.k0 - 1, H));
-        waited += performance.now() - t0;
-        t0 = performance.now();
+        const t1 = performance.now();
+        waited += t1 - t0;
+        this.trace?.span('wait', t0, t1);
+        t0 = t1;
         if (seg.k0 < H) {
           for (const net of nets) forwardSegment(this.k, f, net, seg, count, c.u0);
           publish(ctrl, SLOT.UPD, cellStep(t, seg.k1 - 1, H));
@@ -114,7 +124,9 @@ export class CellsExecutor implements Executor {
           }
           publish(ctrl, SLOT.AMINE, t);
         }
-        busy += performance.now() - t0;
+        const t2 = performance.now();
+        busy += t2 - t0;
+        this.trace?.span(seg.k0 < H ? 'forward' : 'amine', t0, t2);
       }
       this.stats.addBusy(0, busy);
       this.stats.addWait(0, waited);
@@ -124,10 +136,12 @@ export class CellsExecutor implements Executor {
       this.rows.tally(f, nets, count, data.labels, order, start, tally);
       hook?.(start, count);
       if (train) {
+        const t1 = performance.now();
         for (const net of nets) {
           for (const seg of this.segments) updateSegment(this.k, f, net, seg, count, c.rule === 'kaneko');
           this.k.update(f, net, net.layers[H]!, count, c.rule === 'kaneko');
         }
+        this.trace?.span('update', t1, performance.now());
       }
       publish(ctrl, SLOT.UPD, cellStep(t, H, H));
       this.stats.addBusy(0, performance.now() - t0);

@@ -9,6 +9,7 @@ import { hideBin } from 'yargs/helpers';
 import { loadDataset } from './data.js';
 import { EdsimError } from './errors.js';
 import { nativeReason } from './native.js';
+import { writeTrace } from './report.js';
 import { checkWritable } from './files.js';
 import { articleReplay, kanekoReplay, type ReplayResult } from './replay.js';
 import { dataOptions, type NetworkArgs, toTrainerOptions, withDataFlags, withModelFlags, withNetworkFlags } from './cli-options.js';
@@ -58,10 +59,11 @@ function printReplay(r: ReplayResult): void {
   process.exitCode = r.maxAbsDiff <= 1e-9 ? 0 : 1;
 }
 
-async function trainCommand(a: NetworkArgs & { save?: string; json: boolean; quiet: boolean }): Promise<void> {
+async function trainCommand(a: NetworkArgs & { save?: string; json: boolean; quiet: boolean; trace?: string }): Promise<void> {
   if (a.save !== undefined) checkWritable(a.save);
+  if (a.trace !== undefined) checkWritable(a.trace);
   const opts = toTrainerOptions(a);
-  const trainer = await createTrainer(opts);
+  const trainer = await createTrainer({ ...opts, trace: a.trace !== undefined });
   const data = await loadDataset(a.data, dataOptions(a));
   const { model } = trainer.plan(data.train.features, data.train.outputs);
   const log = (s: string): void => {
@@ -91,9 +93,15 @@ async function trainCommand(a: NetworkArgs & { save?: string; json: boolean; qui
     process.exit(130);
   }
   if (a.save !== undefined) await trainer.save(a.save);
+  // The trace covers training only: taken before evaluation adds its own spans.
+  const trace = a.trace !== undefined ? trainer.trace() : undefined;
   const test = await trainer.evaluate(data.test);
   const train = await trainer.evaluate(data.train);
   await trainer.close();
+  if (trace) {
+    const svg = await writeTrace(a.trace!, trace, { command: `edsim ${process.argv.slice(2).join(' ')}`, strategy: trainer.strategy, workers: trainer.workers });
+    log(`edsim: trace of ${trace.events.length} events in ${a.trace} (open it in Perfetto or chrome://tracing), timeline in ${svg}`);
+  }
   const secs = summarize(history.epochs.map((e) => e.seconds));
   const sps = summarize(history.epochs.map((e) => e.samplesPerSecond));
   const result = {
@@ -149,9 +157,11 @@ export function buildCli(argv: string[]): Argv {
     .command('train', 'train a network and report its test accuracy', (y) =>
       withNetworkFlags(y)
         .option('save', { type: 'string', describe: 'write the trained model here (checked before training)' })
+        .option('trace', { type: 'string', describe: "write every thread's forward/amine/update/wait spans here (Chrome Trace Event JSON, for Perfetto or chrome://tracing) and a timeline of the last batches as FILE.svg" })
         .option('json', { type: 'boolean', default: false, describe: 'last stdout line: one JSON object with the results' })
         .option('quiet', { type: 'boolean', default: false, describe: 'no per-epoch progress' })
         .example('$0 train --data xor --preset kaneko', "Kaneko's XOR, trained until the error sum is below 0.1")
+        .example('$0 train --data mnist --classes 0,1 --preset bench-wide --strategy cells --workers 2 --epochs 2 --trace cells.json', 'a timeline of every thread (cells.json, cells.svg)')
         .example('$0 train --data mnist --classes 0,1 --preset article --json', "the article's 512-layer model on MNIST 0/1")
         .example('$0 train --data mnist --classes 0,1 --preset bench-wide --strategy layer --workers 2', 'layer groups on two threads')
         .example('$0 train --data mnist --classes 0-9 --preset mnist10 --workers 2', 'ten classes: one network per class over two threads (94.5 %)')

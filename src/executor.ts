@@ -8,6 +8,7 @@ import { runNets } from './layer-group.js';
 import type { Floats, Layout, Memory, NetLayout } from './layout.js';
 import type { ModelConfig } from './options.js';
 import type { StatsView } from './protocol.js';
+import type { TraceRecorder } from './trace.js';
 
 export type StrategyName = 'serial' | 'layer' | 'pipeline' | 'output' | 'cells';
 export const STRATEGIES: readonly StrategyName[] = ['serial', 'layer', 'pipeline', 'output', 'cells'];
@@ -36,6 +37,8 @@ export interface Executor {
   evaluate(data: Samples & { labels: Int32Array }): Promise<EpochTally>;
   /** Busy and waiting time per thread since the last call. */
   takeStats(): WorkerStats[];
+  /** Names of the threads, coordinator first (the tracks of a trace). */
+  readonly threadNames: string[];
   close(): Promise<void>;
 }
 
@@ -147,11 +150,13 @@ export class SerialExecutor implements Executor {
   private readonly rows: BatchRows;
   private readonly k: Kernels;
   private epochRows: { out: Float64Array; err: Float64Array } | undefined;
+  readonly threadNames = ['coordinator'];
 
   constructor(
     private readonly mem: Memory,
     private readonly layout: Layout,
     private readonly config: ModelConfig,
+    private readonly trace?: TraceRecorder,
   ) {
     this.rows = new BatchRows(layout);
     this.k = kernelsFor(config.kernels, mem);
@@ -160,11 +165,23 @@ export class SerialExecutor implements Executor {
   private pass(data: Samples, order: Int32Array, start: number, count: number, train: boolean): void {
     const { f } = this.mem;
     const kanekoRule = this.config.rule === 'kaneko';
+    const tr = this.trace;
     for (const net of this.layout.nets) {
+      const t0 = tr ? performance.now() : 0;
       stageBatch(f, net, data, order, start, count);
+      const t1 = tr ? performance.now() : 0;
       this.k.forwardLayers(f, net, 0, net.layers.length, count, this.config.u0);
+      const t2 = tr ? performance.now() : 0;
       this.k.amine(f, net, count, this.config.u1);
+      const t3 = tr ? performance.now() : 0;
       if (train) this.k.updateLayers(f, net, 0, net.layers.length, count, kanekoRule);
+      if (tr) {
+        const t4 = performance.now();
+        tr.span('stage', t0, t1);
+        tr.span('forward', t1, t2);
+        tr.span('amine', t2, t3);
+        if (train) tr.span('update', t3, t4);
+      }
     }
   }
 

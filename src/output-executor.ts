@@ -97,6 +97,10 @@ export class OutputExecutor implements Executor {
     return evaluateSerially(this.mem, this.layout, this.config, data);
   }
 
+  get threadNames(): string[] {
+    return this.names;
+  }
+
   takeStats(): WorkerStats[] {
     return takeGroupStats(this.stats, this.names);
   }

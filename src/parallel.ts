@@ -18,6 +18,7 @@ import { OutputExecutor } from './output-executor.js';
 import { CellsExecutor, cellsName, checkCellsModel } from './cells-executor.js';
 import { balanceGroups, cellRanges, layerCost, STAGE_COST } from './partition.js';
 import { FLAG_LAST, FLAG_TRAIN, MAX_GROUPS, publish, RING, SLOT, statsView, type WorkerInit } from './protocol.js';
+import { TraceRecorder, type TraceSpec } from './trace.js';
 
 export const MAX_WORKERS = MAX_GROUPS;
 
@@ -32,6 +33,8 @@ export interface ParallelOptions {
   /** A worker that makes no progress for this long is declared hung (default: 2 s, more for huge batches). */
   stallMs?: number;
   fault?: FaultInjection;
+  /** Record every thread's spans here (--trace). */
+  trace?: TraceSpec;
 }
 
 
@@ -55,6 +58,7 @@ class LayerExecutor implements Executor {
     private readonly config: ModelConfig,
     private readonly bounds: number[],
     private readonly crew: Crew,
+    private readonly trace?: TraceRecorder,
   ) {
     const G = bounds.length - 1;
     this.group0 = new LayerGroup(kernelsFor(config.kernels, mem), mem.f, layout, bounds[0]!, bounds[1]!, config.u0, config.u1, config.rule === 'kaneko', G === 1);
@@ -101,6 +105,7 @@ class LayerExecutor implements Executor {
       let t0 = performance.now();
       this.group0.forward(slot, count);
       this.stats.addBusy(0, performance.now() - t0);
+      this.trace?.span('forward', t0, performance.now());
       if (G > 1) publish(ctrl, SLOT.FWD + 1, t);
       else publish(ctrl, SLOT.AMINE, t);
       // With one slot the next batch must wait for this one's updates (below); with more, stage it now.
@@ -111,9 +116,11 @@ class LayerExecutor implements Executor {
         t0 = performance.now();
         await this.crew.waitFor(SLOT.AMINE, u.t, () => this.holder(u.t));
         this.stats.addWait(0, performance.now() - t0);
+        this.trace?.span('wait', t0, performance.now());
         t0 = performance.now();
         if (train) this.group0.update(u.t % S, u.count);
         this.stats.addBusy(0, performance.now() - t0);
+        if (train) this.trace?.span('update', t0, performance.now());
         publish(ctrl, SLOT.UPD, u.t);
         this.rows.tally(f, this.layout.slots[u.t % S]!, u.count, data.labels, order, u.start, tally);
         hook?.(u.start, u.count);
@@ -149,6 +156,10 @@ class LayerExecutor implements Executor {
     if (this.groups === 1 || n < 2 * this.layout.batch) return this.stream(data, identityOrder(n), this.layout.batch, false);
     this.pool ??= new EvalPool(this.groups);
     return this.pool.evaluate(this.mem, this.layout, this.config, data);
+  }
+
+  get threadNames(): string[] {
+    return this.names;
   }
 
   takeStats(): WorkerStats[] {
@@ -215,13 +226,13 @@ export async function createParallelExecutor(
     const impl = config.kernels === 'auto' ? 'wasm' : config.kernels;
     const ranges = cellRanges(layers.slice(0, -1), layers.at(-1)!, layout.batch, workers, STAGE_COST[impl]);
     const crew = new Crew(mem.buffer, mem.ctrl, stallMs, workers);
-    const exec = new CellsExecutor(mem, layout, config, ranges, crew);
+    const exec = new CellsExecutor(mem, layout, config, ranges, crew, opts.trace && new TraceRecorder(opts.trace, 0));
     try {
       await crew.start(Array.from({ length: workers - 1 }, (_, i) => {
         const g = i + 1;
         const init: WorkerInit = {
           kind: 'cells', memory: mem.wasm, kernels: config.kernels, layout, u0: config.u0, u1: config.u1, kanekoRule, group: g, groups: workers,
-          lo: 0, hi: 0, lag: 0, slots: layout.slots.length, spins: crew.spins, cells: ranges,
+          lo: 0, hi: 0, lag: 0, slots: layout.slots.length, spins: crew.spins, cells: ranges, ...(opts.trace ? { trace: opts.trace } : {}),
         };
         if (opts.fault?.group === g) init.fault = { kind: opts.fault.kind, at: opts.fault.at };
         return { name: cellsName(g, ranges), init };
@@ -236,7 +247,7 @@ export async function createParallelExecutor(
   const bounds = balanceGroups(costs, workers);
   const G = bounds.length - 1;
   const crew = new Crew(mem.buffer, mem.ctrl, stallMs, G);
-  const exec = new LayerExecutor(strategy, mem, layout, config, bounds, crew);
-  await startGroups(crew, 'layer', bounds, { kind: 'layer', memory: mem.wasm, kernels: config.kernels, layout, u0: config.u0, u1: config.u1, kanekoRule, groups: G, slots: layout.slots.length, spins: crew.spins }, (g) => (strategy === 'pipeline' ? G - 1 - g : 0), opts.fault);
+  const exec = new LayerExecutor(strategy, mem, layout, config, bounds, crew, opts.trace && new TraceRecorder(opts.trace, 0));
+  await startGroups(crew, 'layer', bounds, { kind: 'layer', memory: mem.wasm, kernels: config.kernels, layout, u0: config.u0, u1: config.u1, kanekoRule, groups: G, slots: layout.slots.length, spins: crew.spins, ...(opts.trace ? { trace: opts.trace } : {}) }, (g) => (strategy === 'pipeline' ? G - 1 - g : 0), opts.fault);
   return exec;
 }

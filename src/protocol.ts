@@ -105,6 +105,8 @@ export interface WorkerInit {
   spins: number;
   /** Output strategy: the training data and result buffers. */
   data?: SharedData;
+  /** `--trace`: where this thread records its spans (thread index = group). */
+  trace?: import('./trace.js').TraceSpec;
   /** Cells strategy: every thread's cells of every hidden layer, [layer][thread] = [j0, j1). */
   cells?: [number, number][][];
   /** Test-only fault injection: make this worker throw, exit or hang at batch/epoch `at`. */

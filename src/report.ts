@@ -6,6 +6,7 @@ import { stringify } from 'csv-stringify/sync';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import { summarize } from './stats.js';
+import type { TraceEvent } from './trace.js';
 
 export const CSV_COLUMNS = [
   'strategy', 'workers', 'repeat', 'epoch_seconds', 'samples_per_second', 'speedup', 'efficiency', 'test_accuracy',
@@ -121,3 +122,46 @@ export async function renderSvg(summary: ConfigSummary[], title: string): Promis
   return svg;
 }
 
+
+/**
+ * A timeline of the last few batches of a trace (vega-lite): one row per thread, one bar per span,
+ * coloured by what it was, so a reader sees the threads update at the same time.
+ */
+export async function renderTimelineSvg(events: TraceEvent[], batches = 4, title = 'the last batches, every thread'): Promise<string> {
+  const names = new Map(events.filter((e) => e.ph === 'M').map((e) => [e.tid, String(e.args?.name ?? e.tid)]));
+  const spans = events.filter((e) => e.ph === 'X');
+  const end = Math.max(...spans.map((e) => e.ts! + e.dur!));
+  const start = Math.min(...spans.map((e) => e.ts!));
+  const perBatch = (end - start) / Math.max(1, spans.filter((e) => e.tid === 0 && e.name === 'update').length);
+  const from = end - batches * perBatch;
+  const values = spans.filter((e) => e.ts! + e.dur! > from).map((e) => ({
+    thread: names.get(e.tid) ?? String(e.tid), span: e.name, start: (Math.max(e.ts!, from) - from) / 1000, end: (e.ts! + e.dur! - from) / 1000,
+  }));
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    width: 640,
+    height: { step: 28 },
+    data: { values },
+    mark: { type: 'bar' },
+    encoding: {
+      y: { field: 'thread', type: 'nominal', title: null, sort: [...names.values()], axis: { labelLimit: 400 } },
+      x: { field: 'start', type: 'quantitative', title: 'ms' },
+      x2: { field: 'end' },
+      color: { field: 'span', type: 'nominal', title: null, scale: { domain: ['forward', 'amine', 'update', 'wait', 'stage'], range: ['#4c78a8', '#f58518', '#54a24b', '#d3d3d3', '#b279a2'] } },
+    },
+  };
+  const compiled = vl.compile(spec as unknown as vl.TopLevelSpec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svg;
+}
+
+/** Writes a trace as Chrome Trace Event Format JSON, and its timeline next to it (FILE.svg). */
+export async function writeTrace(file: string, trace: { events: TraceEvent[]; dropped: number }, about: Record<string, string | number>): Promise<string> {
+  writeFileSync(file, JSON.stringify({ traceEvents: trace.events, displayTimeUnit: 'ms', otherData: { ...about, droppedSpans: trace.dropped } }));
+  const svg = file.replace(/\.json$/i, '') + '.svg';
+  writeFileSync(svg, await renderTimelineSvg(trace.events));
+  return svg;
+}

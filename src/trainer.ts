@@ -12,6 +12,7 @@ import {
 } from './options.js';
 import { Rng } from './rng.js';
 import { initWeights, readWeights, type WeightSet, writeWeights } from './weights.js';
+import { allocateTrace, type TraceEvent, TraceRecorder, type TraceSpec, traceEvents } from './trace.js';
 import { createParallelExecutor, layoutFor, MAX_WORKERS, type ParallelOptions } from './parallel.js';
 
 export interface TrainerOptions {
@@ -25,6 +26,8 @@ export interface TrainerOptions {
   workers?: number;
   /** Parallel engine settings: stall timeout, and test-only fault injection. */
   parallel?: ParallelOptions;
+  /** Record every thread's forward, amine, update, wait and stage spans (read them with trainer.trace()). */
+  trace?: boolean;
 }
 
 export interface EpochResult {
@@ -68,6 +71,9 @@ export class Trainer {
   private epochsDone = 0;
   private failed: Error | undefined;
   private readonly rng: Rng;
+  private traceSpec: TraceSpec | undefined;
+  /** Record spans for trace() (set before the first fit). */
+  tracing = false;
 
   constructor(
     readonly modelDefaults: Omit<ModelConfig, 'inputs' | 'outputs'> & Partial<ModelConfig>,
@@ -103,9 +109,11 @@ export class Trainer {
     const mem = allocateMemory(layout, model.beta);
     if (weights) writeWeights(mem.f, layout, weights);
     else initWeights(mem.f, layout, model, this.train.seed);
+    if (this.tracing) this.traceSpec = allocateTrace(this.workers);
+    const spec = this.traceSpec;
     this.executor = this.strategy === 'serial'
-      ? new SerialExecutor(mem, layout, model)
-      : await createParallelExecutor(this.strategy, this.workers, mem, layout, model, { ...this.parallel, ...(data ? { data } : {}) });
+      ? new SerialExecutor(mem, layout, model, spec && new TraceRecorder(spec, 0))
+      : await createParallelExecutor(this.strategy, this.workers, mem, layout, model, { ...this.parallel, ...(data ? { data } : {}), ...(spec ? { trace: spec } : {}) });
     this.model = model;
     this.layout = layout;
     this.mem = mem;
@@ -191,6 +199,12 @@ export class Trainer {
     return slotSerial(this.mem!, this.layout!, this.model).outputs({ x: data.x, features: data.features, y, outputs: this.model.outputs });
   }
 
+  /** Every thread's recorded spans as Chrome Trace Event Format events (createTrainer({ trace: true })). */
+  trace(): { events: TraceEvent[]; dropped: number } {
+    check(this.traceSpec && this.executor, 'no trace was recorded: create the trainer with trace: true and fit it');
+    return traceEvents(this.traceSpec, this.executor.threadNames);
+  }
+
   weights(): WeightSet {
     check(this.mem, 'the trainer has no model yet: call fit() or load() first');
     return readWeights(this.mem.f, this.layout!);
@@ -233,7 +247,9 @@ export function resolveOptions(o: TrainerOptions = {}): { model: Omit<ModelConfi
 
 export async function createTrainer(o: TrainerOptions = {}): Promise<Trainer> {
   const r = resolveOptions(o);
-  return new Trainer(r.model, r.train, r.strategy, r.workers, o.parallel);
+  const t = new Trainer(r.model, r.train, r.strategy, r.workers, o.parallel);
+  t.tracing = o.trace === true;
+  return t;
 }
 
 /** A trainer around a saved model (for evaluation or further training). */

@@ -113,6 +113,26 @@ test('halftone: PNG in, black-and-white PNG out; bad files named', withTimeout(3
   assert.match(missing.stderr, /cannot read image/);
 }));
 
+test('train --trace writes Chrome trace events for every thread and a timeline SVG', withTimeout(60000, async () => {
+  const dir = tempDir();
+  const file = join(dir, 'run.json');
+  const r = runCli(['train', '--data', 'mnist', '--classes', '0,1', '--limit', '256', '--preset', 'bench-wide', '--hidden', '64,64', '--epochs', '2', '--strategy', 'cells', '--workers', '2', '--trace', file, '--json']);
+  assert.is(r.code, 0, r.stderr);
+  const t = JSON.parse(readFileSync(file, 'utf8')) as { traceEvents: { name: string; ph: string; tid: number; ts?: number; dur?: number; args?: { name: string } }[]; otherData: { droppedSpans: number } };
+  const threads = t.traceEvents.filter((e) => e.ph === 'M');
+  assert.equal(threads.map((e) => e.tid), [0, 1]);
+  assert.match(threads[0]!.args!.name, /coordinator/);
+  const spans = t.traceEvents.filter((e) => e.ph === 'X');
+  // 2 epochs of 2 batches: each thread updates 4 times; the coordinator also computes the amine 4 times.
+  for (const tid of [0, 1]) assert.is(spans.filter((e) => e.tid === tid && e.name === 'update').length, 4, `thread ${tid} updates`);
+  assert.is(spans.filter((e) => e.tid === 0 && e.name === 'amine').length, 4);
+  assert.ok(spans.every((e) => e.ts! >= 0 && e.dur! >= 0 && ['forward', 'amine', 'update', 'wait', 'stage'].includes(e.name)));
+  assert.is(t.otherData.droppedSpans, 0);
+  assert.match(readFileSync(join(dir, 'run.svg'), 'utf8'), /^<svg/);
+  const bad = runCli(['train', '--data', 'xor', '--trace', join(dir, 'no', 'such', 'dir', 't.json')]);
+  assert.is(bad.code, 2);
+}));
+
 test('bench --json ends with the kernels table', withTimeout(60000, async () => {
   const r = runCli(['bench', '--json', '--repeats', '1', '--shapes', '8x16x12']);
   assert.is(r.code, 0, r.stderr);

@@ -11,6 +11,7 @@ import { kernelsFor } from '../src/backend.js';
 import { viewMemory } from '../src/layout.js';
 import { forwardSegment, LayerGroup, runNets, updateSegment } from '../src/layer-group.js';
 import { cellSegments } from '../src/partition.js';
+import { TraceRecorder } from '../src/trace.js';
 import { cellStep, FLAG_LAST, FLAG_TRAIN, publish, RING, SLOT, statsView, waitAtLeast, type WorkerInit } from '../src/protocol.js';
 
 const SLICE_MS = 50;
@@ -52,11 +53,14 @@ class WorkerHost {
     const g = m.group;
     const last = g === m.groups - 1;
     const group = new LayerGroup(kernelsFor(m.kernels, mem), f, m.layout, m.lo, m.hi, m.u0, m.u1, m.kanekoRule, last);
+    const trace = m.trace && new TraceRecorder(m.trace, g);
     const stop = (): boolean => Atomics.load(ctrl, SLOT.STOP) !== 0;
     const wait = (slot: number, t: number): boolean => {
       const t0 = performance.now();
       const ok = waitAtLeast(ctrl, slot, t, m.spins, SLICE_MS, stop);
-      stats.addWait(g, performance.now() - t0);
+      const t1 = performance.now();
+      stats.addWait(g, t1 - t0);
+      trace?.span('wait', t0, t1);
       return ok;
     };
     const pending: number[] = [];
@@ -74,6 +78,7 @@ class WorkerHost {
       let t0 = performance.now();
       group.forward(t % m.slots, count);
       stats.addBusy(g, performance.now() - t0);
+      trace?.span('forward', t0, performance.now());
       publish(ctrl, last ? SLOT.AMINE : SLOT.FWD + g + 1, t);
       pending.push(t);
       while (pending.length > m.lag || (pending.length > 0 && flags & FLAG_LAST)) {
@@ -83,6 +88,7 @@ class WorkerHost {
           t0 = performance.now();
           group.update(u % m.slots, Atomics.load(ctrl, SLOT.COUNT + (u % RING)));
           stats.addBusy(g, performance.now() - t0);
+          trace?.span('update', t0, performance.now());
         }
         publish(ctrl, SLOT.UPD + g, u);
       }
@@ -106,11 +112,14 @@ class WorkerHost {
     const ranges = m.cells!;
     const H = ranges.length;
     const segments = cellSegments(ranges, g, (k) => m.layout.nets[0]!.layers[k]!.nOut);
+    const trace = m.trace && new TraceRecorder(m.trace, g);
     const stop = (): boolean => Atomics.load(ctrl, SLOT.STOP) !== 0;
     const wait = (slot: number, t: number): boolean => {
       const t0 = performance.now();
       const ok = waitAtLeast(ctrl, slot, t, m.spins, SLICE_MS, stop);
-      stats.addWait(g, performance.now() - t0);
+      const t1 = performance.now();
+      stats.addWait(g, t1 - t0);
+      trace?.span('wait', t0, t1);
       return ok;
     };
     let t = 0; // batches count from 1, as the coordinator numbers them
@@ -131,6 +140,7 @@ class WorkerHost {
         const t0 = performance.now();
         for (const net of nets) forwardSegment(kern, f, net, seg, count, m.u0);
         stats.addBusy(g, performance.now() - t0);
+        trace?.span('forward', t0, performance.now());
         publish(ctrl, SLOT.UPD + g, cellStep(t, seg.k1 - 1, H));
       }
       if (!wait(SLOT.AMINE, t)) return;
@@ -138,6 +148,7 @@ class WorkerHost {
         const t0 = performance.now();
         for (const net of nets) for (const seg of segments) updateSegment(kern, f, net, seg, count, m.kanekoRule);
         stats.addBusy(g, performance.now() - t0);
+        trace?.span('update', t0, performance.now());
       }
       publish(ctrl, SLOT.UPD + g, cellStep(t, H, H));
     }

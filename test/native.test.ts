@@ -116,6 +116,18 @@ test('native training tracks the wasm kernels (paired mini-batch and the article
     }
     expectClose(w[1]!, w[0]!, 2e-4, `weights, hidden ${hidden.join(',')}`);
   }
+  // Online (batch of one), Kaneko's nets and rule: the rank-1 kernels, the fused online sigmoid, the
+  // skipped rows whose coefficients are all 0; against the float64 reference engine.
+  const ten = (await loadDataset('mnist', { limit: 100 })).train;
+  const online: Float64Array[] = [];
+  for (const model of [{ kernels: 'native', precision: 'f32' }, { kernels: 'js', precision: 'f64' }] as const) {
+    const t = await createTrainer({ preset: 'kaneko', model: { ...model, hidden: [12], faithfulExp: false, alphaHidden: 0.1, alphaOutput: 0.1 }, train: { epochs: 1 } });
+    await t.fit(ten);
+    online.push(Float64Array.from(t.weights().flatMap((net) => net.flatMap((l) => Array.from(l.w)))));
+    await t.close();
+  }
+  // (at Kaneko's rate of 0.8 the online trajectory amplifies float32 rounding; at 0.1 it stays within 1e-5)
+  expectClose(online[0]!, online[1]!, 2e-5, 'online weights, native f32 against js f64');
 }));
 
 const dir = tempDir();

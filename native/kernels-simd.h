@@ -21,45 +21,12 @@ inline typename V::T sigmoidV(typename V::T u, typename V::T k) {
   return V::div(one, V::add(one, V::mul(p, V::pow2(n))));
 }
 
-// Rows of x (samples) x NV vectors of cells: the forward pass over sources [k0, k1); the first
-// block starts the chains at 0, later ones continue from y; the last adds the bias and applies f.
-template <class V, int MR, int NV>
+// Rows of x (samples) x NV vectors of cells: the forward pass over `count` sources, k0, k0 + 1, ...
+// or (LIST) the ones listed; the first block starts the chains at 0, later ones continue from y;
+// the last adds the bias and applies f.
+template <class V, int MR, int NV, bool LIST>
 inline void fwdTile(const float* w, const float* bias, const float* x, int xs, float* y, int ys, int nOut, int j, int nc,
-                    int k0, int k1, bool first, bool last, int act, float k) {
-  using T = typename V::T;
-  typename V::M m[NV];
-  _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) m[v] = V::mask(nc - v * V::L);
-  T acc[MR][NV];
-  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
-    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[r][v] = first ? V::zero() : V::load(y + r * ys + j + v * V::L, m[v]);
-  const float* pw = w + static_cast<long>(k0) * nOut + j;
-  for (int i = k0; i < k1; i++, pw += nOut) {
-    // Rows a few sources ahead: the first tile of a panel streams them from memory.
-    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) __builtin_prefetch(pw + 8L * nOut + v * V::L, 0, 3);
-    T wv[NV];
-    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) wv[v] = V::load(pw + v * V::L, m[v]);
-    _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
-      T xb = V::set(x[r * xs + i]);
-      _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[r][v] = V::fma(xb, wv[v], acc[r][v]);
-    }
-  }
-  if (last) {
-    T kv = V::set(k);
-    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {
-      T bv = bias ? V::load(bias + j + v * V::L, m[v]) : V::zero();
-      _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
-        if (bias) acc[r][v] = V::add(acc[r][v], bv);
-        if (act == 1) acc[r][v] = sigmoidV<V>(acc[r][v], kv);
-      }
-    }
-  }
-  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
-    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) V::store(y + r * ys + j + v * V::L, acc[r][v], m[v]);
-}
-
-template <class V, int MR, int NV>
-inline void fwdTileList(const float* w, const float* bias, const float* x, int xs, float* y, int ys, int nOut, int j, int nc,
-                        const int* list, int count, bool first, bool last, int act, float k) {
+                    int k0, const int* list, int count, bool first, bool last, int act, float k) {
   using T = typename V::T;
   typename V::M m[NV];
   _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) m[v] = V::mask(nc - v * V::L);
@@ -67,10 +34,12 @@ inline void fwdTileList(const float* w, const float* bias, const float* x, int x
   _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
     _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[r][v] = first ? V::zero() : V::load(y + r * ys + j + v * V::L, m[v]);
   for (int q = 0; q < count; q++) {
-    const int i = list[q];
+    const int i = LIST ? list[q] : k0 + q;
     const float* pw = w + static_cast<long>(i) * nOut + j;
-    if (q + 8 < count) {
-      _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) __builtin_prefetch(w + static_cast<long>(list[q + 8]) * nOut + j + v * V::L, 0, 3);
+    // Rows a few sources ahead: the first tile of a panel streams them from memory.
+    if (!LIST || q + 8 < count) {
+      const float* ahead = LIST ? w + static_cast<long>(list[q + 8]) * nOut + j : pw + 8L * nOut;
+      _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) __builtin_prefetch(ahead + v * V::L, 0, 3);
     }
     T wv[NV];
     _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) wv[v] = V::load(pw + v * V::L, m[v]);
@@ -130,10 +99,12 @@ void fwd(const float* w, const float* bias, const float* x, int xs, float* y, in
       const int nc = std::min(NR, j1 - j);
       int b = 0;
       for (int t = 0; b + MR <= B; b += MR, t++) {
-        if (sparse) fwdTileList<V, MR, NV>(w, bias, x + static_cast<long>(b) * xs, xs, y + static_cast<long>(b) * ys, ys, nOut, j, nc, lists + t * KC, counts[t], first, last, act, k);
-        else fwdTile<V, MR, NV>(w, bias, x + static_cast<long>(b) * xs, xs, y + static_cast<long>(b) * ys, ys, nOut, j, nc, k0, k1, first, last, act, k);
+        const float* xb = x + static_cast<long>(b) * xs;
+        float* yb = y + static_cast<long>(b) * ys;
+        if (sparse) fwdTile<V, MR, NV, true>(w, bias, xb, xs, yb, ys, nOut, j, nc, k0, lists + t * KC, counts[t], first, last, act, k);
+        else fwdTile<V, MR, NV, false>(w, bias, xb, xs, yb, ys, nOut, j, nc, k0, nullptr, k1 - k0, first, last, act, k);
       }
-      for (; b < B; b++) fwdTile<V, 1, NV>(w, bias, x + static_cast<long>(b) * xs, xs, y + static_cast<long>(b) * ys, ys, nOut, j, nc, k0, k1, first, last, act, k);
+      for (; b < B; b++) fwdTile<V, 1, NV, false>(w, bias, x + static_cast<long>(b) * xs, xs, y + static_cast<long>(b) * ys, ys, nOut, j, nc, k0, nullptr, k1 - k0, first, last, act, k);
     }
     if (nIn == 0) break;
   }

@@ -1,9 +1,11 @@
 /** Test helpers: a timeout wrapper (uvu has none), the CLI runner, temp dirs, closeness checks that name the index. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Dataset } from '../src/data.js';
+import { createTrainer, type TrainerOptions } from '../src/trainer.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
@@ -42,6 +44,19 @@ export function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'edsim-test-'));
   made.push(dir);
   return dir;
+}
+
+/** Trains a fresh trainer on `data`, saves it as DIR/NAME.edsim and returns the file's text (to compare strategies byte for byte). */
+export async function trainedModelFile(o: TrainerOptions, data: Dataset, dir: string, name: string): Promise<string> {
+  const t = await createTrainer(o);
+  try {
+    await t.fit(data);
+    const file = join(dir, `${name}.edsim`);
+    await t.save(file);
+    return readFileSync(file, 'utf8');
+  } finally {
+    await t.close();
+  }
 }
 
 /** Throws naming the first index where |a - b| > tol. */

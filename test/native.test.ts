@@ -7,15 +7,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { forwardDense, amineUpdate } from '../src/kernels.js';
 import { allocateMemory } from '../src/layout.js';
 import { bindNative, nativeAddon, nativeReason, type NativeBound } from '../src/native.js';
 import { Rng } from '../src/rng.js';
 import { createTrainer, type TrainerOptions } from '../src/trainer.js';
-import { loadDataset } from '../src/data.js';
-import { CLI, expectClose, tempDir, withTimeout } from './helpers.js';
+import { type Dataset, loadDataset } from '../src/data.js';
+import { CLI, expectClose, tempDir, trainedModelFile, withTimeout } from './helpers.js';
 
 const addon = nativeAddon();
 if (!addon) console.log(`native.test: skipping the native kernel tests (${nativeReason()})`);
@@ -131,17 +129,7 @@ test('native training tracks the wasm kernels (paired mini-batch and the article
 }));
 
 const dir = tempDir();
-async function saved(o: TrainerOptions, data: Parameters<Awaited<ReturnType<typeof createTrainer>>['fit']>[0], name: string): Promise<string> {
-  const t = await createTrainer(o);
-  try {
-    await t.fit(data);
-    const file = join(dir, `${name}.edsim`);
-    await t.save(file);
-    return readFileSync(file, 'utf8');
-  } finally {
-    await t.close();
-  }
-}
+const saved = (o: TrainerOptions, data: Dataset, name: string): Promise<string> => trainedModelFile(o, data, dir, name);
 
 test('on native kernels, layer and output save model files byte-identical to serial', withTimeout(120000, async () => {
   if (!addon) return;

@@ -1,31 +1,20 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDataset } from '../src/data.js';
 import { EdsimError } from '../src/errors.js';
 import { createTrainer, type TrainerOptions } from '../src/trainer.js';
 import { balanceGroups } from '../src/partition.js';
 import { nativeAddon } from '../src/native.js';
-import { ROOT, tempDir, withTimeout } from './helpers.js';
+import { ROOT, tempDir, trainedModelFile, withTimeout } from './helpers.js';
 
 const dir = tempDir();
 const mnist01 = await loadDataset('mnist', { classes: [0, 1], limit: 256 });
 const mnist10 = await loadDataset('mnist', { limit: 200 });
 const small: TrainerOptions = { preset: 'bench-wide', model: { hidden: [48, 16, 16, 8, 8] }, train: { epochs: 2, batch: 32 } };
 
-async function trainAndSave(o: TrainerOptions, data = mnist01.train, name = `${o.strategy}-${o.workers}`): Promise<string> {
-  const t = await createTrainer(o);
-  try {
-    await t.fit(data);
-    const file = join(dir, `${name}.edsim`);
-    await t.save(file);
-    return readFileSync(file, 'utf8');
-  } finally {
-    await t.close();
-  }
-}
+const trainAndSave = (o: TrainerOptions, data = mnist01.train, name = `${o.strategy}-${o.workers}`): Promise<string> => trainedModelFile(o, data, dir, name);
 
 test('layer strategy with 1-4 workers saves model files byte-identical to serial', withTimeout(120000, async () => {
   const serial = await trainAndSave({ ...small, strategy: 'serial' });

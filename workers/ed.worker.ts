@@ -12,9 +12,27 @@ import { viewMemory } from '../src/layout.js';
 import { forwardSegment, LayerGroup, runNets, updateSegment } from '../src/layer-group.js';
 import { cellSegments } from '../src/partition.js';
 import { TraceRecorder } from '../src/trace.js';
-import { cellStep, FLAG_LAST, FLAG_TRAIN, publish, RING, SLOT, statsView, waitAtLeast, type WorkerInit } from '../src/protocol.js';
+import { cellStep, FLAG_LAST, FLAG_TRAIN, publish, RING, SLOT, statsView, type StatsView, waitAtLeast, type WorkerInit } from '../src/protocol.js';
 
 const SLICE_MS = 50;
+
+/**
+ * This thread's trace recorder, its stop test, and its bounded wait for ctrl[slot] >= t (a short
+ * spin, then Atomics.wait in slices), counted as waiting time and traced.
+ */
+function waiting(m: WorkerInit, ctrl: Int32Array, stats: StatsView): { trace: TraceRecorder | undefined; stop: () => boolean; wait: (slot: number, t: number) => boolean } {
+  const trace = m.trace && new TraceRecorder(m.trace, m.group);
+  const stop = (): boolean => Atomics.load(ctrl, SLOT.STOP) !== 0;
+  const wait = (slot: number, t: number): boolean => {
+    const t0 = performance.now();
+    const ok = waitAtLeast(ctrl, slot, t, m.spins, SLICE_MS, stop);
+    const t1 = performance.now();
+    stats.addWait(m.group, t1 - t0);
+    trace?.span('wait', t0, t1);
+    return ok;
+  };
+  return { trace, stop, wait };
+}
 
 class WorkerHost {
   private init_: WorkerInit | undefined;
@@ -53,16 +71,7 @@ class WorkerHost {
     const g = m.group;
     const last = g === m.groups - 1;
     const group = new LayerGroup(kernelsFor(m.kernels, mem), f, m.layout, m.lo, m.hi, m.u0, m.u1, m.kanekoRule, last);
-    const trace = m.trace && new TraceRecorder(m.trace, g);
-    const stop = (): boolean => Atomics.load(ctrl, SLOT.STOP) !== 0;
-    const wait = (slot: number, t: number): boolean => {
-      const t0 = performance.now();
-      const ok = waitAtLeast(ctrl, slot, t, m.spins, SLICE_MS, stop);
-      const t1 = performance.now();
-      stats.addWait(g, t1 - t0);
-      trace?.span('wait', t0, t1);
-      return ok;
-    };
+    const { trace, stop, wait } = waiting(m, ctrl, stats);
     const pending: number[] = [];
     let t = Atomics.load(ctrl, SLOT.UPD + g) + 1;
     let idle = true; // waiting for the first batch of a stream is idle time, not synchronisation
@@ -112,16 +121,7 @@ class WorkerHost {
     const ranges = m.cells!;
     const H = ranges.length;
     const segments = cellSegments(ranges, g, (k) => m.layout.nets[0]!.layers[k]!.nOut);
-    const trace = m.trace && new TraceRecorder(m.trace, g);
-    const stop = (): boolean => Atomics.load(ctrl, SLOT.STOP) !== 0;
-    const wait = (slot: number, t: number): boolean => {
-      const t0 = performance.now();
-      const ok = waitAtLeast(ctrl, slot, t, m.spins, SLICE_MS, stop);
-      const t1 = performance.now();
-      stats.addWait(g, t1 - t0);
-      trace?.span('wait', t0, t1);
-      return ok;
-    };
+    const { trace, stop, wait } = waiting(m, ctrl, stats);
     let t = 0; // batches count from 1, as the coordinator numbers them
     for (;;) {
       t++;

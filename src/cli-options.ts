@@ -139,10 +139,10 @@ export function dataOptions(a: { classes?: string; limit?: number }): { classes?
 }
 
 /** Parses a comma-separated list of worker counts, e.g. 1,2,4,8,16. */
-export function parseWorkerList(spec: string): number[] {
+export function parseWorkerList(spec: string, flag = 'workers'): number[] {
   const out = String(spec).split(',').map((p) => {
     const n = Number(p.trim());
-    check(p.trim() !== '' && Number.isInteger(n) && n >= 1 && n <= MAX_WORKERS, `--workers must list integers from 1 to ${MAX_WORKERS}, e.g. 1,2,4, got '${spec}'`);
+    check(p.trim() !== '' && Number.isInteger(n) && n >= 1 && n <= MAX_WORKERS, `--${flag} must list integers from 1 to ${MAX_WORKERS}, e.g. 1,2,4, got '${spec}'`);
     return n;
   });
   return [...new Set(out)].sort((a, b) => a - b);

@@ -186,12 +186,14 @@ export function buildCli(argv: string[]): Argv {
         .option('presets', { type: 'string', describe: 'comma-separated presets to measure (default: --preset)' })
         .option('strategies', { type: 'string', default: 'serial,layer,pipeline,output', describe: 'comma-separated strategies' })
         .option('workers', { type: 'string', describe: 'comma-separated thread counts (default: 1 to the number of cores)' })
+        .option('predict', { type: 'string', describe: 'also predict every strategy at these thread counts (and at the measured ones) from costs measured here: rows of kind "predicted", dashed in the SVG' })
         .option('repeats', { coerce: (v: unknown) => { const n = Number(v); if (!Number.isInteger(n) || n < 1 || n > 1000) throw new EdsimError(`--repeats must be an integer from 1 to 1000, got '${String(v)}'`); return n; }, default: 3, describe: 'measured epochs per configuration (after one warm-up)' })
         .option('out', { type: 'string', describe: 'CSV path (default: results/scale-<UTC timestamp>.csv); the SVG goes next to it' })
         .option('json', { type: 'boolean', default: false })
         .option('quiet', { type: 'boolean', default: false, describe: 'no progress display' })
         .example('$0 scale --data mnist --classes 0,1 --presets bench-wide,article --strategies serial,layer,pipeline', 'the default experiment (npm start)')
-        .example('$0 scale --data mnist --classes 0-9 --preset kaneko --hidden 128 --strategies serial,output --workers 1,2,4,8,16', 'independent output networks over many cores'),
+        .example('$0 scale --data mnist --classes 0-9 --preset kaneko --hidden 128 --strategies serial,output --workers 1,2,4,8,16', 'independent output networks over many cores')
+        .example('$0 scale --data mnist --classes 0,1 --preset bench-wide --strategies serial,cells,layer,pipeline --workers 1,2 --predict 4,8,16,32,64', 'measure on this machine, predict up to 64 cores'),
     async (a) => {
       const { signal, dispose } = interruptSignal();
       const code = await scaleCommand({ ...(a as unknown as ScaleArgs), workerList: (a as { workers?: string }).workers, workers: undefined } as ScaleArgs, signal).finally(dispose);

@@ -2,6 +2,7 @@
 export { loadDataset, parseClasses, parityData, mirrorData, type Dataset, type LoadedData, type LoadOptions } from './data.js';
 export { createTrainer, loadTrainer, Trainer, type TrainerOptions, type FitOptions, type FitHistory, type EpochResult, type Evaluation } from './trainer.js';
 export { STRATEGIES, type StrategyName, type WorkerStats } from './executor.js';
+export { measureCosts, predictBatchSeconds, predictSamplesPerSecond, type MachineCosts } from './scaling-model.js';
 export { PRESETS, getPreset, type ModelConfig, type TrainConfig, type PresetName, type RuleName, type Topology, type BiasMode } from './options.js';
 export { kanekoReplay, articleReplay, type ReplayResult } from './replay.js';
 export { sweep, type SweepResult } from './sweep.js';

@@ -2,7 +2,7 @@
 import type { LayerShape } from './layout.js';
 
 /** Estimated cost of a layer per sample: forward and update multiply-adds plus a fixed per-layer overhead. */
-export function layerCost(l: LayerShape, batch: number): number {
+export function layerCost(l: Pick<LayerShape, 'nIn' | 'nOut'>, batch: number): number {
   const flops = 4 * l.nIn * l.nOut;
   const overhead = 3000 / batch; // ~1 us per layer call and batch, in flop-equivalents (PERF_NOTES)
   return flops + overhead + 8 * l.nOut;
@@ -82,7 +82,7 @@ export type CellRange = [number, number];
  * share. A layer too narrow to share (fewer than 4 cells per thread) stays whole with the
  * coordinator: splitting it would cost a barrier for nothing.
  */
-export function cellRanges(hidden: LayerShape[], output: LayerShape, batch: number, threads: number, stageCost: number): CellRange[][] {
+export function cellRanges(hidden: Pick<LayerShape, 'nIn' | 'nOut'>[], output: Pick<LayerShape, 'nIn' | 'nOut'>, batch: number, threads: number, stageCost: number): CellRange[][] {
   const hiddenCost = hidden.reduce((s, l) => s + layerCost(l, batch), 0);
   // The coordinator's own work per sample: the output layer, and staging, scoring and the amine,
   // about `stageCost` flop-equivalents per input value (see STAGE_COST).

@@ -9,7 +9,7 @@ import { summarize } from './stats.js';
 import type { TraceEvent } from './trace.js';
 
 export const CSV_COLUMNS = [
-  'strategy', 'workers', 'repeat', 'epoch_seconds', 'samples_per_second', 'speedup', 'efficiency', 'test_accuracy',
+  'kind', 'strategy', 'workers', 'repeat', 'epoch_seconds', 'samples_per_second', 'speedup', 'efficiency', 'test_accuracy',
   'busy_fraction', 'preset', 'data', 'precision', 'kernels', 'batch', 'train_samples', 'load_avg_1m',
   'git_sha', 'node_version', 'cpu_model', 'cores', 'timestamp',
 ] as const;
@@ -47,6 +47,7 @@ export class CsvWriter {
 }
 
 export interface ConfigSummary {
+  kind: string;
   preset: string;
   strategy: string;
   workers: number;
@@ -63,13 +64,13 @@ export interface ConfigSummary {
 export function summarizeRows(rows: CsvRow[]): ConfigSummary[] {
   const groups = new Map<string, CsvRow[]>();
   for (const r of rows) {
-    const key = `${r.preset}|${r.strategy}|${r.workers}`;
+    const key = `${r.kind}|${r.preset}|${r.strategy}|${r.workers}`;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   return [...groups.values()].map((g) => {
     const med = (k: keyof CsvRow): number => summarize(g.map((r) => Number(r[k]))).median;
     return {
-      preset: String(g[0]!.preset), strategy: String(g[0]!.strategy), workers: Number(g[0]!.workers),
+      kind: String(g[0]!.kind), preset: String(g[0]!.preset), strategy: String(g[0]!.strategy), workers: Number(g[0]!.workers),
       samplesPerSecond: med('samples_per_second'), epochSeconds: med('epoch_seconds'), speedup: med('speedup'),
       efficiency: med('efficiency'), testAccuracy: med('test_accuracy'), busyFraction: med('busy_fraction'), repeats: g.length,
     };
@@ -78,9 +79,10 @@ export function summarizeRows(rows: CsvRow[]): ConfigSummary[] {
 
 export function formatTable(s: ConfigSummary[]): string {
   const head = ['preset', 'strategy', 'workers', 'samples/s', 's/epoch', 'speedup', 'efficiency', 'test acc', 'busy', 'n'];
+  const pct = (v: number, d: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(d)} %` : '-');
   const body = s.map((r) => [
-    r.preset, r.strategy, String(r.workers), r.samplesPerSecond.toFixed(0), r.epochSeconds.toFixed(3), `${r.speedup.toFixed(2)}x`,
-    `${(100 * r.efficiency).toFixed(0)} %`, `${(100 * r.testAccuracy).toFixed(2)} %`, `${(100 * r.busyFraction).toFixed(0)} %`, String(r.repeats),
+    r.preset, r.kind === 'predicted' ? `${r.strategy} (predicted)` : r.strategy, String(r.workers), r.samplesPerSecond.toFixed(0), r.epochSeconds.toFixed(3), `${r.speedup.toFixed(2)}x`,
+    pct(r.efficiency, 0), pct(r.testAccuracy, 2), pct(r.busyFraction, 0), r.kind === 'predicted' ? '-' : String(r.repeats),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
@@ -91,11 +93,11 @@ export function formatTable(s: ConfigSummary[]): string {
 export async function renderSvg(summary: ConfigSummary[], title: string): Promise<string> {
   const maxW = Math.max(1, ...summary.map((s) => s.workers));
   const points = summary.flatMap((s) => [
-    { workers: s.workers, series: `${s.preset} ${s.strategy}`, metric: 'speedup', value: s.speedup },
-    { workers: s.workers, series: `${s.preset} ${s.strategy}`, metric: 'efficiency', value: s.efficiency },
+    { workers: s.workers, series: `${s.preset} ${s.strategy}`, kind: s.kind, metric: 'speedup', value: s.speedup },
+    { workers: s.workers, series: `${s.preset} ${s.strategy}`, kind: s.kind, metric: 'efficiency', value: s.efficiency },
   ]);
   for (let w = 1; w <= maxW; w++) {
-    points.push({ workers: w, series: 'ideal', metric: 'speedup', value: w }, { workers: w, series: 'ideal', metric: 'efficiency', value: 1 });
+    points.push({ workers: w, series: 'ideal', kind: 'ideal', metric: 'speedup', value: w }, { workers: w, series: 'ideal', kind: 'ideal', metric: 'efficiency', value: 1 });
   }
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -111,7 +113,8 @@ export async function renderSvg(summary: ConfigSummary[], title: string): Promis
         x: { field: 'workers', type: 'quantitative', title: 'threads (workers)', scale: { domainMin: 1 }, axis: { tickMinStep: 1 } },
         y: { field: 'value', type: 'quantitative', title: null },
         color: { field: 'series', type: 'nominal', title: 'strategy' },
-        strokeDash: { condition: { test: "datum.series === 'ideal'", value: [4, 4] }, value: [1, 0] },
+        detail: { field: 'kind' },
+        strokeDash: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['measured', 'predicted', 'ideal'], range: [[1, 0], [6, 3], [2, 2]] } },
       },
     },
   };

@@ -9,13 +9,14 @@ import { STRATEGIES } from './executor.js';
 import { checkWritable } from './files.js';
 import { PRESETS } from './options.js';
 import { CsvWriter, formatTable, provenance, renderSvg, summarizeRows } from './report.js';
-import { runScale, scaleConfigs } from './scale.js';
+import { predictRows, runScale, scaleConfigs } from './scale.js';
 import { resolveOptions } from './trainer.js';
 
 export interface ScaleArgs extends NetworkArgs {
   presets?: string;
   strategies: string;
   workerList?: string;
+  predict?: string;
   repeats: number;
   out?: string;
   json: boolean;
@@ -30,6 +31,7 @@ export async function scaleCommand(a: ScaleArgs, signal: AbortSignal): Promise<n
   const strategies = parseNameList(a.strategies, STRATEGIES, 'strategies');
   const workers = a.workerList !== undefined ? parseWorkerList(a.workerList) : Array.from({ length: availableParallelism() }, (_, i) => i + 1);
   const presetNames = a.presets !== undefined ? parseNameList(a.presets, PRESETS, 'presets') : [a.preset];
+  const predict = a.predict !== undefined ? parseWorkerList(a.predict, 'predict') : [];
   const out = a.out ?? defaultCsvPath();
   if (a.out === undefined && !existsSync(dirname(out))) mkdirSync(dirname(out), { recursive: true });
   checkWritable(out);
@@ -61,6 +63,12 @@ export async function scaleCommand(a: ScaleArgs, signal: AbortSignal): Promise<n
   });
   bar?.update(configs.length);
   bar?.stop();
+  if (predict.length > 0 && !result.aborted) {
+    log('edsim: measuring per-layer costs and the hand-off latency for the predictions');
+    const predicted = await predictRows(data, presets, strategies, [...new Set([...workers, ...predict])].sort((x, y) => x - y), provenance());
+    for (const row of predicted) csv.append(row);
+    result.rows.push(...predicted);
+  }
   const summary = summarizeRows(result.rows.filter((r) => Number.isFinite(Number(r.speedup))));
   if (summary.length > 0) {
     writeFileSync(svgPath, await renderSvg(summary, `edsim scaling: ${a.data}${a.classes ? ` ${a.classes}` : ''} (${presetNames.join(', ')})`));

@@ -8,6 +8,7 @@ import { check } from './errors.js';
 import type { StrategyName } from './executor.js';
 import { type CsvRow, CsvWriter, loadAvg1, type Provenance } from './report.js';
 import { summarize } from './stats.js';
+import { measureCosts, predictSamplesPerSecond } from './scaling-model.js';
 import { createTrainer, type TrainerOptions } from './trainer.js';
 
 export interface ScaleConfig {
@@ -44,6 +45,34 @@ export function scaleConfigs(presets: { name: string; options: TrainerOptions; o
   return { configs, skipped };
 }
 
+/**
+ * Predicted rows for every configuration of `presets` at `threads` (and at the measured worker
+ * counts), from costs measured on this machine (scaling-model.ts); speedups against the predicted
+ * serial rate.
+ */
+export async function predictRows(data: LoadedData, presets: { name: string; options: TrainerOptions }[], strategies: StrategyName[], threads: number[], prov: Provenance): Promise<CsvRow[]> {
+  const rows: CsvRow[] = [];
+  const stamp = new Date().toISOString();
+  for (const p of presets) {
+    const costs = await measureCosts(p.options, data.train);
+    const serial = predictSamplesPerSecond(costs, 'serial', 1);
+    const { configs } = scaleConfigs([{ ...p, outputs: data.train.outputs }], strategies, threads);
+    const t = await createTrainer({ ...p.options, strategy: 'serial', workers: 1 });
+    const { model } = t.plan(data.train.features, data.train.outputs);
+    await t.close();
+    for (const c of configs) {
+      const sps = predictSamplesPerSecond(costs, c.strategy, c.workers);
+      rows.push({
+        kind: 'predicted', strategy: c.strategy, workers: c.workers, repeat: 0, epoch_seconds: data.train.n / sps, samples_per_second: sps,
+        speedup: sps / serial, efficiency: sps / serial / c.workers, test_accuracy: '', busy_fraction: '',
+        preset: p.name, data: data.name, precision: model.precision, kernels: model.kernels, batch: costs.batch, train_samples: data.train.n,
+        load_avg_1m: loadAvg1(), ...prov, timestamp: stamp,
+      });
+    }
+  }
+  return rows;
+}
+
 /** Runs every configuration; returns the rows (also appended to `csv` as they come). */
 export async function runScale(data: LoadedData, configs: ScaleConfig[], csv: CsvWriter, prov: Provenance, o: ScaleOptions): Promise<{ rows: CsvRow[]; aborted: boolean }> {
   check(configs.length > 0, 'nothing to measure: no strategy applies to this network and data');
@@ -73,7 +102,7 @@ export async function runScale(data: LoadedData, configs: ScaleConfig[], csv: Cs
         const { accuracy } = await trainer.evaluate(data.test);
         const busy = e.stats.reduce((s, w) => s + w.busyMs, 0);
         const row: CsvRow = {
-          strategy: c.strategy, workers: threads, repeat: r, epoch_seconds: e.seconds, samples_per_second: e.samplesPerSecond,
+          kind: 'measured', strategy: c.strategy, workers: threads, repeat: r, epoch_seconds: e.seconds, samples_per_second: e.samplesPerSecond,
           speedup: NaN, efficiency: NaN, test_accuracy: accuracy, busy_fraction: Math.min(1, busy / (threads * e.seconds * 1000)),
           preset: c.presetName, data: data.name, precision: trainer.model!.precision, kernels: trainer.model!.kernels, batch: trainer.train.batch, train_samples: data.train.n,
           load_avg_1m: loadAvg1(), ...prov, timestamp: stamp,

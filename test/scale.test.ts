@@ -31,6 +31,7 @@ test('scale writes the documented CSV schema, an SVG and a table', withTimeout(1
     assert.match(row.node_version!, /^v\d+/);
     assert.equal([row.precision, row.kernels], ['f64', 'js']); // the kaneko preset's engine
     assert.ok(Number(row.cores) >= 1);
+    assert.is(row.kind, 'measured');
   }
   const serial = body.filter((b) => b.strategy === 'serial').map((b) => Number(b.speedup)).sort();
   assert.ok(Math.abs((serial[0]! + serial[1]!) / 2 - 1) < 1e-9, 'the serial median is the baseline');
@@ -40,6 +41,31 @@ test('scale writes the documented CSV schema, an SVG and a table', withTimeout(1
   const j = lastJson(r.stdout);
   assert.is(j.csv, out);
   assert.is((j.configurations as unknown[]).length, 7);
+}));
+
+test('scale --predict adds predicted rows for every strategy at the measured and the predicted thread counts', withTimeout(120000, async () => {
+  const out = join(dir, 'predict.csv');
+  const r = runCli(['scale', '--data', 'mnist', '--classes', '0,1', '--limit', '256', '--preset', 'bench-wide', '--hidden', '64,64', '--strategies', 'serial,cells,layer,pipeline',
+    '--workers', '1,2', '--predict', '4,16', '--repeats', '1', '--out', out, '--json']);
+  assert.is(r.code, 0, r.stderr);
+  const rows = parseCsv(readFileSync(out, 'utf8'));
+  const body = rows.slice(1).map((cells) => Object.fromEntries(CSV_COLUMNS.map((c, i) => [c, cells[i]!])));
+  const predicted = body.filter((b) => b.kind === 'predicted');
+  // serial at 1; cells, layer and pipeline at 1, 2, 4 and 16
+  assert.is(predicted.length, 1 + 3 * 4);
+  assert.is(body.filter((b) => b.kind === 'measured').length, 1 + 3 * 2);
+  for (const p of predicted) {
+    assert.ok(Number(p.samples_per_second) > 0);
+    assert.ok(Math.abs(Number(p.epoch_seconds) * Number(p.samples_per_second) - 256) < 1e-6);
+    assert.is(p.test_accuracy, '');
+  }
+  const at = (s: string, w: number): number => Number(predicted.find((p) => p.strategy === s && Number(p.workers) === w)!.samples_per_second);
+  assert.ok(at('cells', 16) > at('cells', 4), 'cells keeps scaling on wide layers');
+  assert.ok(Math.abs(at('serial', 1) - at('cells', 1)) < 1e-9 * at('serial', 1), 'one thread: every strategy is serial');
+  assert.match(readFileSync(out.replace(/\.csv$/, '.svg'), 'utf8'), /predicted/);
+  const bad = runCli(['scale', '--data', 'xor', '--predict', '0']);
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /--predict must list integers/);
 }));
 
 test('scale skips strategies that do not apply, and rejects bad lists', withTimeout(60000, async () => {

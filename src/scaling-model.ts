@@ -1,0 +1,146 @@
+/**
+ * A scaling model: each strategy's samples per second at any thread count, from costs measured on
+ * this machine: every layer's forward and update time per batch on one thread, the coordinator's
+ * own per-batch work (staging, amine, scoring), and the latency of one hand-off between two
+ * threads. Assumptions (stated in the README): every thread has a core of its own; kernel times
+ * split linearly over the cells a thread owns (memory bandwidth and shared caches do not limit);
+ * a wait costs one hand-off whatever the thread count.
+ */
+import { Worker } from 'node:worker_threads';
+import { kernelsFor } from './backend.js';
+import type { Dataset } from './data.js';
+import { stageBatch } from './engine.js';
+import type { StrategyName } from './executor.js';
+import { BatchRows, emptyTally, identityOrder } from './executor.js';
+import { balanceGroups, cellRanges, STAGE_COST } from './partition.js';
+import { summarize } from './stats.js';
+import { createTrainer, type TrainerOptions } from './trainer.js';
+
+export interface MachineCosts {
+  batch: number;
+  /** Seconds per batch on one thread, per layer index (every net of the model together). */
+  forward: number[];
+  update: number[];
+  /** Every layer's sources and cells (the cells strategy's split is computed from them, as it runs). */
+  shapes: { nIn: number; nOut: number }[];
+  /** The kernels measured (the cells split depends on them). */
+  kernels: 'native' | 'wasm' | 'js';
+  nets: number;
+  /** The coordinator's own seconds per batch: staging, amine, scoring. */
+  coordinator: number;
+  /** Seconds for one thread to see what another published (spin, then a bounded wait). */
+  handoff: number;
+}
+
+function median(fn: () => void, reps = 7): number {
+  fn();
+  const s: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    fn();
+    s.push((performance.now() - t0) / 1000);
+  }
+  return summarize(s).median;
+}
+
+/** One hand-off between two threads, as the engine's waits do it (spin, then Atomics.wait): half a measured round trip. */
+export async function measureHandoff(rounds = 2000): Promise<number> {
+  const sab = new SharedArrayBuffer(8);
+  const a = new Int32Array(sab);
+  const wait = (i: number, v: number): void => {
+    for (let s = 0; s < 2000; s++) if (Atomics.load(a, i) >= v) return;
+    while (Atomics.load(a, i) < v) Atomics.wait(a, i, Atomics.load(a, i), 50);
+  };
+  const peer = new Worker(`
+    const { workerData } = require('node:worker_threads');
+    const a = new Int32Array(workerData.sab);
+    const wait = (i, v) => { for (let s = 0; s < 2000; s++) if (Atomics.load(a, i) >= v) return; while (Atomics.load(a, i) < v) Atomics.wait(a, i, Atomics.load(a, i), 50); };
+    for (let r = 1; r <= workerData.rounds; r++) { wait(0, r); Atomics.store(a, 1, r); Atomics.notify(a, 1); }
+  `, { eval: true, workerData: { sab, rounds } });
+  await new Promise<void>((r) => peer.once('online', () => r()));
+  const t0 = performance.now();
+  for (let r = 1; r <= rounds; r++) {
+    Atomics.store(a, 0, r);
+    Atomics.notify(a, 0);
+    wait(1, r);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  await peer.terminate();
+  return seconds / rounds / 2;
+}
+
+/** Measures the costs of a model on this machine with one thread (a serial trainer on the data's shape, one real batch). */
+export async function measureCosts(o: TrainerOptions, data: Dataset): Promise<MachineCosts> {
+  const t = await createTrainer({ ...o, strategy: 'serial', workers: 1 });
+  try {
+    await t.build(data.features, data.outputs);
+    const { layout, mem, model } = t;
+    const f = mem!.f;
+    const k = kernelsFor(model!.kernels, mem!);
+    const B = Math.min(t.train.batch, data.n);
+    const order = identityOrder(data.n);
+    const nets = layout!.nets;
+    const L = nets[0]!.layers.length;
+    const forward: number[] = [];
+    const update: number[] = [];
+    const stage = (): void => { for (const net of nets) stageBatch(f, net, data, order, 0, B); };
+    stage();
+    for (let l = 0; l < L; l++) forward.push(median(() => { for (const net of nets) k.forward(f, net.layers[l]!, B, model!.u0); }));
+    // Runs of tiny layers are fused into one call when run together: scale the per-layer times to the whole pass.
+    const fusedForward = median(() => { for (const net of nets) k.forwardLayers(f, net, 0, L, B, model!.u0); });
+    const rows = new BatchRows(layout!);
+    const coordinator = median(() => {
+      stage();
+      for (const net of nets) k.amine(f, net, B, model!.u1);
+      rows.tally(f, nets, B, data.labels, order, 0, emptyTally());
+    });
+    for (let l = 0; l < L; l++) update.push(median(() => { for (const net of nets) k.update(f, net, net.layers[l]!, B, model!.rule === 'kaneko'); }));
+    const fusedUpdate = median(() => { for (const net of nets) k.updateLayers(f, net, 0, L, B, model!.rule === 'kaneko'); });
+    const scale = (v: number[], to: number): void => {
+      const sum = v.reduce((a, b) => a + b, 0);
+      for (let l = 0; l < v.length; l++) v[l] = (v[l]! * to) / sum;
+    };
+    scale(forward, fusedForward);
+    scale(update, fusedUpdate);
+    const kernels = model!.kernels === 'auto' ? 'wasm' : model!.kernels;
+    return { batch: B, forward, update, shapes: nets[0]!.layers.map((l) => ({ nIn: l.nIn, nOut: l.nOut })), kernels, nets: nets.length, coordinator, handoff: await measureHandoff() };
+  } finally {
+    await t.close();
+  }
+}
+
+/** Predicted seconds per batch of one strategy on `threads` threads. */
+export function predictBatchSeconds(c: MachineCosts, strategy: StrategyName, threads: number): number {
+  const L = c.forward.length;
+  const work = c.forward.map((fw, l) => fw + c.update[l]!);
+  const total = work.reduce((a, b) => a + b, 0) + c.coordinator;
+  if (strategy === 'serial' || threads === 1) return total;
+  const h = c.handoff;
+  switch (strategy) {
+    case 'cells': {
+      // The split the strategy makes. Each batch runs at the pace of the thread with the most cells,
+      // then of the coordinator alone (output layers, amine, staging), which the others wait for.
+      const ranges = cellRanges(c.shapes.slice(0, -1), c.shapes[L - 1]!, c.batch, threads, STAGE_COST[c.kernels]);
+      const busiest = Math.max(...Array.from({ length: threads }, (_, g) => ranges.reduce((a, r, l) => a + (work[l]! * (r[g]![1] - r[g]![0])) / c.shapes[l]!.nOut, 0)));
+      const split = ranges.filter((r) => r[0]![1] - r[0]![0] < r.reduce((a, x) => a + x[1] - x[0], 0)).length;
+      return busiest + work[L - 1]! + c.coordinator + (split + 1) * h;
+    }
+    case 'layer': {
+      const bounds = balanceGroups(work, threads);
+      const G = bounds.length - 1;
+      const updates = bounds.slice(0, -1).map((lo, g) => c.update.slice(lo, bounds[g + 1]).reduce((a, b) => a + b, 0));
+      return c.forward.reduce((a, b) => a + b, 0) + c.coordinator + Math.max(...updates) + G * h;
+    }
+    case 'pipeline': {
+      const bounds = balanceGroups(work, threads);
+      const groups = bounds.slice(0, -1).map((lo, g) => work.slice(lo, bounds[g + 1]).reduce((a, b) => a + b, 0) + (g === 0 ? c.coordinator : 0));
+      return Math.max(...groups) + h;
+    }
+    case 'output':
+      return (Math.ceil(c.nets / Math.min(threads, c.nets)) / c.nets) * total;
+  }
+}
+
+export function predictSamplesPerSecond(c: MachineCosts, strategy: StrategyName, threads: number): number {
+  return c.batch / predictBatchSeconds(c, strategy, threads);
+}

@@ -68,7 +68,7 @@ export function summarizeRows(rows: CsvRow[]): ConfigSummary[] {
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   return [...groups.values()].map((g) => {
-    const med = (k: keyof CsvRow): number => summarize(g.map((r) => Number(r[k]))).median;
+    const med = (k: keyof CsvRow): number => summarize(g.map((r) => (r[k] === '' ? NaN : Number(r[k])))).median;
     return {
       kind: String(g[0]!.kind), preset: String(g[0]!.preset), strategy: String(g[0]!.strategy), workers: Number(g[0]!.workers),
       samplesPerSecond: med('samples_per_second'), epochSeconds: med('epoch_seconds'), speedup: med('speedup'),
@@ -96,9 +96,11 @@ export async function renderSvg(summary: ConfigSummary[], title: string): Promis
     { workers: s.workers, series: `${s.preset} ${s.strategy}`, kind: s.kind, metric: 'speedup', value: s.speedup },
     { workers: s.workers, series: `${s.preset} ${s.strategy}`, kind: s.kind, metric: 'efficiency', value: s.efficiency },
   ]);
-  for (let w = 1; w <= maxW; w++) {
+  for (const w of new Set([1, ...summary.map((s) => s.workers)])) {
     points.push({ workers: w, series: 'ideal', kind: 'ideal', metric: 'speedup', value: w }, { workers: w, series: 'ideal', kind: 'ideal', metric: 'efficiency', value: 1 });
   }
+  // Predictions out to many cores read better on doubling axes.
+  const log = maxW > 8;
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
@@ -110,8 +112,8 @@ export async function renderSvg(summary: ConfigSummary[], title: string): Promis
       height: 220,
       mark: { type: 'line', point: true },
       encoding: {
-        x: { field: 'workers', type: 'quantitative', title: 'threads (workers)', scale: { domainMin: 1 }, axis: { tickMinStep: 1 } },
-        y: { field: 'value', type: 'quantitative', title: null },
+        x: { field: 'workers', type: 'quantitative', title: 'threads (workers)', scale: log ? { type: 'log', base: 2 } : { domainMin: 1 }, axis: { tickMinStep: 1 } },
+        y: { field: 'value', type: 'quantitative', title: null, scale: log ? { type: 'log', base: 2 } : {} },
         color: { field: 'series', type: 'nominal', title: 'strategy' },
         detail: { field: 'kind' },
         strokeDash: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['measured', 'predicted', 'ideal'], range: [[1, 0], [6, 3], [2, 2]] } },

@@ -10,6 +10,7 @@ import { loadDataset } from './data.js';
 import { EdsimError } from './errors.js';
 import { nativeReason } from './native.js';
 import { writeTrace } from './report.js';
+import { fastestExactStrategy } from './scaling-model.js';
 import { checkWritable } from './files.js';
 import { articleReplay, kanekoReplay, type ReplayResult } from './replay.js';
 import { dataOptions, type NetworkArgs, toTrainerOptions, withDataFlags, withModelFlags, withNetworkFlags } from './cli-options.js';
@@ -63,12 +64,20 @@ async function trainCommand(a: NetworkArgs & { save?: string; json: boolean; qui
   if (a.save !== undefined) checkWritable(a.save);
   if (a.trace !== undefined) checkWritable(a.trace);
   const opts = toTrainerOptions(a);
-  const trainer = await createTrainer({ ...opts, trace: a.trace !== undefined });
+  let trainer = await createTrainer({ ...opts, trace: a.trace !== undefined });
   const data = await loadDataset(a.data, dataOptions(a));
-  const { model } = trainer.plan(data.train.features, data.train.outputs);
   const log = (s: string): void => {
     if (!a.quiet && !a.json) process.stderr.write(`${s}\n`);
   };
+  if (opts.strategy === undefined && trainer.workers > 1) {
+    // Threads without a strategy: the exact strategy the scaling model predicts fastest here.
+    const pick = await fastestExactStrategy(opts, data.train, trainer.workers);
+    const rates = Object.entries(pick.predicted).map(([s, v]) => `${s} ${Math.round(v)}`).join(', ');
+    log(`edsim: strategy ${pick.strategy}: the fastest byte-identical strategy the scaling model predicts on ${trainer.workers} threads (samples/s: ${rates})`);
+    await trainer.close();
+    trainer = await createTrainer({ ...opts, strategy: pick.strategy, trace: a.trace !== undefined });
+  }
+  const { model } = trainer.plan(data.train.features, data.train.outputs);
   log(`edsim: ${a.data}: ${data.train.n} training / ${data.test.n} test samples, ${data.train.features} features, ${data.train.outputs} output(s); preset ${a.preset}, strategy ${trainer.strategy}, ${trainer.workers} thread(s), ${model.precision} on ${kernelsLine(model.kernels)}`);
   const { signal, dispose } = interruptSignal();
   let history;

@@ -14,7 +14,7 @@ import type { StrategyName } from './executor.js';
 import { BatchRows, emptyTally, identityOrder } from './executor.js';
 import { balanceGroups, cellRanges, STAGE_COST } from './partition.js';
 import { summarize } from './stats.js';
-import { createTrainer, type TrainerOptions } from './trainer.js';
+import { createTrainer, resolveOptions, type TrainerOptions } from './trainer.js';
 
 export interface MachineCosts {
   batch: number;
@@ -139,6 +139,21 @@ export function predictBatchSeconds(c: MachineCosts, strategy: StrategyName, thr
     case 'output':
       return (Math.ceil(c.nets / Math.min(threads, c.nets)) / c.nets) * total;
   }
+}
+
+/**
+ * The exact strategy (byte-identical to serial: cells, layer, or output for Kaneko's independent
+ * nets) the model predicts fastest for this model, data and thread count; pipeline, which changes
+ * the arithmetic, is never picked for the user.
+ */
+export async function fastestExactStrategy(o: TrainerOptions, data: Dataset, threads: number): Promise<{ strategy: StrategyName; predicted: Partial<Record<StrategyName, number>> }> {
+  const costs = await measureCosts(o, data);
+  const topology = resolveOptions({ ...o, strategy: 'serial', workers: 1 }).model.topology;
+  const candidates: StrategyName[] = topology === 'kaneko' && costs.nets > 1 ? ['output', 'cells', 'layer'] : topology === 'columns' ? ['layer'] : ['cells', 'layer'];
+  const predicted: Partial<Record<StrategyName, number>> = {};
+  for (const s of candidates) predicted[s] = predictSamplesPerSecond(costs, s, threads);
+  const strategy = candidates.reduce((best, s) => (predicted[s]! > predicted[best]! ? s : best));
+  return { strategy, predicted };
 }
 
 export function predictSamplesPerSecond(c: MachineCosts, strategy: StrategyName, threads: number): number {

@@ -34,6 +34,16 @@ test('train --json ends with one JSON object; --save then eval reproduces the te
   assert.match(human.stderr, /epoch 5/);
 });
 
+test('--workers without --strategy runs the exact strategy the scaling model predicts fastest, and says why', () => {
+  const r = runCli(['train', '--data', 'mnist', '--classes', '0,1', '--limit', '256', '--preset', 'bench-wide', '--hidden', '64,64', '--workers', '2', '--epochs', '1']);
+  assert.is(r.code, 0, r.stderr);
+  const m = /strategy (\w+): the fastest byte-identical strategy the scaling model predicts on 2 threads \(samples\/s: (.*)\)/.exec(r.stderr);
+  assert.ok(m, r.stderr);
+  assert.ok(['cells', 'layer'].includes(m[1]!), m[1]);
+  assert.match(m[2]!, /cells \d+, layer \d+/);
+  assert.match(r.stderr, new RegExp(`strategy ${m[1]}, 2 thread`));
+});
+
 test('sweep --json reports runs, converged, meanEpochs, medianEpochs', () => {
   const s = runCli(['sweep', '--data', 'xor', '--preset', 'kaneko', '--hidden', '32', '--seeds', '1-20', '--json']);
   assert.is(s.code, 0, s.stderr);

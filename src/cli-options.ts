@@ -96,7 +96,7 @@ export function withModelFlags<T>(y: Argv<T>) {
 
 export function withNetworkFlags<T>(y: Argv<T>) {
   return withModelFlags(y)
-    .option('strategy', { type: 'string', choices: STRATEGIES as string[], describe: 'how work is spread over threads (default: serial; with --workers > 1: output for the kaneko topology, cells where hidden layers have 4+ cells per thread, else layer)' })
+    .option('strategy', { type: 'string', choices: STRATEGIES as string[], describe: 'how work is spread over threads (default: serial; with --workers > 1, train runs the byte-identical strategy the scaling model predicts fastest here)' })
     .option('workers', { coerce: int('workers', 1, MAX_WORKERS), describe: `threads, the main one included (1-${MAX_WORKERS})` });
 }
 

@@ -9,7 +9,7 @@ import { STRATEGIES } from './executor.js';
 import { checkWritable } from './files.js';
 import { PRESETS } from './options.js';
 import { CsvWriter, formatTable, provenance, renderSvg, summarizeRows } from './report.js';
-import { predictRows, runScale, scaleConfigs } from './scale.js';
+import { predictRows, runScale, scaleConfigs, traceFile } from './scale.js';
 import { resolveOptions } from './trainer.js';
 
 export interface ScaleArgs extends NetworkArgs {
@@ -17,6 +17,7 @@ export interface ScaleArgs extends NetworkArgs {
   strategies: string;
   workerList?: string;
   predict?: string;
+  trace?: string;
   repeats: number;
   out?: string;
   json: boolean;
@@ -54,8 +55,10 @@ export async function scaleCommand(a: ScaleArgs, signal: AbortSignal): Promise<n
   const bar = tty ? new cliProgress.SingleBar({ format: 'scale [{bar}] {value}/{total} configurations | {config}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
   bar?.start(configs.length, 0, { config: '' });
   let done = 0;
+  if (a.trace !== undefined && configs.length > 0) checkWritable(traceFile(a.trace, configs[0]!));
   const result = await runScale(data, configs, csv, provenance(), {
     repeats: a.repeats,
+    ...(a.trace !== undefined ? { tracePrefix: a.trace } : {}),
     signal,
     onConfig: (c) => {
       bar?.update(done++, { config: `${c.presetName} ${c.strategy} x${c.workers}` });

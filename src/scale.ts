@@ -6,7 +6,7 @@
 import type { LoadedData } from './data.js';
 import { check } from './errors.js';
 import type { StrategyName } from './executor.js';
-import { type CsvRow, CsvWriter, loadAvg1, type Provenance } from './report.js';
+import { type CsvRow, CsvWriter, loadAvg1, type Provenance, writeTrace } from './report.js';
 import { summarize } from './stats.js';
 import { measureCosts, predictSamplesPerSecond } from './scaling-model.js';
 import { createTrainer, type TrainerOptions } from './trainer.js';
@@ -20,6 +20,8 @@ export interface ScaleConfig {
 
 export interface ScaleOptions {
   repeats: number;
+  /** Write every configuration's trace (training and its evaluations) to PREFIX-<preset>-<strategy>-x<threads>.json and .svg. */
+  tracePrefix?: string;
   signal?: AbortSignal;
   onRow?: (row: CsvRow) => void;
   onConfig?: (c: ScaleConfig, note?: string) => void;
@@ -73,6 +75,11 @@ export async function predictRows(data: LoadedData, presets: { name: string; opt
   return rows;
 }
 
+/** Where `scale --trace PREFIX` writes a configuration's trace. */
+export function traceFile(prefix: string, c: ScaleConfig): string {
+  return `${prefix.replace(/\.json$/i, '')}-${c.presetName}-${c.strategy}-x${c.workers}.json`;
+}
+
 /** Runs every configuration; returns the rows (also appended to `csv` as they come). */
 export async function runScale(data: LoadedData, configs: ScaleConfig[], csv: CsvWriter, prov: Provenance, o: ScaleOptions): Promise<{ rows: CsvRow[]; aborted: boolean }> {
   check(configs.length > 0, 'nothing to measure: no strategy applies to this network and data');
@@ -88,7 +95,7 @@ export async function runScale(data: LoadedData, configs: ScaleConfig[], csv: Cs
   for (const c of configs) {
     if (o.signal?.aborted) return { rows, aborted: true };
     o.onConfig?.(c);
-    const trainer = await createTrainer(c.options);
+    const trainer = await createTrainer({ ...c.options, trace: o.tracePrefix !== undefined });
     try {
       // One warm-up epoch per configuration; the very first configuration gets three, since the
       // JIT (and V8's tier-up of WebAssembly) would otherwise make whatever runs first look slow.
@@ -110,6 +117,9 @@ export async function runScale(data: LoadedData, configs: ScaleConfig[], csv: Cs
         rows.push(row);
         const base = baseline.get(c.presetName);
         if (base !== undefined) emit(row, base);
+      }
+      if (o.tracePrefix !== undefined) {
+        await writeTrace(traceFile(o.tracePrefix, c), trainer.trace(), { preset: c.presetName, strategy: c.strategy, workers: threads, note: 'warm-up, measured epochs and their evaluations' });
       }
       if (!baseline.has(c.presetName)) {
         // The preset's first configuration (serial, when measured) is the baseline of its speedups.

@@ -63,6 +63,13 @@ test('scale --predict adds predicted rows for every strategy at the measured and
   assert.ok(at('cells', 16) > at('cells', 4), 'cells keeps scaling on wide layers');
   assert.ok(Math.abs(at('serial', 1) - at('cells', 1)) < 1e-9 * at('serial', 1), 'one thread: every strategy is serial');
   assert.match(readFileSync(out.replace(/\.csv$/, '.svg'), 'utf8'), /predicted/);
+  // --trace on scale: one trace per configuration
+  const tr = runCli(['scale', '--data', 'xor', '--preset', 'article', '--hidden', '8', '--strategies', 'serial,cells', '--workers', '2', '--repeats', '1', '--out', join(dir, 't.csv'), '--trace', join(dir, 'tr'), '--json']);
+  assert.is(tr.code, 0, tr.stderr);
+  for (const name of ['tr-article-serial-x1.json', 'tr-article-cells-x2.json']) {
+    const t = JSON.parse(readFileSync(join(dir, name), 'utf8')) as { traceEvents: { ph: string; name: string }[] };
+    assert.ok(t.traceEvents.some((e) => e.ph === 'X' && e.name === 'update'), name);
+  }
   const bad = runCli(['scale', '--data', 'xor', '--predict', '0']);
   assert.is(bad.code, 2);
   assert.match(bad.stderr, /--predict must list integers/);

@@ -51,6 +51,25 @@ export function amineCoefficients(
   m: F, y: number, yStride: number, batch: number, nOut: number, cellTypes: Int8Array, act: number,
   amine: number, amineStride: number, group: number, kanekoRule: boolean, gE: number, gI: number, j0 = 0, j1 = nOut,
 ): void {
+  if (kanekoRule && group >= nOut && (act === 0 || act === 5)) {
+    // Kaneko's rule on a sigmoid layer with one channel (online training, mostly): per sample the
+    // amine's sign picks gE or gI, the other is all 0 (the same arithmetic as the general path).
+    for (let b = 0; b < batch; b++) {
+      const yr = y + b * yStride;
+      const a = m[amine + b * amineStride]!;
+      const gr = b * nOut;
+      const on = a > 0 ? gE : gI;
+      m.fill(0, (a > 0 ? gI : gE) + gr + j0, (a > 0 ? gI : gE) + gr + j1);
+      if (a === 0) m.fill(0, on + gr + j0, on + gr + j1);
+      else {
+        for (let j = j0; j < j1; j++) {
+          const o = m[yr + j]!;
+          m[on + gr + j] = o * (1 - o) * a * cellTypes[j]!;
+        }
+      }
+    }
+    return;
+  }
   if (!kanekoRule && group >= nOut && (act === 0 || act === 5)) {
     // The common case (bidirectional rule, hidden layer, sigmoid) without branches per cell.
     for (let b = 0; b < batch; b++) {

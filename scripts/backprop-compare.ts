@@ -12,9 +12,9 @@ import { writeFileSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { loadDataset, type Dataset } from '../src/data.js';
-import { provenance } from '../src/report.js';
-import { Rng } from '../src/rng.js';
+import { loadDataset, type Dataset } from '../src/data/data.js';
+import { provenance } from '../src/report/report.js';
+import { Rng } from '../src/engine/rng.js';
 import { createTrainer, type TrainerOptions } from '../src/trainer.js';
 
 interface Row {

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'csv-stringify/sync';
-import { benchKernels } from '../src/bench.js';
-import { provenance } from '../src/report.js';
+import { benchKernels } from '../src/kernels/bench.js';
+import { provenance } from '../src/report/report.js';
 
 const shapes: [number, number, number][] = [[128, 784, 256], [128, 1568, 512], [128, 1024, 512]];
 const src = fileURLToPath(new URL('../../scripts/bench-blas.c', import.meta.url));

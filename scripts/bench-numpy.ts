@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'csv-stringify/sync';
-import { loadDataset } from '../src/data.js';
-import type { StrategyName } from '../src/executor.js';
+import { loadDataset } from '../src/data/data.js';
+import type { StrategyName } from '../src/engine/executor.js';
 import type { KernelImpl } from '../src/options.js';
-import { loadAvg1, provenance } from '../src/report.js';
-import { summarize } from '../src/stats.js';
+import { loadAvg1, provenance } from '../src/report/report.js';
+import { summarize } from '../src/report/stats.js';
 import { createTrainer } from '../src/trainer.js';
 
 const rounds = Number(process.env.ROUNDS ?? 3);

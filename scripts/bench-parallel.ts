@@ -9,12 +9,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'csv-stringify/sync';
-import { loadDataset } from '../src/data.js';
-import type { StrategyName } from '../src/executor.js';
-import { nativeAddon } from '../src/native.js';
+import { loadDataset } from '../src/data/data.js';
+import type { StrategyName } from '../src/engine/executor.js';
+import { nativeAddon } from '../src/kernels/native.js';
 import type { KernelImpl } from '../src/options.js';
-import { loadAvg1, provenance } from '../src/report.js';
-import { summarize } from '../src/stats.js';
+import { loadAvg1, provenance } from '../src/report/report.js';
+import { summarize } from '../src/report/stats.js';
 import { createTrainer, type Trainer } from '../src/trainer.js';
 
 const rounds = Number(process.env.ROUNDS ?? 3);
@@ -79,7 +79,7 @@ async function memoryChild(strategy: StrategyName, workers: number): Promise<voi
  * the evaluation-copies issue; peak RSS of the whole process, worker threads included.
  */
 function cliMemory(): { path: string; strategy: string; workers: number; weights: string; peak_rss_mb: number; extra_over_serial_mb: number }[] {
-  const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+  const cli = fileURLToPath(new URL('../src/cli/cli.js', import.meta.url));
   const report = `data:text/javascript,process.on('exit',()=>process.stderr.write('maxrss '+process.resourceUsage().maxRSS+'\\n'))`;
   const rows = (['serial', 'layer'] as StrategyName[]).map((strategy) => {
     const workers = strategy === 'serial' ? 1 : 2;

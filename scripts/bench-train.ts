@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'csv-stringify/sync';
-import { benchKernels } from '../src/bench.js';
-import { type Dataset, loadDataset } from '../src/data.js';
-import { provenance, loadAvg1 } from '../src/report.js';
-import { Rng } from '../src/rng.js';
-import { summarize } from '../src/stats.js';
-import { nativeAddon } from '../src/native.js';
+import { benchKernels } from '../src/kernels/bench.js';
+import { type Dataset, loadDataset } from '../src/data/data.js';
+import { provenance, loadAvg1 } from '../src/report/report.js';
+import { Rng } from '../src/engine/rng.js';
+import { summarize } from '../src/report/stats.js';
+import { nativeAddon } from '../src/kernels/native.js';
 import { createTrainer, type TrainerOptions } from '../src/trainer.js';
 
 /** Kaneko's random patterns: inputs uniform in [0, 1) (no zeros for edsim's online kernels to skip), 0/1 targets. */

@@ -7,7 +7,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadDataset, parseClasses, sliceDataset } from '../src/data.js';
+import { loadDataset, parseClasses, sliceDataset } from '../src/data/data.js';
 import type { PresetName } from '../src/options.js';
 import { createTrainer } from '../src/trainer.js';
 

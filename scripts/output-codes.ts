@@ -8,8 +8,8 @@
  */
 import { appendFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type Dataset, loadDataset } from '../src/data.js';
-import { Rng } from '../src/rng.js';
+import { type Dataset, loadDataset } from '../src/data/data.js';
+import { Rng } from '../src/engine/rng.js';
 import { createTrainer } from '../src/trainer.js';
 
 const { values } = parseArgs({ options: { bits: { type: 'string', default: '15' }, epochs: { type: 'string', default: '14' }, code: { type: 'string', default: 'random' }, seed: { type: 'string', default: '1' }, data: { type: 'string', default: 'mnist' } } });

@@ -2,7 +2,7 @@
 # The settings tried for the best MNIST 0/1 accuracy (issue 2, "best ED setting"); one JSON line each.
 # usage: bash scripts/search-mnist01.sh > results/mnist01-search.jsonl
 set -u
-run() { echo "{\"args\":\"$*\",\"result\":$(node dist/src/cli.js train --data mnist --classes 0,1 --json --quiet "$@" 2>&1 | tail -1)}"; }
+run() { echo "{\"args\":\"$*\",\"result\":$(node dist/src/cli/cli.js train --data mnist --classes 0,1 --json --quiet "$@" 2>&1 | tail -1)}"; }
 run --preset article
 run --preset article --epochs 30
 run --preset article --hidden 64x4 --epochs 20

@@ -10,11 +10,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
-import type { ActivationName } from '../src/activations.js';
-import { type Dataset, loadDataset } from '../src/data.js';
-import { provenance } from '../src/report.js';
-import { Rng } from '../src/rng.js';
-import { summarize } from '../src/stats.js';
+import type { ActivationName } from '../src/engine/activations.js';
+import { type Dataset, loadDataset } from '../src/data/data.js';
+import { provenance } from '../src/report/report.js';
+import { Rng } from '../src/engine/rng.js';
+import { summarize } from '../src/report/stats.js';
 import { createTrainer, type TrainerOptions } from '../src/trainer.js';
 
 const quick = process.argv.includes('--quick');

@@ -1,10 +1,10 @@
 /** Model files: JSON with a format name and version; weights as base64 float64 bytes, so files compare byte for byte. */
 import { readFileSync } from 'node:fs';
 import { check, EdsimError } from './errors.js';
-import { netShapes } from './layout.js';
+import { netShapes } from './engine/layout.js';
 import { type ModelConfig, validateModelConfig } from './options.js';
 import { atomicWrite } from './files.js';
-import type { WeightSet } from './weights.js';
+import type { WeightSet } from './engine/weights.js';
 
 export const MODEL_FORMAT = 'edsim-model';
 export const MODEL_VERSION = 1;

@@ -1,6 +1,6 @@
-import { ACTIVATIONS, type ActivationName } from './activations.js';
+import { ACTIVATIONS, type ActivationName } from './engine/activations.js';
 import { check } from './errors.js';
-import { nativeAddon, nativeReason, warnFallbackOnce } from './native.js';
+import { nativeAddon, nativeReason, warnFallbackOnce } from './kernels/native.js';
 
 /**
  * `kaneko`: one independent network per output, alternating I/E hidden cells; `paired`: the article's

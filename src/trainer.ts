@@ -2,18 +2,18 @@
  * The public training API: createTrainer -> fit -> evaluate -> save -> close. The network is built
  * at the first fit (or load), when the data's shape is known.
  */
-import type { Dataset } from './data.js';
+import type { Dataset } from './data/data.js';
 import { check, EdsimError } from './errors.js';
-import { type Executor, slotSerial, SerialExecutor, STRATEGIES, type StrategyName, type WorkerStats } from './executor.js';
-import { allocateMemory, type Floats, type Layout, type Memory } from './layout.js';
+import { type Executor, slotSerial, SerialExecutor, STRATEGIES, type StrategyName, type WorkerStats } from './engine/executor.js';
+import { allocateMemory, type Floats, type Layout, type Memory } from './engine/layout.js';
 import { loadModel, type ModelFile, saveModel } from './model-io.js';
 import {
   getPreset, type ModelConfig, type PresetName, type TrainConfig, resolveKernels, validateModelConfig, validateTrainConfig,
 } from './options.js';
-import { Rng } from './rng.js';
-import { initWeights, readWeights, type WeightSet, writeWeights } from './weights.js';
-import { allocateTrace, type TraceEvent, TraceRecorder, type TraceSpec, traceEvents } from './trace.js';
-import { createParallelExecutor, layoutFor, MAX_WORKERS, type ParallelOptions } from './parallel.js';
+import { Rng } from './engine/rng.js';
+import { initWeights, readWeights, type WeightSet, writeWeights } from './engine/weights.js';
+import { allocateTrace, type TraceEvent, TraceRecorder, type TraceSpec, traceEvents } from './parallel/trace.js';
+import { createParallelExecutor, layoutFor, MAX_WORKERS, type ParallelOptions } from './parallel/parallel.js';
 
 export interface TrainerOptions {
   preset?: PresetName;

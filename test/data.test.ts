@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { loadDataset, mirrorData, parityData, parseClasses, readIdx } from '../src/data.js';
+import { loadDataset, mirrorData, parityData, parseClasses, readIdx } from '../src/data/data.js';
 import { EdsimError } from '../src/errors.js';
 import { tempDir, withTimeout } from './helpers.js';
 

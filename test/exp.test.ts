@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fma, glibcExp, glibcExpPlain } from '../src/glibc-exp.js';
+import { fma, glibcExp, glibcExpPlain } from '../src/kernels/glibc-exp.js';
 import { exactExp } from './correctly-rounded-exp.js';
 import { FIXTURES } from './helpers.js';
 

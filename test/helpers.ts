@@ -4,12 +4,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Dataset } from '../src/data.js';
+import type { Dataset } from '../src/data/data.js';
 import { createTrainer, type TrainerOptions } from '../src/trainer.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
-export const CLI = join(ROOT, 'dist', 'src', 'cli.js');
+export const CLI = join(ROOT, 'dist', 'src', 'cli', 'cli.js');
 
 export function withTimeout<T>(ms: number, fn: () => Promise<T>): () => Promise<T> {
   return () => {

@@ -1,11 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { matrix, multiply, transpose, type Matrix } from 'mathjs';
-import { activate, derivative, ACT_CODE } from '../src/activations.js';
-import { amineCoefficients, amineUpdate, amineUpdateOnline, forwardDense } from '../src/kernels.js';
-import { Rng } from '../src/rng.js';
-import { jsKernels, rawUpdate, wasmKernels } from '../src/backend.js';
-import { allocateMemory, computeLayout } from '../src/layout.js';
+import { activate, derivative, ACT_CODE } from '../src/engine/activations.js';
+import { amineCoefficients, amineUpdate, amineUpdateOnline, forwardDense } from '../src/kernels/reference.js';
+import { Rng } from '../src/engine/rng.js';
+import { jsKernels, rawUpdate, wasmKernels } from '../src/kernels/backend.js';
+import { allocateMemory, computeLayout } from '../src/engine/layout.js';
 import { getPreset } from '../src/options.js';
 import { expectClose } from './helpers.js';
 
@@ -99,7 +99,7 @@ test('wasm online update (batch of one, E/I sources interleaved, zero weights fr
 
 test('fused wasm chains of tiny paired layers match the JS float32 kernels layer by layer', async () => {
   const { createTrainer } = await import('../src/trainer.js');
-  const { parityData } = await import('../src/data.js');
+  const { parityData } = await import('../src/data/data.js');
   const data = parityData(6);
   const weights: { w: Float64Array }[][][] = [];
   for (const kernels of ['js', 'wasm'] as const) {

@@ -7,12 +7,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { forwardDense, amineUpdate } from '../src/kernels.js';
-import { allocateMemory } from '../src/layout.js';
-import { bindNative, nativeAddon, nativeReason, type NativeBound } from '../src/native.js';
-import { Rng } from '../src/rng.js';
+import { forwardDense, amineUpdate } from '../src/kernels/reference.js';
+import { allocateMemory } from '../src/engine/layout.js';
+import { bindNative, nativeAddon, nativeReason, type NativeBound } from '../src/kernels/native.js';
+import { Rng } from '../src/engine/rng.js';
 import { createTrainer, type TrainerOptions } from '../src/trainer.js';
-import { type Dataset, loadDataset } from '../src/data.js';
+import { type Dataset, loadDataset } from '../src/data/data.js';
 import { CLI, expectClose, tempDir, trainedModelFile, withTimeout } from './helpers.js';
 
 const addon = nativeAddon();

@@ -2,11 +2,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { loadDataset } from '../src/data.js';
+import { loadDataset } from '../src/data/data.js';
 import { EdsimError } from '../src/errors.js';
 import { createTrainer, type TrainerOptions } from '../src/trainer.js';
-import { balanceGroups } from '../src/partition.js';
-import { nativeAddon } from '../src/native.js';
+import { balanceGroups } from '../src/parallel/partition.js';
+import { nativeAddon } from '../src/kernels/native.js';
 import { ROOT, tempDir, trainedModelFile, withTimeout } from './helpers.js';
 
 const dir = tempDir();
@@ -29,7 +29,7 @@ test('layer strategy with 1-4 workers saves model files byte-identical to serial
 }));
 
 test('cells strategy with 2, 3 and 4 workers saves model files byte-identical to serial: paired mini-batch on every backend, Kaneko online', withTimeout(240000, async () => {
-  const { parityData } = await import('../src/data.js');
+  const { parityData } = await import('../src/data/data.js');
   const paired = (kernels: 'native' | 'wasm' | 'js', precision: 'f32' | 'f64'): TrainerOptions =>
     ({ preset: 'bench-wide', model: { hidden: [66, 64, 50], kernels, precision }, train: { epochs: 2, batch: 32 } });
   const backends = [...(nativeAddon() ? [['native', 'f32'] as const] : []), ['wasm', 'f32'] as const, ['js', 'f64'] as const];

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { articleReplay, kanekoReplay } from '../src/replay.js';
+import { articleReplay, kanekoReplay } from '../src/report/replay.js';
 import { EdsimError } from '../src/errors.js';
 import { FIXTURES, tempDir, withTimeout } from './helpers.js';
 

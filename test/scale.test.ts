@@ -1,10 +1,10 @@
 import { test } from 'uvu';
-import { nativeAddon } from '../src/native.js';
+import { nativeAddon } from '../src/kernels/native.js';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CSV_COLUMNS } from '../src/report.js';
+import { CSV_COLUMNS } from '../src/report/report.js';
 import { loadModel } from '../src/model-io.js';
 import { CLI, lastJson, runCli, tempDir, withTimeout } from './helpers.js';
 

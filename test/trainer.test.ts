@@ -2,10 +2,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadDataset, parityData } from '../src/data.js';
+import { loadDataset, parityData } from '../src/data/data.js';
 import { loadModel, parseModel } from '../src/model-io.js';
 import { createTrainer, loadTrainer, resolveOptions } from '../src/trainer.js';
-import { sweep } from '../src/sweep.js';
+import { sweep } from '../src/report/sweep.js';
 import { getPreset, validateModelConfig } from '../src/options.js';
 import { tempDir, withTimeout } from './helpers.js';
 

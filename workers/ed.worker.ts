@@ -7,12 +7,12 @@
 import { parentPort } from 'node:worker_threads';
 import { expose } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { kernelsFor } from '../src/backend.js';
-import { viewMemory } from '../src/layout.js';
-import { forwardSegment, LayerGroup, runNets, updateSegment } from '../src/layer-group.js';
-import { cellSegments } from '../src/partition.js';
-import { TraceRecorder } from '../src/trace.js';
-import { cellStep, FLAG_LAST, FLAG_TRAIN, publish, RING, SLOT, statsView, type StatsView, waitAtLeast, type WorkerInit } from '../src/protocol.js';
+import { kernelsFor } from '../src/kernels/backend.js';
+import { viewMemory } from '../src/engine/layout.js';
+import { forwardSegment, LayerGroup, runNets, updateSegment } from '../src/engine/layer-group.js';
+import { cellSegments } from '../src/parallel/partition.js';
+import { TraceRecorder } from '../src/parallel/trace.js';
+import { cellStep, FLAG_LAST, FLAG_TRAIN, publish, RING, SLOT, statsView, type StatsView, waitAtLeast, type WorkerInit } from '../src/parallel/protocol.js';
 
 const SLICE_MS = 50;
 

@@ -1,10 +1,10 @@
 /** Kernel micro-benchmarks: GFLOP/s of the forward and update kernels per implementation, precision and shape. */
 import { kernelsFor, rawUpdate } from './backend.js';
 import { nativeAddon } from './native.js';
-import { amineUpdate } from './kernels.js';
-import { allocateMemory, type LayerLayout, type Memory } from './layout.js';
-import { Rng } from './rng.js';
-import { summarize } from './stats.js';
+import { amineUpdate } from './reference.js';
+import { allocateMemory, type LayerLayout, type Memory } from '../engine/layout.js';
+import { Rng } from '../engine/rng.js';
+import { summarize } from '../report/stats.js';
 
 export interface KernelResult {
   op: 'forward' | 'update' | 'peak';

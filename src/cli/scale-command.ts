@@ -4,13 +4,13 @@ import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import cliProgress from 'cli-progress';
 import { type NetworkArgs, parseNameList, parseWorkerList, toTrainerOptions, dataOptions } from './cli-options.js';
-import { loadDataset } from './data.js';
-import { STRATEGIES } from './executor.js';
-import { checkWritable } from './files.js';
-import { PRESETS } from './options.js';
-import { CsvWriter, formatTable, provenance, renderSvg, summarizeRows } from './report.js';
-import { predictRows, runScale, scaleConfigs, traceFile } from './scale.js';
-import { resolveOptions } from './trainer.js';
+import { loadDataset } from '../data/data.js';
+import { STRATEGIES } from '../engine/executor.js';
+import { checkWritable } from '../files.js';
+import { PRESETS } from '../options.js';
+import { CsvWriter, formatTable, provenance, renderSvg, summarizeRows } from '../report/report.js';
+import { predictRows, runScale, scaleConfigs, traceFile } from '../report/scale.js';
+import { resolveOptions } from '../trainer.js';
 
 export interface ScaleArgs extends NetworkArgs {
   presets?: string;

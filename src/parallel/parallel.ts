@@ -5,15 +5,15 @@
  * over threads, one synchronisation per epoch. All memory is allocated by the coordinator before any
  * worker starts; per batch only sequence numbers move, through Atomics on the control block.
  */
-import { kernelsFor } from './backend.js';
+import { kernelsFor } from '../kernels/backend.js';
 import { Crew } from './crew.js';
-import { stageBatch, type Samples } from './engine.js';
-import { check } from './errors.js';
-import { BatchRows, type BatchHook, emptyTally, groupName, takeGroupStats, yielder, type EpochTally, type Executor, identityOrder, type StrategyName, type WorkerStats } from './executor.js';
+import { stageBatch, type Samples } from '../engine/engine.js';
+import { check } from '../errors.js';
+import { BatchRows, type BatchHook, emptyTally, groupName, takeGroupStats, yielder, type EpochTally, type Executor, identityOrder, type StrategyName, type WorkerStats } from '../engine/executor.js';
 import { EvalPool } from './eval-pool.js';
-import { LayerGroup } from './layer-group.js';
-import { computeLayout, type Layout, type Memory } from './layout.js';
-import type { ModelConfig } from './options.js';
+import { LayerGroup } from '../engine/layer-group.js';
+import { computeLayout, type Layout, type Memory } from '../engine/layout.js';
+import type { ModelConfig } from '../options.js';
 import { OutputExecutor } from './output-executor.js';
 import { CellsExecutor, cellsName, checkCellsModel } from './cells-executor.js';
 import { balanceGroups, cellRanges, layerCost, STAGE_COST } from './partition.js';

@@ -1,6 +1,6 @@
 /** Initial weights, and copying weights in and out of shared memory. */
 import type { Layout } from './layout.js';
-import type { ModelConfig } from './options.js';
+import type { ModelConfig } from '../options.js';
 import { Rng } from './rng.js';
 
 /** Per net, per layer: the weight matrix (source-major: w[i * nOut + j]) and the bias vector (empty when none). */

@@ -6,14 +6,14 @@
  * the next batch, whose activations live in the other slot. Each cell runs the same kernel on the
  * same inputs as in `serial`, so the models are byte-identical for any thread count.
  */
-import { type Kernels, kernelsFor } from './backend.js';
+import { type Kernels, kernelsFor } from '../kernels/backend.js';
 import type { Crew } from './crew.js';
-import { stageBatch, type Samples } from './engine.js';
-import { check, EdsimError } from './errors.js';
-import { BatchRows, type BatchHook, emptyTally, type EpochTally, type Executor, identityOrder, type StrategyName, takeGroupStats, type WorkerStats, yielder } from './executor.js';
-import type { Layout, Memory } from './layout.js';
-import { forwardSegment, updateSegment } from './layer-group.js';
-import type { ModelConfig } from './options.js';
+import { stageBatch, type Samples } from '../engine/engine.js';
+import { check, EdsimError } from '../errors.js';
+import { BatchRows, type BatchHook, emptyTally, type EpochTally, type Executor, identityOrder, type StrategyName, takeGroupStats, type WorkerStats, yielder } from '../engine/executor.js';
+import type { Layout, Memory } from '../engine/layout.js';
+import { forwardSegment, updateSegment } from '../engine/layer-group.js';
+import type { ModelConfig } from '../options.js';
 import { type CellRange, type CellSegment, cellSegments } from './partition.js';
 import type { TraceRecorder } from './trace.js';
 import { cellStep, FLAG_LAST, FLAG_TRAIN, publish, RING, SLOT, statsView } from './protocol.js';

@@ -2,7 +2,7 @@
  * The ED step on one net, in the pieces the executors schedule: stage a mini-batch, forward each
  * layer, compute the amine, update each layer. Every piece reads and writes only shared memory.
  */
-import { amineCoefficients, amineUpdate, amineUpdateOnline, columnReadoutUpdate, forwardDense } from './kernels.js';
+import { amineCoefficients, amineUpdate, amineUpdateOnline, columnReadoutUpdate, forwardDense } from '../kernels/reference.js';
 import type { Floats, LayerLayout, NetLayout } from './layout.js';
 
 export interface Samples {

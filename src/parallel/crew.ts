@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { wrap, type Remote } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { check, EdsimError } from './errors.js';
+import { check, EdsimError } from '../errors.js';
 import { publish, SLOT, waitAtLeast, type WorkerInit } from './protocol.js';
 
 interface WorkerHostApi {
@@ -14,7 +14,7 @@ interface WorkerHostApi {
   run(): void;
 }
 
-const WORKER_URL = new URL('../workers/ed.worker.js', import.meta.url);
+const WORKER_URL = new URL('../../workers/ed.worker.js', import.meta.url);
 const SLICE_MS = 20;
 
 /** Starting, watching and stopping the worker threads; shared by both executors. */

@@ -4,12 +4,12 @@
  * its own from the memory it holds; the math is the same per layer whichever thread runs it.
  */
 import { readFileSync } from 'node:fs';
-import { activate } from './activations.js';
-import { computeAmine, forwardLayer, updateLayer } from './engine.js';
-import { amineCoefficients } from './kernels.js';
-import { CTRL_BYTES, type Floats, type LayerLayout, type Memory, type NetLayout } from './layout.js';
+import { activate } from '../engine/activations.js';
+import { computeAmine, forwardLayer, updateLayer } from '../engine/engine.js';
+import { amineCoefficients } from './reference.js';
+import { CTRL_BYTES, type Floats, type LayerLayout, type Memory, type NetLayout } from '../engine/layout.js';
 import { bindNative, nativeAddon } from './native.js';
-import type { KernelChoice, KernelImpl } from './options.js';
+import type { KernelChoice, KernelImpl } from '../options.js';
 
 export interface Kernels {
   readonly impl: KernelImpl;
@@ -83,7 +83,7 @@ interface WasmExports {
 }
 
 let wasmModule: WebAssembly.Module | undefined;
-const WASM_URL = new URL('../wasm/kernels.wasm', import.meta.url);
+const WASM_URL = new URL('../../wasm/kernels.wasm', import.meta.url);
 
 /** Source runs of one type, [start, end, isE], so the wasm update reads one coefficient matrix per run. */
 function typeRuns(srcE: Uint8Array): [number, number, boolean][] {

@@ -5,8 +5,8 @@
  * contiguous cells. They allocate nothing (one scratch row that grows on demand), validate nothing
  * and return nothing.
  */
-import { activate, derivative } from './activations.js';
-import type { LayerLayout, NetLayout } from './layout.js';
+import { activate, derivative } from '../engine/activations.js';
+import type { LayerLayout, NetLayout } from '../engine/layout.js';
 
 type F = Float64Array | Float32Array;
 

@@ -7,8 +7,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { check, EdsimError } from './errors.js';
-import type { Samples } from './engine.js';
+import { check, EdsimError } from '../errors.js';
+import type { Samples } from '../engine/engine.js';
 
 export interface Dataset extends Samples {
   n: number;

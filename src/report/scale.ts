@@ -3,13 +3,13 @@
  * also starts the workers), then measured epochs, one configuration at a time; a CSV row per
  * measured epoch as soon as it is measured.
  */
-import type { LoadedData } from './data.js';
-import { check } from './errors.js';
-import type { StrategyName } from './executor.js';
+import type { LoadedData } from '../data/data.js';
+import { check } from '../errors.js';
+import type { StrategyName } from '../engine/executor.js';
 import { type CsvRow, CsvWriter, loadAvg1, type Provenance, writeTrace } from './report.js';
 import { summarize } from './stats.js';
-import { measureCosts, predictSamplesPerSecond } from './scaling-model.js';
-import { createTrainer, type TrainerOptions } from './trainer.js';
+import { measureCosts, predictSamplesPerSecond } from '../parallel/scaling-model.js';
+import { createTrainer, type TrainerOptions } from '../trainer.js';
 
 export interface ScaleConfig {
   presetName: string;

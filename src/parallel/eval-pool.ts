@@ -4,10 +4,10 @@
  * epochs, when no training batch uses any slot), so no weight is copied; each returns its tally.
  */
 import { Piscina } from 'piscina';
-import type { Samples } from './engine.js';
-import { emptyTally, type EpochTally } from './executor.js';
-import type { Layout, Memory } from './layout.js';
-import type { ModelConfig } from './options.js';
+import type { Samples } from '../engine/engine.js';
+import { emptyTally, type EpochTally } from '../engine/executor.js';
+import type { Layout, Memory } from '../engine/layout.js';
+import type { ModelConfig } from '../options.js';
 
 /** One evaluation job (structured-clonable; the memory and data buffers are shared, not copied). */
 export interface EvalTask {
@@ -31,7 +31,7 @@ interface SharedSamples {
   labels: SharedArrayBuffer;
 }
 
-const EVAL_URL = new URL('../workers/eval.worker.js', import.meta.url);
+const EVAL_URL = new URL('../../workers/eval.worker.js', import.meta.url);
 
 export class EvalPool {
   private readonly pool: Piscina<EvalTask, EpochTally>;

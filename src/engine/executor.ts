@@ -2,13 +2,13 @@
  * The executor interface every strategy implements, the serial reference executor, and the batch
  * scoring they share. Executors move work between threads; the math lives in engine.ts and kernels.ts.
  */
-import { kernelsFor, type Kernels } from './backend.js';
+import { kernelsFor, type Kernels } from '../kernels/backend.js';
 import { type Samples, stageBatch } from './engine.js';
 import { runNets } from './layer-group.js';
 import type { Floats, Layout, Memory, NetLayout } from './layout.js';
-import type { ModelConfig } from './options.js';
-import type { StatsView } from './protocol.js';
-import type { TraceRecorder } from './trace.js';
+import type { ModelConfig } from '../options.js';
+import type { StatsView } from '../parallel/protocol.js';
+import type { TraceRecorder } from '../parallel/trace.js';
 
 export type StrategyName = 'serial' | 'layer' | 'pipeline' | 'output' | 'cells';
 export const STRATEGIES: readonly StrategyName[] = ['serial', 'layer', 'pipeline', 'output', 'cells'];

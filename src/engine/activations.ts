@@ -1,4 +1,4 @@
-import { glibcExp } from './glibc-exp.js';
+import { glibcExp } from '../kernels/glibc-exp.js';
 
 /**
  * Activation functions and the derivative ED uses, written, as in Kaneko's program and the article,

@@ -7,14 +7,14 @@
  * a wait costs one hand-off whatever the thread count.
  */
 import { Worker } from 'node:worker_threads';
-import { kernelsFor } from './backend.js';
-import type { Dataset } from './data.js';
-import { stageBatch } from './engine.js';
-import type { StrategyName } from './executor.js';
-import { BatchRows, emptyTally, identityOrder } from './executor.js';
+import { kernelsFor } from '../kernels/backend.js';
+import type { Dataset } from '../data/data.js';
+import { stageBatch } from '../engine/engine.js';
+import type { StrategyName } from '../engine/executor.js';
+import { BatchRows, emptyTally, identityOrder } from '../engine/executor.js';
 import { balanceGroups, cellRanges, STAGE_COST } from './partition.js';
-import { summarize } from './stats.js';
-import { createTrainer, resolveOptions, type TrainerOptions } from './trainer.js';
+import { summarize } from '../report/stats.js';
+import { createTrainer, resolveOptions, type TrainerOptions } from '../trainer.js';
 
 export interface MachineCosts {
   batch: number;

@@ -89,8 +89,8 @@ export interface WorkerInit {
   kind: 'layer' | 'output' | 'cells';
   /** The shared memory itself (structured clone shares it): views and WebAssembly instances are built on it. */
   memory: WebAssembly.Memory;
-  kernels: import('./options.js').KernelChoice;
-  layout: import('./layout.js').Layout;
+  kernels: import('../options.js').KernelChoice;
+  layout: import('../engine/layout.js').Layout;
   u0: number;
   u1: number;
   kanekoRule: boolean;

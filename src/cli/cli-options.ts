@@ -1,12 +1,12 @@
 /** The CLI's shared flags for commands that build and train a network, and their conversion to TrainerOptions. */
 import type { Argv } from 'yargs';
-import { ACTIVATIONS } from './activations.js';
-import { DATASET_HELP, parseClasses } from './data.js';
-import { check } from './errors.js';
-import { STRATEGIES, type StrategyName } from './executor.js';
-import { BIAS_MODES, type ModelConfig, PRESETS, type PresetName, RULES, TOPOLOGIES, type TrainConfig } from './options.js';
-import { MAX_WORKERS } from './parallel.js';
-import type { TrainerOptions } from './trainer.js';
+import { ACTIVATIONS } from '../engine/activations.js';
+import { DATASET_HELP, parseClasses } from '../data/data.js';
+import { check } from '../errors.js';
+import { STRATEGIES, type StrategyName } from '../engine/executor.js';
+import { BIAS_MODES, type ModelConfig, PRESETS, type PresetName, RULES, TOPOLOGIES, type TrainConfig } from '../options.js';
+import { MAX_WORKERS } from '../parallel/parallel.js';
+import type { TrainerOptions } from '../trainer.js';
 
 export interface NetworkArgs {
   data: string;

@@ -25,7 +25,7 @@ interface NativeAddon {
   peak(seconds: number, variant?: string): number;
 }
 
-const ADDON_PATH = fileURLToPath(new URL('../../build/Release/edsim_native.node', import.meta.url));
+const ADDON_PATH = fileURLToPath(new URL('../../../build/Release/edsim_native.node', import.meta.url));
 let loaded: { addon?: NativeAddon; reason: string } | undefined;
 
 function load(): { addon?: NativeAddon; reason: string } {

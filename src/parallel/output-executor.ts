@@ -1,13 +1,13 @@
 /** The `output` strategy: Kaneko's independent output networks spread over threads, one synchronisation per epoch. */
-import type { Kernels } from './backend.js';
-import { kernelsFor } from './backend.js';
+import type { Kernels } from '../kernels/backend.js';
+import { kernelsFor } from '../kernels/backend.js';
 import type { Crew } from './crew.js';
-import type { Samples } from './engine.js';
-import { check } from './errors.js';
-import { type BatchHook, emptyTally, groupName, takeGroupStats, type EpochTally, type Executor, identityOrder, slotSerial, type StrategyName, tallyRows, type WorkerStats } from './executor.js';
-import { runNets } from './layer-group.js';
-import type { Layout, Memory } from './layout.js';
-import type { ModelConfig } from './options.js';
+import type { Samples } from '../engine/engine.js';
+import { check } from '../errors.js';
+import { type BatchHook, emptyTally, groupName, takeGroupStats, type EpochTally, type Executor, identityOrder, slotSerial, type StrategyName, tallyRows, type WorkerStats } from '../engine/executor.js';
+import { runNets } from '../engine/layer-group.js';
+import type { Layout, Memory } from '../engine/layout.js';
+import type { ModelConfig } from '../options.js';
 import { publish, SLOT, statsView, type SharedData } from './protocol.js';
 
 type Labeled = Samples & { labels: Int32Array };

@@ -6,7 +6,7 @@ import { stringify } from 'csv-stringify/sync';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import { summarize } from './stats.js';
-import type { TraceEvent } from './trace.js';
+import type { TraceEvent } from '../parallel/trace.js';
 
 export const CSV_COLUMNS = [
   'kind', 'strategy', 'workers', 'repeat', 'epoch_seconds', 'samples_per_second', 'speedup', 'efficiency', 'test_accuracy',

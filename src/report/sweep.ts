@@ -1,7 +1,7 @@
 /** Many seeds, one network each, trained until Kaneko's stop rule: how many converge, and how fast. */
-import type { Dataset } from './data.js';
+import type { Dataset } from '../data/data.js';
 import { summarize } from './stats.js';
-import { createTrainer, type TrainerOptions } from './trainer.js';
+import { createTrainer, type TrainerOptions } from '../trainer.js';
 
 export interface SweepResult {
   runs: number;

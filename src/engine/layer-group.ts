@@ -5,10 +5,10 @@
  * of layers, or one thread's cells of a layer). Used by the coordinator for its own
  * share and by every worker; it moves no data between threads.
  */
-import type { Kernels } from './backend.js';
+import type { Kernels } from '../kernels/backend.js';
 import { type Samples, stageBatch } from './engine.js';
 import type { Floats, Layout, NetLayout } from './layout.js';
-import type { CellSegment } from './partition.js';
+import type { CellSegment } from '../parallel/partition.js';
 
 export class LayerGroup {
   constructor(

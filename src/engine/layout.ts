@@ -6,8 +6,8 @@
  * Kaneko's bias cells starts with two constant columns of value beta.
  */
 import { ACT_CODE, SIGMOID_EXACT } from './activations.js';
-import { EdsimError } from './errors.js';
-import type { ModelConfig } from './options.js';
+import { EdsimError } from '../errors.js';
+import type { ModelConfig } from '../options.js';
 
 /** Bytes at the start of the buffer reserved for Int32 control words (see protocol.ts). */
 export const CTRL_BYTES = 4096;

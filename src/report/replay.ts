@@ -3,11 +3,11 @@
  * their initial weights and reports the largest absolute difference from the recording.
  */
 import { readFileSync } from 'node:fs';
-import type { Dataset } from './data.js';
-import { check, EdsimError } from './errors.js';
-import type { ModelConfig } from './options.js';
-import { Trainer } from './trainer.js';
-import type { WeightSet } from './weights.js';
+import type { Dataset } from '../data/data.js';
+import { check, EdsimError } from '../errors.js';
+import type { ModelConfig } from '../options.js';
+import { Trainer } from '../trainer.js';
+import type { WeightSet } from '../engine/weights.js';
 
 export interface ReplayResult {
   maxAbsDiff: number;

@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
-import { EdsimError } from './errors.js';
+import { EdsimError } from '../errors.js';
 
 export type HalftoneKernel = 'floyd-steinberg' | 'jarvis';
 export const HALFTONE_KERNELS: readonly HalftoneKernel[] = ['floyd-steinberg', 'jarvis'];

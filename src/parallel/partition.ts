@@ -1,5 +1,5 @@
 /** Splits consecutive layers into groups of nearly equal estimated cost (not equal layer count). */
-import type { LayerShape } from './layout.js';
+import type { LayerShape } from '../engine/layout.js';
 
 /** Estimated cost of a layer per sample: forward and update multiply-adds plus a fixed per-layer overhead. */
 export function layerCost(l: Pick<LayerShape, 'nIn' | 'nOut'>, batch: number): number {

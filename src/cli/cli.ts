@@ -6,24 +6,29 @@
 import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { loadDataset } from './data.js';
-import { EdsimError } from './errors.js';
-import { nativeReason } from './native.js';
-import { writeTrace } from './report.js';
-import { fastestExactStrategy } from './scaling-model.js';
-import { checkWritable } from './files.js';
-import { articleReplay, kanekoReplay, type ReplayResult } from './replay.js';
+import { loadDataset } from '../data/data.js';
+import { EdsimError } from '../errors.js';
+import { nativeReason } from '../kernels/native.js';
+import { writeTrace } from '../report/report.js';
+import { fastestExactStrategy } from '../parallel/scaling-model.js';
+import { checkWritable } from '../files.js';
+import { articleReplay, kanekoReplay, type ReplayResult } from '../report/replay.js';
 import { dataOptions, type NetworkArgs, toTrainerOptions, withDataFlags, withModelFlags, withNetworkFlags } from './cli-options.js';
 import { scaleCommand, type ScaleArgs } from './scale-command.js';
-import { parseClasses } from './data.js';
-import { sweep } from './sweep.js';
-import { createTrainer, loadTrainer } from './trainer.js';
-import { summarize } from './stats.js';
+import { parseClasses } from '../data/data.js';
+import { sweep } from '../report/sweep.js';
+import { createTrainer, loadTrainer } from '../trainer.js';
+import { summarize } from '../report/stats.js';
 
 let verbose = process.argv.includes('--verbose');
+// Output piped into a reader that stops early (| head) is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
 // edsim's own version: yargs would look for a package.json from the working directory up, which
 // inside a user's project is the user's.
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 function fail(err: unknown, code = 1): never {
   const e = err instanceof Error ? err : new Error(String(err));
@@ -215,7 +220,7 @@ export function buildCli(argv: string[]): Argv {
         .option('shapes', { type: 'string', describe: 'batch x in x out list, e.g. 128x784x256,1x256x128 (default: a standard set)' })
         .example('$0 bench --json', 'the kernel table as JSON (npm run bench:kernels -- --json)'),
     async (a) => {
-      const { benchKernels, DEFAULT_SHAPES } = await import('./bench.js');
+      const { benchKernels, DEFAULT_SHAPES } = await import('../kernels/bench.js');
       const shapes = a.shapes === undefined ? DEFAULT_SHAPES : String(a.shapes).split(',').map((p) => {
         const m = /^(\d+)x(\d+)x(\d+)$/.exec(p.trim());
         if (!m || Number(m[1]) < 1 || Number(m[2]) < 1 || Number(m[3]) < 1) throw new EdsimError(`--shapes must list BxINxOUT, e.g. 128x784x256, got '${p}'`);
@@ -239,7 +244,7 @@ export function buildCli(argv: string[]): Argv {
         .option('demo', { type: 'boolean', default: false, describe: 'write a smooth test picture to <input> first' })
         .example('$0 halftone --demo results/halftone-input.png results/halftone-fs.png', 'the README picture'),
     async (a) => {
-      const { halftoneFile, demoImage } = await import('./halftone.js');
+      const { halftoneFile, demoImage } = await import('../data/halftone.js');
       checkWritable(String(a.output));
       if (a.demo) demoImage(String(a.input));
       const r = halftoneFile(String(a.input), String(a.output), a.kernel as 'floyd-steinberg' | 'jarvis');

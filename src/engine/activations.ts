@@ -9,7 +9,7 @@ export const ACTIVATIONS: readonly ActivationName[] = ['sigmoid', 'relu', 'elu',
 
 /** Small integer codes, so kernels switch once per layer instead of calling closures per cell. */
 export const ACT_CODE: Record<ActivationName, number> = { sigmoid: 0, relu: 1, elu: 2, softplus: 3, tanh: 4 };
-/** The sigmoid computed with glibc's exp, bit for bit (see glibc-exp.ts): Kaneko's program calls it. */
+/** The sigmoid computed with glibc's exp, bit for bit (see kernels/glibc-exp.ts): Kaneko's program calls it. */
 export const SIGMOID_EXACT = 5;
 
 /** f(u); `u0` is the sigmoid slope (Kaneko: 1 / (1 + exp(-2u/u0))) and the softplus scale. */

@@ -1,6 +1,6 @@
 /**
  * The executor interface every strategy implements, the serial reference executor, and the batch
- * scoring they share. Executors move work between threads; the math lives in engine.ts and kernels.ts.
+ * scoring they share. Executors move work between threads; the math lives in engine.ts and kernels/.
  */
 import { kernelsFor, type Kernels } from '../kernels/backend.js';
 import { type Samples, stageBatch } from './engine.js';

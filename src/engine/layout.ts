@@ -9,7 +9,7 @@ import { ACT_CODE, SIGMOID_EXACT } from './activations.js';
 import { EdsimError } from '../errors.js';
 import type { ModelConfig } from '../options.js';
 
-/** Bytes at the start of the buffer reserved for Int32 control words (see protocol.ts). */
+/** Bytes at the start of the buffer reserved for Int32 control words (see parallel/protocol.ts). */
 export const CTRL_BYTES = 4096;
 const PAGE = 65536;
 /** Pages one WebAssembly memory can hold (4 GiB): the ceiling of everything a model lays out. */

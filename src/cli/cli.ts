@@ -3,20 +3,22 @@
  * The edsim command line. Every failure prints one line on stderr and exits non-zero (2 for bad
  * input, 1 for a failure while running, 130 when interrupted); --verbose adds the stack trace.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadDataset } from '../data/data.js';
 import { EdsimError } from '../errors.js';
 import { nativeReason } from '../kernels/native.js';
 import { writeTrace } from '../report/report.js';
+import { parseQueueUrl, runWorker, submitRuns } from '../queue/queue.js';
+import { ROW_COLUMNS, type RunRow, type RunSpec, runOne, summarizeRuns } from '../queue/runs.js';
+import { stringify } from 'csv-stringify/sync';
 import { fastestExactStrategy } from '../parallel/scaling-model.js';
 import { checkWritable } from '../files.js';
 import { articleReplay, kanekoReplay, type ReplayResult } from '../report/replay.js';
 import { dataOptions, type NetworkArgs, toTrainerOptions, withDataFlags, withModelFlags, withNetworkFlags } from './cli-options.js';
 import { scaleCommand, type ScaleArgs } from './scale-command.js';
 import { parseClasses } from '../data/data.js';
-import { sweep } from '../report/sweep.js';
 import { createTrainer, loadTrainer } from '../trainer.js';
 import { summarize } from '../report/stats.js';
 
@@ -150,17 +152,40 @@ function parseSeeds(spec: string): number[] {
   return Array.from({ length: b - a + 1 }, (_, i) => a + i);
 }
 
-async function sweepCommand(a: NetworkArgs & { seeds: string; json: boolean; quiet: boolean }): Promise<void> {
+async function sweepCommand(a: NetworkArgs & { seeds: string; json: boolean; quiet: boolean; queue?: string; out?: string }): Promise<void> {
   const seeds = parseSeeds(a.seeds);
   const opts = toTrainerOptions(a);
-  const data = await loadDataset(a.data, dataOptions(a));
-  const r = await sweep(data.train, seeds, opts, (done) => {
-    if (!a.quiet && !a.json && process.stderr.isTTY) process.stderr.write(`\r${done}/${seeds.length} seeds`);
-  });
+  if (a.out !== undefined) checkWritable(a.out);
+  if (a.queue !== undefined) parseQueueUrl(a.queue);
+  const specs: RunSpec[] = seeds.map((seed) => ({ data: a.data, dataOptions: dataOptions(a), options: opts, seed }));
+  const progress = (n: number): void => {
+    if (!a.quiet && !a.json && process.stderr.isTTY) process.stderr.write(`\r${n}/${seeds.length} runs`);
+  };
+  const { signal, dispose } = interruptSignal();
+  let rows: RunRow[] = [];
+  let aborted = false;
+  try {
+    if (a.queue !== undefined) {
+      ({ rows, aborted } = await submitRuns(a.queue, specs, () => progress(rows.length + 1), signal));
+    } else {
+      const data = await loadDataset(a.data, dataOptions(a));
+      for (const spec of specs) {
+        if (signal.aborted) break;
+        rows.push(await runOne(spec, data));
+        progress(rows.length);
+      }
+      aborted = signal.aborted;
+    }
+  } finally {
+    dispose();
+  }
   if (!a.quiet && !a.json && process.stderr.isTTY) process.stderr.write('\n');
-  const { epochsBySeed: _perSeed, ...summary } = r;
-  if (a.json) process.stdout.write(`${JSON.stringify({ data: a.data, preset: a.preset, hidden: a.hidden ?? null, ...summary })}\n`);
-  else process.stdout.write(`${r.converged}/${r.runs} converged; epochs to converge: mean ${r.meanEpochs.toFixed(2)}, median ${r.medianEpochs}, min ${r.minEpochs}, max ${r.maxEpochs}\n`);
+  rows.sort((x, y) => x.seed - y.seed);
+  if (a.out !== undefined) writeFileSync(a.out, stringify(rows, { header: true, columns: ROW_COLUMNS, cast: { boolean: (v) => String(v) } }));
+  const r = summarizeRuns(rows);
+  if (a.json) process.stdout.write(`${JSON.stringify({ data: a.data, preset: a.preset, hidden: a.hidden ?? null, ...r, ...(aborted ? { aborted: true } : {}) })}\n`);
+  else process.stdout.write(`${r.converged}/${r.runs} converged; epochs to converge: mean ${r.meanEpochs.toFixed(2)}, median ${r.medianEpochs}, min ${r.minEpochs}, max ${r.maxEpochs}; test accuracy mean ${pct(r.meanTestAccuracy)}\n`);
+  if (aborted) process.exit(130);
 }
 
 export function buildCli(argv: string[]): Argv {
@@ -191,10 +216,22 @@ export function buildCli(argv: string[]): Argv {
     .command('sweep', 'train one network per seed until Kaneko\'s stop rule; report how many converge and how fast', (y) =>
       withNetworkFlags(y)
         .option('seeds', { type: 'string', default: '1-100', describe: 'seed range, e.g. 1-100' })
+        .option('queue', { type: 'string', describe: 'run through the job queue at redis://HOST:PORT[/DB] (start `edsim worker --queue URL` on each machine)' })
+        .option('out', { type: 'string', describe: 'write one CSV row per run (seed, epochs, converged, final_err_sum, test_accuracy, seconds, host, ...)' })
         .option('json', { type: 'boolean', default: false })
         .option('quiet', { type: 'boolean', default: false })
-        .example('$0 sweep --data xor --preset kaneko --hidden 8 --seeds 1-100 --json', "Kaneko's XOR table, hidden 8"),
+        .example('$0 sweep --data xor --preset kaneko --hidden 8 --seeds 1-100 --json', "Kaneko's XOR table, hidden 8")
+        .example('$0 sweep --data mnist --classes 0,1 --preset article --epochs 4 --seeds 1-20 --queue redis://127.0.0.1:6379 --out runs.csv', 'the same runs on every machine running a worker'),
     (a) => sweepCommand(a as unknown as Parameters<typeof sweepCommand>[0]))
+    .command('worker', 'take training runs from a job queue on Redis until Ctrl-C (one machine of a distributed sweep)', (y) =>
+      y.option('queue', { type: 'string', demandOption: true, describe: 'redis://HOST:PORT[/DB]' })
+        .option('concurrency', { coerce: (v: unknown) => { const n = Number(v); if (!Number.isInteger(n) || n < 1 || n > 64) throw new EdsimError(`--concurrency must be an integer from 1 to 64, got '${String(v)}'`); return n; }, default: 1, describe: 'runs at a time' })
+        .option('lock-ms', { coerce: (v: unknown) => { const n = Number(v); if (!Number.isInteger(n) || n < 500) throw new EdsimError(`--lock-ms must be an integer >= 500, got '${String(v)}'`); return n; }, default: 30000, describe: 'a job whose worker stops answering goes back to the queue after this long' })
+        .example('$0 worker --queue redis://10.0.0.5:6379', 'serve sweeps submitted with --queue'),
+    async (a) => {
+      await runWorker(String(a.queue), { concurrency: a.concurrency as number, lockMs: a['lock-ms'] as number, log: (s) => process.stderr.write(`${s}\n`) });
+      process.exit(0);
+    })
     .command('scale', 'measure training speed over strategies and worker counts; write a CSV and an SVG plot', (y) =>
       withModelFlags(y)
         .option('presets', { type: 'string', describe: 'comma-separated presets to measure (default: --preset)' })

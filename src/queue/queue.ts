@@ -1,0 +1,119 @@
+/**
+ * Sweeps over a job queue on Redis, with BullMQ: `submitRuns` enqueues one job per run (job id =
+ * the run's configuration, so a re-submitted sweep reuses finished jobs and runs none twice) and
+ * collects the rows; `runWorker` takes jobs until SIGINT/SIGTERM. A worker killed mid-job loses
+ * its lock after `lockMs`; another worker then runs the job again (once).
+ */
+import { Job, Queue, QueueEvents, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { type Dataset, loadDataset } from '../data/data.js';
+import { EdsimError } from '../errors.js';
+import { type RunRow, type RunSpec, runId, runOne } from './runs.js';
+
+export const QUEUE_NAME = 'edsim-runs';
+
+interface Connection {
+  host: string;
+  port: number;
+  db: number;
+}
+
+/** redis://HOST:PORT[/DB] as connection options; anything else is one clear error. */
+export function parseQueueUrl(url: string): Connection {
+  const m = /^redis:\/\/([^:/]+)(?::(\d+))?(?:\/(\d+))?\/?$/.exec(url);
+  if (!m) throw new EdsimError(`--queue must look like redis://HOST:PORT[/DB], got '${url}'`);
+  return { host: m[1]!, port: Number(m[2] ?? 6379), db: Number(m[3] ?? 0) };
+}
+
+/** Fails within `ms` with one line when Redis cannot be reached. */
+export async function checkReachable(url: string, ms = 3000): Promise<void> {
+  const c = parseQueueUrl(url);
+  const client = new Redis({ ...c, lazyConnect: true, connectTimeout: ms, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  client.on('error', () => undefined);
+  try {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      client.connect().then(() => client.ping()),
+      new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms); }),
+    ]).finally(() => clearTimeout(timer));
+  } catch (e) {
+    throw new EdsimError(`cannot reach Redis at ${url}: ${(e as Error).message.split('\n')[0]}`);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/**
+ * Enqueues every run (reusing jobs finished earlier) and resolves with the rows as the workers
+ * finish them (`onRow` as each comes). An aborted signal stops waiting: the rows so far come back,
+ * and the jobs stay in the queue for the workers.
+ */
+export async function submitRuns(url: string, specs: RunSpec[], onRow?: (r: RunRow) => void, signal?: AbortSignal): Promise<{ rows: RunRow[]; aborted: boolean }> {
+  await checkReachable(url);
+  const connection = parseQueueUrl(url);
+  const queue = new Queue(QUEUE_NAME, { connection });
+  const events = new QueueEvents(QUEUE_NAME, { connection });
+  const rows: RunRow[] = [];
+  try {
+    await events.waitUntilReady();
+    const pending = new Map<string, true>();
+    let failure: Error | undefined;
+    let wake: () => void = () => undefined;
+    const take = (id: string, value: unknown): void => {
+      if (!pending.delete(id)) return;
+      const row = (typeof value === 'string' ? JSON.parse(value) : value) as RunRow;
+      rows.push(row);
+      onRow?.(row);
+      wake();
+    };
+    // Listen before adding, so no completion is missed; each job counts once.
+    events.on('completed', ({ jobId, returnvalue }) => take(jobId, returnvalue));
+    events.on('failed', ({ jobId, failedReason }) => {
+      if (!pending.has(jobId)) return;
+      failure = new EdsimError(`run ${jobId} failed on a worker: ${failedReason}`);
+      wake();
+    });
+    for (const spec of specs) {
+      const id = runId(spec);
+      pending.set(id, true);
+      const job = await Job.fromId<RunSpec, RunRow>(queue, id);
+      if (job && (await job.isCompleted())) take(id, job.returnvalue);
+      else if (job && (await job.isFailed())) await job.retry();
+      else if (!job) await queue.add('run', spec, { jobId: id, attempts: 2, removeOnComplete: false, removeOnFail: false });
+    }
+    signal?.addEventListener('abort', () => wake(), { once: true });
+    while (pending.size > 0 && !failure && !signal?.aborted) await new Promise<void>((r) => { wake = r; });
+    if (failure) throw failure;
+    return { rows, aborted: pending.size > 0 };
+  } finally {
+    await events.close();
+    await queue.close();
+  }
+}
+
+/** Takes jobs until SIGINT/SIGTERM, `concurrency` at a time; the current job finishes before it leaves. */
+export async function runWorker(url: string, o: { concurrency: number; lockMs: number; log: (s: string) => void }): Promise<void> {
+  await checkReachable(url);
+  const connection = { ...parseQueueUrl(url), maxRetriesPerRequest: null };
+  const datasets = new Map<string, Promise<{ train: Dataset; test: Dataset }>>();
+  const worker = new Worker<RunSpec, RunRow>(QUEUE_NAME, async (job) => {
+    const key = JSON.stringify([job.data.data, job.data.dataOptions]);
+    let data = datasets.get(key);
+    if (!data) datasets.set(key, (data = loadDataset(job.data.data, job.data.dataOptions)));
+    o.log(`edsim worker: job ${job.id} started (seed ${job.data.seed})`);
+    return runOne(job.data, await data);
+  }, { connection, concurrency: o.concurrency, lockDuration: o.lockMs, stalledInterval: o.lockMs, maxStalledCount: 1 });
+  worker.on('completed', (job) => o.log(`edsim worker: job ${job.id} done (seed ${job.data.seed})`));
+  worker.on('failed', (job, e) => o.log(`edsim worker: job ${job?.id ?? '?'} failed: ${e.message}`));
+  worker.on('error', (e) => o.log(`edsim worker: ${e.message}`));
+  await worker.waitUntilReady();
+  o.log(`edsim worker: taking jobs from ${url} (concurrency ${o.concurrency})`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      o.log('edsim worker: stopping after the current job');
+      void worker.close().then(resolve);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}

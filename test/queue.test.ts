@@ -1,0 +1,140 @@
+/**
+ * Sweeps through a real Redis (redis-server on a free loopback port, started and stopped here; no
+ * mocks) and real worker processes: the same results as a local sweep, no run lost or run twice
+ * when a worker is killed mid-job, finished runs reused, an unreachable Redis one line and exit 2.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { checkReachable } from '../src/queue/queue.js';
+import { CLI, lastJson, runCli, tempDir, withTimeout } from './helpers.js';
+
+const haveRedis = spawnSync('redis-server', ['--version']).status === 0;
+if (!haveRedis) console.log('queue.test: skipping (redis-server is not installed; .ci/run installs it)');
+const dir = tempDir();
+const children: ChildProcess[] = [];
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRedis(): Promise<string> {
+  const port = await freePort();
+  children.push(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }));
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 50; i++) {
+    try {
+      await checkReachable(url, 500);
+      return url;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error('redis-server did not start');
+}
+
+/** A worker process; resolves its log so far on demand. */
+function startWorker(url: string, lockMs = 30000): { proc: ChildProcess; log: () => string } {
+  let log = '';
+  const proc = spawn(process.execPath, [CLI, 'worker', '--queue', url, '--lock-ms', String(lockMs)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  proc.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
+  children.push(proc);
+  return { proc, log: () => log };
+}
+
+function runCliAsync(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, ...args]);
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function until(what: string, ok: () => boolean, ms = 30000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const csvRows = (file: string): Record<string, string>[] => {
+  const [head, ...lines] = readFileSync(file, 'utf8').trim().split('\n');
+  const cols = head!.split(',');
+  return lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i]!, v])));
+};
+
+test('a sweep through the queue with two workers reports what the local sweep reports; a re-submitted sweep runs nothing again', withTimeout(120000, async () => {
+  if (!haveRedis) return;
+  const url = await startRedis();
+  const w = [startWorker(url), startWorker(url)];
+  const args = ['sweep', '--data', 'xor', '--preset', 'kaneko', '--hidden', '8', '--seeds', '1-100', '--json'];
+  const local = runCli(args);
+  assert.is(local.code, 0, local.stderr);
+  const queued = await runCliAsync([...args, '--queue', url]);
+  assert.is(queued.code, 0, queued.stderr);
+  const pick = (j: Record<string, unknown>): unknown[] => [j.runs, j.converged, j.meanEpochs, j.medianEpochs];
+  assert.equal(pick(lastJson(queued.stdout)), pick(lastJson(local.stdout)));
+  assert.equal(pick(lastJson(local.stdout)), [100, 100, 73.13, 68]);
+  const started = (): number => w.reduce((n, x) => n + (x.log().match(/started/g)?.length ?? 0), 0);
+  assert.is(started(), 100);
+  assert.ok(w.every((x) => /started/.test(x.log())), 'both workers took jobs');
+  const again = await runCliAsync([...args, '--queue', url]);
+  assert.equal(pick(lastJson(again.stdout)), pick(lastJson(local.stdout)));
+  assert.is(started(), 100, 'the second submission ran no job again');
+}));
+
+test('a worker killed mid-job: the sweep completes, every seed once, results equal to the local sweep', withTimeout(120000, async () => {
+  if (!haveRedis) return;
+  const url = await startRedis();
+  const a = startWorker(url, 1000);
+  const b = startWorker(url, 1000);
+  const args = ['sweep', '--data', 'mnist', '--classes', '0,1', '--preset', 'article', '--epochs', '4', '--seeds', '1-12'];
+  const localCsv = join(dir, 'local.csv');
+  const local = runCli([...args, '--out', localCsv, '--json']);
+  assert.is(local.code, 0, local.stderr);
+  const queuedCsv = join(dir, 'q.csv');
+  const sweep = runCliAsync([...args, '--queue', url, '--out', queuedCsv, '--json']);
+  await until('worker a to start a job', () => /started/.test(a.log()));
+  a.proc.kill('SIGKILL');
+  const r = await sweep;
+  assert.is(r.code, 0, r.stderr);
+  const rows = csvRows(queuedCsv);
+  assert.is(rows.length, 12);
+  assert.equal(rows.map((x) => Number(x.seed)), Array.from({ length: 12 }, (_, i) => i + 1));
+  const want = new Map(csvRows(localCsv).map((x) => [x.seed, x.test_accuracy]));
+  for (const x of rows) assert.is(x.test_accuracy, want.get(x.seed), `seed ${x.seed}`);
+  assert.match(b.log(), /started/);
+}));
+
+test('an unreachable Redis fails within seconds with one line and exit 2; a bad URL too', withTimeout(30000, async () => {
+  const port = await freePort();
+  const t0 = Date.now();
+  const r = runCli(['sweep', '--data', 'xor', '--seeds', '1-2', '--queue', `redis://127.0.0.1:${port}`]);
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /^edsim: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+: /);
+  assert.is(r.stderr.trim().split('\n').length, 1);
+  assert.ok(Date.now() - t0 < 10000);
+  const w = runCli(['worker', '--queue', `redis://127.0.0.1:${port}`]);
+  assert.is(w.code, 2);
+  const bad = runCli(['sweep', '--data', 'xor', '--queue', 'http://x']);
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /--queue must look like redis:\/\/HOST:PORT/);
+}));
+
+test.after(() => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+test.run();

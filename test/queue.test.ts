@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { checkReachable } from '../src/queue/queue.js';
 import { CLI, lastJson, runCli, tempDir, withTimeout } from './helpers.js';
@@ -93,6 +94,15 @@ test('a sweep through the queue with two workers reports what the local sweep re
   const again = await runCliAsync([...args, '--queue', url]);
   assert.equal(pick(lastJson(again.stdout)), pick(lastJson(local.stdout)));
   assert.is(started(), 100, 'the second submission ran no job again');
+  // scale over the queue: one job per configuration, rows naming the machine that measured them
+  const out = join(dir, 'scale.csv');
+  const sc = await runCliAsync(['scale', '--data', 'xor', '--preset', 'article', '--hidden', '8', '--strategies', 'serial,cells', '--workers', '1,2', '--repeats', '2', '--queue', url, '--out', out, '--json']);
+  assert.is(sc.code, 0, sc.stderr);
+  const rows = csvRows(out);
+  assert.equal(rows.map((x) => `${x.strategy} x${x.workers}`), ['serial x1', 'serial x1', 'cells x1', 'cells x1', 'cells x2', 'cells x2']);
+  assert.ok(rows.every((x) => x.host === hostname() && x.kind === 'measured'));
+  const serial = rows.filter((x) => x.strategy === 'serial').map((x) => Number(x.speedup));
+  assert.ok(Math.abs((serial[0]! + serial[1]!) / 2 - 1) < 1e-9, 'speedups against serial on the same host');
 }));
 
 test('a worker killed mid-job: the sweep completes, every seed once, results equal to the local sweep', withTimeout(120000, async () => {

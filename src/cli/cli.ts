@@ -238,6 +238,7 @@ export function buildCli(argv: string[]): Argv {
         .option('strategies', { type: 'string', default: 'serial,layer,pipeline,output', describe: 'comma-separated strategies' })
         .option('workers', { type: 'string', describe: 'comma-separated thread counts (default: 1 to the number of cores)' })
         .option('trace', { type: 'string', describe: "trace every configuration: PREFIX-<preset>-<strategy>-x<threads>.json (Chrome Trace Event JSON) and .svg" })
+        .option('queue', { type: 'string', describe: 'measure each configuration on whichever machine runs `edsim worker --queue URL` (redis://HOST:PORT[/DB]); rows name the host' })
         .option('predict', { type: 'string', describe: 'also predict every strategy at these thread counts (and at the measured ones) from costs measured here: rows of kind "predicted", dashed in the SVG' })
         .option('repeats', { coerce: (v: unknown) => { const n = Number(v); if (!Number.isInteger(n) || n < 1 || n > 1000) throw new EdsimError(`--repeats must be an integer from 1 to 1000, got '${String(v)}'`); return n; }, default: 3, describe: 'measured epochs per configuration (after one warm-up)' })
         .option('out', { type: 'string', describe: 'CSV path (default: results/scale-<UTC timestamp>.csv); the SVG goes next to it' })

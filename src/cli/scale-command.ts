@@ -8,8 +8,10 @@ import { loadDataset } from '../data/data.js';
 import { STRATEGIES } from '../engine/executor.js';
 import { checkWritable } from '../files.js';
 import { PRESETS } from '../options.js';
-import { CsvWriter, formatTable, provenance, renderSvg, summarizeRows } from '../report/report.js';
-import { predictRows, runScale, scaleConfigs, traceFile } from '../report/scale.js';
+import { type CsvRow, CsvWriter, formatTable, provenance, renderSvg, summarizeRows } from '../report/report.js';
+import { predictRows, runScale, type ScaleConfig, scaleConfigs, traceFile } from '../report/scale.js';
+import { parseQueueUrl, type ScaleSpec, submitScale } from '../queue/queue.js';
+import { summarize } from '../report/stats.js';
 import { resolveOptions } from '../trainer.js';
 
 export interface ScaleArgs extends NetworkArgs {
@@ -18,10 +20,30 @@ export interface ScaleArgs extends NetworkArgs {
   workerList?: string;
   predict?: string;
   trace?: string;
+  queue?: string;
   repeats: number;
   out?: string;
   json: boolean;
   quiet: boolean;
+}
+
+/**
+ * Every configuration as one job on whichever machine takes it (three warm-up epochs each, as on a
+ * fresh machine); speedups against the preset's first configuration measured on the same host.
+ */
+async function scaleOverQueue(url: string, a: ScaleArgs, configs: ScaleConfig[], csv: CsvWriter, signal: AbortSignal, onJob: () => void): Promise<{ rows: CsvRow[]; aborted: boolean }> {
+  const specs: ScaleSpec[] = configs.map((config) => ({ data: a.data, dataOptions: dataOptions(a), config, repeats: a.repeats, warmup: 3 }));
+  const r = await submitScale(url, specs, `${new Date().toISOString()} ${process.pid}`, onJob, signal);
+  const rows = r.rows.flat();
+  for (const row of rows) {
+    const first = configs.find((c) => c.presetName === row.preset)!;
+    const base = rows.filter((x) => x.preset === row.preset && x.host === row.host && x.strategy === first.strategy && Number(x.workers) === first.workers);
+    const sps = summarize(base.map((x) => Number(x.samples_per_second))).median;
+    row.speedup = Number(row.samples_per_second) / sps;
+    row.efficiency = Number(row.speedup) / Number(row.workers);
+    csv.append(row);
+  }
+  return { rows, aborted: r.aborted };
 }
 
 export function defaultCsvPath(now = new Date()): string {
@@ -33,6 +55,7 @@ export async function scaleCommand(a: ScaleArgs, signal: AbortSignal): Promise<n
   const workers = a.workerList !== undefined ? parseWorkerList(a.workerList) : Array.from({ length: availableParallelism() }, (_, i) => i + 1);
   const presetNames = a.presets !== undefined ? parseNameList(a.presets, PRESETS, 'presets') : [a.preset];
   const predict = a.predict !== undefined ? parseWorkerList(a.predict, 'predict') : [];
+  if (a.queue !== undefined) parseQueueUrl(a.queue);
   const out = a.out ?? defaultCsvPath();
   if (a.out === undefined && !existsSync(dirname(out))) mkdirSync(dirname(out), { recursive: true });
   checkWritable(out);
@@ -56,14 +79,16 @@ export async function scaleCommand(a: ScaleArgs, signal: AbortSignal): Promise<n
   bar?.start(configs.length, 0, { config: '' });
   let done = 0;
   if (a.trace !== undefined && configs.length > 0) checkWritable(traceFile(a.trace, configs[0]!));
-  const result = await runScale(data, configs, csv, provenance(), {
-    repeats: a.repeats,
-    ...(a.trace !== undefined ? { tracePrefix: a.trace } : {}),
-    signal,
-    onConfig: (c) => {
-      bar?.update(done++, { config: `${c.presetName} ${c.strategy} x${c.workers}` });
-    },
-  });
+  const result = a.queue !== undefined
+    ? await scaleOverQueue(a.queue, a, configs, csv, signal, () => bar?.update(++done, { config: 'over the queue' }))
+    : await runScale(data, configs, csv, provenance(), {
+      repeats: a.repeats,
+      ...(a.trace !== undefined ? { tracePrefix: a.trace } : {}),
+      signal,
+      onConfig: (c) => {
+        bar?.update(done++, { config: `${c.presetName} ${c.strategy} x${c.workers}` });
+      },
+    });
   bar?.update(configs.length);
   bar?.stop();
   if (predict.length > 0 && !result.aborted) {

@@ -6,11 +6,25 @@
  */
 import { Job, Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { type Dataset, loadDataset } from '../data/data.js';
+import { createHash } from 'node:crypto';
+import { type LoadedData, loadDataset, type LoadOptions } from '../data/data.js';
+import { type CsvRow, provenance } from '../report/report.js';
+import { measureConfig, type ScaleConfig } from '../report/scale.js';
 import { EdsimError } from '../errors.js';
 import { type RunRow, type RunSpec, runId, runOne } from './runs.js';
 
 export const QUEUE_NAME = 'edsim-runs';
+
+/** A scaling measurement: one configuration of `scale`, measured where a worker takes it. */
+export interface ScaleSpec {
+  data: string;
+  dataOptions: LoadOptions;
+  config: ScaleConfig;
+  repeats: number;
+  warmup: number;
+}
+
+const describe = (s: RunSpec | ScaleSpec): string => ('seed' in s ? `seed ${s.seed}` : `${s.config.presetName} ${s.config.strategy} x${s.config.workers}`);
 
 interface Connection {
   host: string;
@@ -49,11 +63,25 @@ export async function checkReachable(url: string, ms = 3000): Promise<void> {
  * and the jobs stay in the queue for the workers.
  */
 export async function submitRuns(url: string, specs: RunSpec[], onRow?: (r: RunRow) => void, signal?: AbortSignal): Promise<{ rows: RunRow[]; aborted: boolean }> {
+  return submitJobs<RunSpec, RunRow>(url, 'run', specs.map((spec) => ({ id: runId(spec), spec })), onRow, signal);
+}
+
+/**
+ * One scaling measurement per configuration, on whichever machine takes it; `nonce` makes a new
+ * submission measure again (a measurement is not a deterministic result to reuse), while a
+ * worker killed mid-job still hands the same job to another.
+ */
+export async function submitScale(url: string, specs: ScaleSpec[], nonce: string, onRows?: (r: CsvRow[]) => void, signal?: AbortSignal): Promise<{ rows: CsvRow[][]; aborted: boolean }> {
+  const jobs = specs.map((spec) => ({ id: createHash('sha256').update(JSON.stringify([nonce, spec])).digest('hex').slice(0, 32), spec }));
+  return submitJobs<ScaleSpec, CsvRow[]>(url, 'scale', jobs, onRows, signal);
+}
+
+async function submitJobs<S, R>(url: string, name: 'run' | 'scale', specs: { id: string; spec: S }[], onRow?: (r: R) => void, signal?: AbortSignal): Promise<{ rows: R[]; aborted: boolean }> {
   await checkReachable(url);
   const connection = parseQueueUrl(url);
   const queue = new Queue(QUEUE_NAME, { connection });
   const events = new QueueEvents(QUEUE_NAME, { connection });
-  const rows: RunRow[] = [];
+  const rows: R[] = [];
   try {
     await events.waitUntilReady();
     const pending = new Map<string, true>();
@@ -61,7 +89,7 @@ export async function submitRuns(url: string, specs: RunSpec[], onRow?: (r: RunR
     let wake: () => void = () => undefined;
     const take = (id: string, value: unknown): void => {
       if (!pending.delete(id)) return;
-      const row = (typeof value === 'string' ? JSON.parse(value) : value) as RunRow;
+      const row = (typeof value === 'string' ? JSON.parse(value) : value) as R;
       rows.push(row);
       onRow?.(row);
       wake();
@@ -73,13 +101,12 @@ export async function submitRuns(url: string, specs: RunSpec[], onRow?: (r: RunR
       failure = new EdsimError(`run ${jobId} failed on a worker: ${failedReason}`);
       wake();
     });
-    for (const spec of specs) {
-      const id = runId(spec);
+    for (const { id, spec } of specs) {
       pending.set(id, true);
-      const job = await Job.fromId<RunSpec, RunRow>(queue, id);
+      const job = await Job.fromId<S, R>(queue, id);
       if (job && (await job.isCompleted())) take(id, job.returnvalue);
       else if (job && (await job.isFailed())) await job.retry();
-      else if (!job) await queue.add('run', spec, { jobId: id, attempts: 2, removeOnComplete: false, removeOnFail: false });
+      else if (!job) await queue.add(name, spec, { jobId: id, attempts: 2, removeOnComplete: false, removeOnFail: false });
     }
     signal?.addEventListener('abort', () => wake(), { once: true });
     while (pending.size > 0 && !failure && !signal?.aborted) await new Promise<void>((r) => { wake = r; });
@@ -95,15 +122,18 @@ export async function submitRuns(url: string, specs: RunSpec[], onRow?: (r: RunR
 export async function runWorker(url: string, o: { concurrency: number; lockMs: number; log: (s: string) => void }): Promise<void> {
   await checkReachable(url);
   const connection = { ...parseQueueUrl(url), maxRetriesPerRequest: null };
-  const datasets = new Map<string, Promise<{ train: Dataset; test: Dataset }>>();
-  const worker = new Worker<RunSpec, RunRow>(QUEUE_NAME, async (job) => {
+  const datasets = new Map<string, Promise<LoadedData>>();
+  const worker = new Worker<RunSpec | ScaleSpec, RunRow | CsvRow[]>(QUEUE_NAME, async (job) => {
     const key = JSON.stringify([job.data.data, job.data.dataOptions]);
     let data = datasets.get(key);
     if (!data) datasets.set(key, (data = loadDataset(job.data.data, job.data.dataOptions)));
-    o.log(`edsim worker: job ${job.id} started (seed ${job.data.seed})`);
-    return runOne(job.data, await data);
+    o.log(`edsim worker: job ${job.id} started (${describe(job.data)})`);
+    if ('seed' in job.data) return runOne(job.data, await data);
+    const s = job.data;
+    const m = await measureConfig(await data, s.config, { repeats: s.repeats, warmup: s.warmup }, provenance(), new Date().toISOString());
+    return m.rows;
   }, { connection, concurrency: o.concurrency, lockDuration: o.lockMs, stalledInterval: o.lockMs, maxStalledCount: 1 });
-  worker.on('completed', (job) => o.log(`edsim worker: job ${job.id} done (seed ${job.data.seed})`));
+  worker.on('completed', (job) => o.log(`edsim worker: job ${job.id} done (${describe(job.data)})`));
   worker.on('failed', (job, e) => o.log(`edsim worker: job ${job?.id ?? '?'} failed: ${e.message}`));
   worker.on('error', (e) => o.log(`edsim worker: ${e.message}`));
   await worker.waitUntilReady();

@@ -1,7 +1,7 @@
 /** Scaling reports: the CSV schema (see results/README.md), provenance, the SVG plot and the table. */
 import { execSync } from 'node:child_process';
 import { appendFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { availableParallelism, cpus, hostname, loadavg } from 'node:os';
 import { stringify } from 'csv-stringify/sync';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
@@ -11,7 +11,7 @@ import type { TraceEvent } from '../parallel/trace.js';
 export const CSV_COLUMNS = [
   'kind', 'strategy', 'workers', 'repeat', 'epoch_seconds', 'samples_per_second', 'speedup', 'efficiency', 'test_accuracy',
   'busy_fraction', 'preset', 'data', 'precision', 'kernels', 'batch', 'train_samples', 'load_avg_1m',
-  'git_sha', 'node_version', 'cpu_model', 'cores', 'timestamp',
+  'git_sha', 'node_version', 'host', 'cpu_model', 'cores', 'timestamp',
 ] as const;
 
 export type CsvRow = Record<(typeof CSV_COLUMNS)[number], string | number>;
@@ -19,6 +19,8 @@ export type CsvRow = Record<(typeof CSV_COLUMNS)[number], string | number>;
 export interface Provenance {
   git_sha: string;
   node_version: string;
+  /** The machine that measured (scale runs over a job queue mix machines). */
+  host: string;
   cpu_model: string;
   cores: number;
 }
@@ -30,7 +32,7 @@ export function provenance(): Provenance {
   } catch {
     // not a git checkout
   }
-  return { git_sha: sha, node_version: process.version, cpu_model: cpus()[0]?.model.trim() ?? 'unknown', cores: availableParallelism() };
+  return { git_sha: sha, node_version: process.version, host: hostname(), cpu_model: cpus()[0]?.model.trim() ?? 'unknown', cores: availableParallelism() };
 }
 
 export const loadAvg1 = (): number => Number(loadavg()[0]!.toFixed(2));

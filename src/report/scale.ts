@@ -95,42 +95,58 @@ export async function runScale(data: LoadedData, configs: ScaleConfig[], csv: Cs
   for (const c of configs) {
     if (o.signal?.aborted) return { rows, aborted: true };
     o.onConfig?.(c);
-    const trainer = await createTrainer({ ...c.options, trace: o.tracePrefix !== undefined });
-    try {
-      // One warm-up epoch per configuration; the very first configuration gets three, since the
-      // JIT (and V8's tier-up of WebAssembly) would otherwise make whatever runs first look slow.
-      const warm = await trainer.fit(data.train, { epochs: c === configs[0] ? 3 : 1, ...(o.signal ? { signal: o.signal } : {}) });
-      if (warm.aborted) return { rows, aborted: true };
-      const threads = trainer.workers;
-      for (let r = 1; r <= o.repeats; r++) {
-        const h = await trainer.fit(data.train, { epochs: 1, ...(o.signal ? { signal: o.signal } : {}) });
-        if (h.aborted) return { rows, aborted: true };
-        const e = h.epochs[0]!;
-        const { accuracy } = await trainer.evaluate(data.test);
-        const busy = e.stats.reduce((s, w) => s + w.busyMs, 0);
-        const row: CsvRow = {
-          kind: 'measured', strategy: c.strategy, workers: threads, repeat: r, epoch_seconds: e.seconds, samples_per_second: e.samplesPerSecond,
-          speedup: NaN, efficiency: NaN, test_accuracy: accuracy, busy_fraction: Math.min(1, busy / (threads * e.seconds * 1000)),
-          preset: c.presetName, data: data.name, precision: trainer.model!.precision, kernels: trainer.model!.kernels, batch: trainer.train.batch, train_samples: data.train.n,
-          load_avg_1m: loadAvg1(), ...prov, timestamp: stamp,
-        };
-        rows.push(row);
-        const base = baseline.get(c.presetName);
-        if (base !== undefined) emit(row, base);
-      }
-      if (o.tracePrefix !== undefined) {
-        await writeTrace(traceFile(o.tracePrefix, c), trainer.trace(), { preset: c.presetName, strategy: c.strategy, workers: threads, note: 'warm-up, measured epochs and their evaluations' });
-      }
-      if (!baseline.has(c.presetName)) {
-        // The preset's first configuration (serial, when measured) is the baseline of its speedups.
-        const mine = rows.filter((x) => x.preset === c.presetName);
-        const base = summarize(mine.map((x) => Number(x.samples_per_second))).median;
-        baseline.set(c.presetName, base);
-        for (const row of mine) emit(row, base);
-      }
-    } finally {
-      await trainer.close();
+    // One warm-up epoch per configuration; the very first configuration gets three, since the
+    // JIT (and V8's tier-up of WebAssembly) would otherwise make whatever runs first look slow.
+    const m = await measureConfig(data, c, { repeats: o.repeats, warmup: c === configs[0] ? 3 : 1, ...(o.signal ? { signal: o.signal } : {}), ...(o.tracePrefix !== undefined ? { tracePrefix: o.tracePrefix } : {}) }, prov, stamp);
+    for (const row of m.rows) {
+      rows.push(row);
+      const base = baseline.get(c.presetName);
+      if (base !== undefined) emit(row, base);
     }
+    if (!baseline.has(c.presetName) && m.rows.length > 0) {
+      // The preset's first configuration (serial, when measured) is the baseline of its speedups.
+      const mine = rows.filter((x) => x.preset === c.presetName);
+      const base = summarize(mine.map((x) => Number(x.samples_per_second))).median;
+      baseline.set(c.presetName, base);
+      for (const row of mine) emit(row, base);
+    }
+    if (m.aborted) return { rows, aborted: true };
   }
   return { rows, aborted: false };
+}
+
+/**
+ * One configuration: `warmup` untimed epochs (which also start the workers), then `repeats`
+ * measured epochs, each with the test accuracy after it; rows without speedups (the caller knows
+ * the baseline). Also what a queue worker runs for `scale --queue`.
+ */
+export async function measureConfig(
+  data: LoadedData, c: ScaleConfig, o: { repeats: number; warmup: number; signal?: AbortSignal; tracePrefix?: string }, prov: Provenance, stamp: string,
+): Promise<{ rows: CsvRow[]; aborted: boolean }> {
+  const rows: CsvRow[] = [];
+  const trainer = await createTrainer({ ...c.options, trace: o.tracePrefix !== undefined });
+  try {
+    const warm = await trainer.fit(data.train, { epochs: o.warmup, ...(o.signal ? { signal: o.signal } : {}) });
+    if (warm.aborted) return { rows, aborted: true };
+    const threads = trainer.workers;
+    for (let r = 1; r <= o.repeats; r++) {
+      const h = await trainer.fit(data.train, { epochs: 1, ...(o.signal ? { signal: o.signal } : {}) });
+      if (h.aborted) return { rows, aborted: true };
+      const e = h.epochs[0]!;
+      const { accuracy } = await trainer.evaluate(data.test);
+      const busy = e.stats.reduce((s, w) => s + w.busyMs, 0);
+      rows.push({
+        kind: 'measured', strategy: c.strategy, workers: threads, repeat: r, epoch_seconds: e.seconds, samples_per_second: e.samplesPerSecond,
+        speedup: NaN, efficiency: NaN, test_accuracy: accuracy, busy_fraction: Math.min(1, busy / (threads * e.seconds * 1000)),
+        preset: c.presetName, data: data.name, precision: trainer.model!.precision, kernels: trainer.model!.kernels, batch: trainer.train.batch, train_samples: data.train.n,
+        load_avg_1m: loadAvg1(), ...prov, timestamp: stamp,
+      });
+    }
+    if (o.tracePrefix !== undefined) {
+      await writeTrace(traceFile(o.tracePrefix, c), trainer.trace(), { preset: c.presetName, strategy: c.strategy, workers: threads, note: 'warm-up, measured epochs and their evaluations' });
+    }
+    return { rows, aborted: false };
+  } finally {
+    await trainer.close();
+  }
 }

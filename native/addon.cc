@@ -89,6 +89,15 @@ Napi::Value Fwd1(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// updfwd1(w, xOld, gE, gI, types, scale, freeze, xNew, bias, hasBias, y, nIn, nOut, act, k)
+Napi::Value UpdFwd1(const Napi::CallbackInfo& info) {
+  const Bound* b = B(info);
+  b->t->updfwd1(at<float>(b, I(info, 0)), at<float>(b, I(info, 1)), at<float>(b, I(info, 2)), at<float>(b, I(info, 3)), at<float>(b, I(info, 4)),
+                F(info, 5), I(info, 6), at<float>(b, I(info, 7)), I(info, 9) ? at<float>(b, I(info, 8)) : nullptr, at<float>(b, I(info, 10)),
+                I(info, 11), I(info, 12), I(info, 13), F(info, 14));
+  return info.Env().Undefined();
+}
+
 // coef(y, ys, B, nOut, nE, amine, amineStride, g[, j0, j1]): strides in bytes.
 Napi::Value Coef(const Napi::CallbackInfo& info) {
   const Bound* b = B(info);
@@ -164,6 +173,7 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
   o.Set("upd1", Napi::Function::New(env, Upd1, "upd1", bound));
   o.Set("fwd1", Napi::Function::New(env, Fwd1, "fwd1", bound));
   o.Set("coef", Napi::Function::New(env, Coef, "coef", bound));
+  o.Set("updfwd1", Napi::Function::New(env, UpdFwd1, "updfwd1", bound));
   o.Set("chainFwd", Napi::Function::New(env, ChainFwd, "chainFwd", bound));
   o.Set("chainUpd", Napi::Function::New(env, ChainUpd, "chainUpd", bound));
   o.AddFinalizer([](Napi::Env, Bound* p) { delete p; }, bound);

@@ -80,8 +80,15 @@ void coef(const float* y, int ys, int B, int nOut, int nE, const float* a, int a
   }
 }
 
+void updfwd1(float* w, const float* xOld, const float* gE, const float* gI, const float* types, float scale, int freeze,
+             const float* xNew, const float* bias, float* y, int nIn, int nOut, int act, float k) {
+  upd1(w, xOld, gE, gI, types, nIn, nOut, 0, nOut, scale, freeze);
+  fwd1(w, bias, xNew, y, nIn, nOut, 0, nOut);
+  if (act == 1) sigmoid(y, 1, nOut, nOut, k);
+}
+
 }  // namespace
 
-const KernelTable kRef = {"portable", fwd, upd, fwd1, upd1, sigmoid, coef};
+const KernelTable kRef = {"portable", fwd, upd, fwd1, upd1, sigmoid, coef, updfwd1};
 
 }  // namespace edsim

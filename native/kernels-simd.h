@@ -216,6 +216,57 @@ void upd1(float* w, const float* x, const float* gE, const float* gI, const floa
   }
 }
 
+// One pass over the rows: each row updated (unless upd1 would skip it), then added to the next
+// sample's sums with its new values; up to 8 vectors of cells in registers per pass.
+template <class V>
+void updfwd1(float* w, const float* xOld, const float* gE, const float* gI, const float* types, float scale, int freeze,
+             const float* xNew, const float* bias, float* y, int nIn, int nOut, int act, float k) {
+  using T = typename V::T;
+  constexpr int NV = 8;
+  auto allZero = [&](const float* g) {
+    for (int j = 0; j < nOut; j++)
+      if (g[j] != 0.0f) return false;
+    return true;
+  };
+  const bool skipE = freeze && allZero(gE), skipI = freeze && allZero(gI);
+  const T kv = V::set(k);
+  for (int j = 0; j < nOut; j += NV * V::L) {
+    typename V::M m[NV];
+    T acc[NV];
+    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {
+      m[v] = V::mask(nOut - j - v * V::L);
+      acc[v] = V::zero();
+    }
+    const int nv = std::min(NV, (nOut - j + V::L - 1) / V::L);
+    float* pw = w + j;
+    for (int i = 0; i < nIn; i++, pw += nOut) {
+      const float xo = scale * xOld[i];
+      const bool e = types[i] != 0.0f;
+      const bool update = xo != 0.0f && !(e ? skipE : skipI);
+      const float xi = xNew[i];
+      if (!update && xi == 0.0f) continue;
+      const float* g = (e ? gE : gI) + j;
+      const T xob = V::set(xo);
+      const T xb = V::set(xi);
+      _Pragma("GCC unroll 16") for (int v = 0; v < nv; v++) {
+        T wv = V::load(pw + v * V::L, m[v]);
+        if (update) {
+          T nw = V::fma(xob, V::load(g + v * V::L, m[v]), wv);
+          if (freeze) nw = V::keepZeros(wv, nw);
+          V::store(pw + v * V::L, nw, m[v]);
+          wv = nw;
+        }
+        if (xi != 0.0f) acc[v] = V::fma(xb, wv, acc[v]);
+      }
+    }
+    _Pragma("GCC unroll 16") for (int v = 0; v < nv; v++) {
+      if (bias) acc[v] = V::add(acc[v], V::load(bias + j + v * V::L, m[v]));
+      if (act == 1) acc[v] = sigmoidV<V>(acc[v], kv);
+      V::store(y + j + v * V::L, acc[v], m[v]);
+    }
+  }
+}
+
 template <class V>
 void sigmoid(float* p, int rows, int cols, int stride, float k) {
   typename V::T kv = V::set(k);

@@ -28,6 +28,11 @@ struct KernelTable {
   // The bidirectional rule's coefficients of a sigmoid layer with one amine channel and its E cells
   // first: g[b][j] = o(1 - o) a[b] (negated for j >= nE), o = y[b][j], for j0 <= j < j1.
   void (*coef)(const float* y, int ys, int B, int nOut, int nE, const float* a, int as, float* g, int j0, int j1);
+  // Online training in one pass over the weights: upd1 of one sample (xOld, gE, gI, as upd1), then
+  // fwd1 of the next (xNew) with the updated weights, bias added, sigmoid applied when act is 1.
+  // Exactly upd1 followed by fwd1 (each weight's update, each cell's chain in source order).
+  void (*updfwd1)(float* w, const float* xOld, const float* gE, const float* gI, const float* types, float scale, int freeze,
+                  const float* xNew, const float* bias, float* y, int nIn, int nOut, int act, float k);
 };
 
 extern const KernelTable kRef;

@@ -64,6 +64,8 @@ function runAll(variant: string, B: number, nIn: number, nOut: number, split: nu
   s.mem.f.fill(0, s.off.g2, s.off.g2 + nOut); // gI all 0 (the kaneko rule's d- = 0): those rows are skipped
   k.upd1(A.w, A.x, A.g, A.g2, A.types, nIn, nOut, 0.3, 1, 0, split);
   k.upd1(A.w, A.x, A.g, A.g2, A.types, nIn, nOut, 0.3, 1, split, nOut);
+  // the fused online step: update from x, then the next sample (the first row of y as input when it fits) forward
+  if (B * nOut >= nIn) k.updfwd1(A.w, A.x, A.g, A.g2, A.types, 0.2, 1, A.y, A.bias, 1, A.g, nIn, nOut, 1, -5);
   return Float32Array.from(s.mem.f);
 }
 

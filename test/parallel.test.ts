@@ -48,6 +48,11 @@ test('cells strategy with 2, 3 and 4 workers saves model files byte-identical to
     const serial = await trainAndSave({ ...o, strategy: 'serial' }, mnist01.train, `cells-tiny-serial-${kernels}`);
     for (const workers of [2, 3]) assert.ok(await trainAndSave({ ...o, strategy: 'cells', workers }, mnist01.train, `cells-tiny-${kernels}-${workers}`) === serial, `tiny layers, cells x${workers} on ${kernels}`);
   }
+  // Kaneko's nets online: serial runs them net by net with the fused update-then-forward kernel,
+  // cells sample by sample with the separate kernels; the same bits either way.
+  const nets: TrainerOptions = { preset: 'mnist10', model: { hidden: [16] }, train: { epochs: 1, batch: 1 } };
+  const netsSerial = await trainAndSave({ ...nets, strategy: 'serial' }, mnist10.train, 'cells-nets-serial');
+  assert.ok(await trainAndSave({ ...nets, strategy: 'cells', workers: 2 }, mnist10.train, 'cells-nets-2') === netsSerial, 'online nets, cells x2 against serial');
   const parity4 = parityData(4);
   const online: TrainerOptions = { preset: 'kaneko', model: { hidden: [24] }, train: { epochs: 60 } };
   const serial = await trainAndSave({ ...online, strategy: 'serial' }, parity4, 'cells-kaneko-serial');

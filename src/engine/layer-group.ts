@@ -49,8 +49,15 @@ export function runNets(
   stop?: () => boolean,
 ): boolean {
   const batch = layout.batch;
+  // Online training with a kernel that fuses a sample's update with the next sample's forward pass
+  // (one pass over the weights) and a second activation slot for the next sample.
+  const fused = train && batch === 1 && kern.updateThenForward !== undefined && layout.slots.length > 1;
   for (let k = lo; k < hi; k++) {
     if (stop?.()) return false;
+    if (fused) {
+      onlinePass(kern, f, layout.slots[0]![k]!, layout.slots[1]![k]!, data, order, n, u0, u1, kanekoRule, out, err, total);
+      continue;
+    }
     const net = layout.nets[k]!;
     const last = net.layers[net.layers.length - 1]!;
     for (let start = 0; start < n; start += batch) {
@@ -69,6 +76,42 @@ export function runNets(
     }
   }
   return true;
+}
+
+/**
+ * runNets' online pass over one net with the fused kernel: sample p's activations in slot p % 2;
+ * its output layer is forwarded, scored and updated, then each hidden layer's update of sample p and
+ * forward pass of sample p + 1 go in one pass over the weights. The same arithmetic as sample after
+ * sample (the output and hidden updates are independent; each layer's forward pass sees its new
+ * weights either way).
+ */
+function onlinePass(
+  kern: Kernels, f: Floats, a: NetLayout, b: NetLayout, data: Samples, order: Int32Array, n: number,
+  u0: number, u1: number, kanekoRule: boolean, out: Float64Array, err: Float64Array, total: number,
+): void {
+  const L = a.layers.length;
+  if (n === 0) return;
+  stageBatch(f, a, data, order, 0, 1);
+  kern.forwardLayers(f, a, 0, L - 1, 1, u0);
+  for (let p = 0; p < n; p++) {
+    const cur = p % 2 === 0 ? a : b;
+    const next = p % 2 === 0 ? b : a;
+    kern.forwardLayers(f, cur, L - 1, L, 1, u0);
+    kern.amine(f, cur, 1, u1);
+    kern.updateLayers(f, cur, L - 1, L, 1, kanekoRule);
+    const o = cur.layers[L - 1]!;
+    const row = p * total + cur.firstOutput;
+    for (let c = 0; c < cur.outputs; c++) {
+      out[row + c] = f[o.y + c]!;
+      err[row + c] = f[cur.err + c]!;
+    }
+    if (p + 1 < n) {
+      stageBatch(f, next, data, order, p + 1, 1);
+      for (let k = 0; k < L - 1; k++) kern.updateThenForward!(f, cur, next, k, u0, kanekoRule);
+    } else {
+      kern.updateLayers(f, cur, 0, L - 1, 1, kanekoRule);
+    }
+  }
 }
 
 /** One thread's forward pass over a segment: whole layers through the (fusing) layer runs, or its cells of one layer. */

@@ -21,6 +21,12 @@ export interface Kernels {
   /** Layers [lo, hi) of a net, in order (the wasm kernels fuse runs of identical tiny layers). */
   forwardLayers(f: Floats, net: NetLayout, lo: number, hi: number, batch: number, u0: number): void;
   updateLayers(f: Floats, net: NetLayout, lo: number, hi: number, batch: number, kanekoRule: boolean): void;
+  /**
+   * Online training, one pass over layer k's weights: the update of `cur`'s sample (batch of one),
+   * then the forward pass of `next`'s sample (another slot, same weights) with the new weights;
+   * the same results as update then forward. Only where a kernel fuses them (native).
+   */
+  updateThenForward?(f: Floats, cur: NetLayout, next: NetLayout, k: number, u0: number, kanekoRule: boolean): void;
 }
 
 function forwardEach(this: Kernels, f: Floats, net: NetLayout, lo: number, hi: number, batch: number, u0: number): void {
@@ -107,6 +113,8 @@ type SimdExports = Pick<WasmExports, 'sigmoid' | 'chainFwd' | 'chainUpd'> & {
   upd(w: number, x: number, xs: number, g: number, gs: number, B: number, i0: number, i1: number, nOut: number, scale: number, freeze: number, j0: number, j1: number, dup?: number): void;
   upd1(w: number, x: number, gE: number, gI: number, types: number, nIn: number, nOut: number, scale: number, freeze: number, j0: number, j1: number): void;
   fwd1(w: number, bias: number, hasBias: number, x: number, y: number, nIn: number, nOut: number, act: number, k: number, j0: number, j1: number): void;
+  /** Native only: online update of one sample then forward of the next, in one pass. */
+  updfwd1?(w: number, xOld: number, gE: number, gI: number, types: number, scale: number, freeze: number, xNew: number, bias: number, hasBias: number, y: number, nIn: number, nOut: number, act: number, k: number): void;
   /** Native only: the bidirectional coefficients of a sigmoid layer whose E cells come first. */
   coef?(y: number, ys: number, B: number, nOut: number, nE: number, amine: number, amineStride: number, g: number, j0: number, j1: number): void;
 };
@@ -215,6 +223,24 @@ function simdKernels(impl: 'wasm' | 'native', ex: SimdExports): Kernels {
       }
     },
     amine: computeAmine,
+    ...(ex.updfwd1 ? {
+      updateThenForward(f: Floats, cur: NetLayout, next: NetLayout, k: number, u0: number, kanekoRule: boolean): void {
+        const l = cur.layers[k]!;
+        const n = next.layers[k]!;
+        if (l.readoutColumn > 0 || l.act !== 0) {
+          this.update(f, cur, l, 1, kanekoRule);
+          this.forward(f, n, 1, u0);
+          return;
+        }
+        amineCoefficients(f, l.y, l.yStride, 1, l.nOut, l.cellTypes, l.act, l.isOutput ? cur.err : cur.amine,
+          l.isOutput ? cur.outputs : cur.channels, l.amineGroup, kanekoRule, l.gE, l.gI);
+        const scale = l.alpha * f[cur.rate]!;
+        // The bias first: the next sample's sums add the updated bias (it does not depend on the weights).
+        if (l.b >= 0) for (let j = 0; j < l.nOut; j++) f[l.b + j] = f[l.b + j]! + scale * f[l.gE + j]!;
+        ex.updfwd1!(addr(l.w), addr(l.x), addr(l.gE), addr(l.gI), addr(l.types), scale, kanekoRule ? 1 : 0, addr(n.x),
+          l.b >= 0 ? addr(l.b) : 0, l.b >= 0 ? 1 : 0, addr(n.y), l.nIn, l.nOut, 1, -2 / u0);
+      },
+    } : {}),
     update(f, net, l, batch, kanekoRule, j0 = 0, j1 = l.nOut) {
       // The columns readout (one small layer) has no SIMD kernel: the reference one runs it.
       if (l.readoutColumn > 0) return updateLayer(f, net, l, batch, kanekoRule, j0, j1);

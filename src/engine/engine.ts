@@ -41,6 +41,46 @@ export function stageBatch(f: Floats, net: NetLayout, data: Samples, order: Int3
 }
 
 /** Cells j0 <= j < j1 of a layer (all by default): each cell's output is the same whatever range computes it. */
+const stagedCache = new WeakMap<Samples['x'], { interleaved: boolean; rows: Float32Array }>();
+
+/**
+ * Every sample's input row as stageBatch writes it (E/I copies interleaved or in blocks), once per
+ * dataset, in float32: online passes over many nets then stage a sample with one copy
+ * (stageStaged). Undefined for data sets whose rows would pass 64 MB (stageBatch serves them).
+ */
+export function stagedInputs(net: NetLayout, data: Samples): Float32Array | undefined {
+  const nf = data.features;
+  const n = data.x.length / nf;
+  if (n * 2 * nf * 4 > 64 * 2 ** 20) return undefined;
+  const hit = stagedCache.get(data.x);
+  if (hit && hit.interleaved === net.interleaved) return hit.rows;
+  const rows = new Float32Array(n * 2 * nf);
+  for (let s = 0; s < n; s++) {
+    for (let i = 0; i < nf; i++) {
+      const v = data.x[s * nf + i]!;
+      const r = s * 2 * nf;
+      if (net.interleaved) {
+        rows[r + 2 * i] = v;
+        rows[r + 2 * i + 1] = v;
+      } else {
+        rows[r + i] = v;
+        rows[r + nf + i] = v;
+      }
+    }
+  }
+  stagedCache.set(data.x, { interleaved: net.interleaved, rows });
+  return rows;
+}
+
+/** stageBatch for one sample (order position p) from stagedInputs' rows: the same values, one copy. */
+export function stageStaged(f: Floats, net: NetLayout, data: Samples, rows: Float32Array, order: Int32Array, p: number): void {
+  const s = order[p]!;
+  const w = 2 * data.features;
+  f.set(rows.subarray(s * w, (s + 1) * w), net.input + (net.biasCells ? 2 : 0));
+  const ys = s * data.outputs + net.firstOutput;
+  for (let k = 0; k < net.outputs; k++) f[net.target + k] = data.y[ys + k]!;
+}
+
 export function forwardLayer(f: Floats, l: LayerLayout, batch: number, u0: number, j0 = 0, j1 = l.nOut): void {
   forwardDense(f, l.w, l.b, l.x, l.xStride, l.y, l.yStride, batch, l.nIn, l.nOut, l.act, u0, j0, j1);
 }

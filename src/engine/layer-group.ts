@@ -6,7 +6,7 @@
  * share and by every worker; it moves no data between threads.
  */
 import type { Kernels } from '../kernels/backend.js';
-import { type Samples, stageBatch } from './engine.js';
+import { type Samples, stageBatch, stagedInputs, stageStaged } from './engine.js';
 import type { Floats, Layout, NetLayout } from './layout.js';
 import type { CellSegment } from '../parallel/partition.js';
 
@@ -51,11 +51,13 @@ export function runNets(
   const batch = layout.batch;
   // Online training with a kernel that fuses a sample's update with the next sample's forward pass
   // (one pass over the weights) and a second activation slot for the next sample.
-  const fused = train && batch === 1 && kern.updateThenForward !== undefined && layout.slots.length > 1;
+  const rows = train && batch === 1 && kern.updateThenForward !== undefined && layout.slots.length > 1 && f instanceof Float32Array && lo < hi
+    ? stagedInputs(layout.nets[lo]!, data) : undefined;
+  const fused = rows !== undefined;
   for (let k = lo; k < hi; k++) {
     if (stop?.()) return false;
     if (fused) {
-      onlinePass(kern, f, layout.slots[0]![k]!, layout.slots[1]![k]!, data, order, n, u0, u1, kanekoRule, out, err, total);
+      onlinePass(kern, f, layout.slots[0]![k]!, layout.slots[1]![k]!, data, rows!, order, n, u0, u1, kanekoRule, out, err, total);
       continue;
     }
     const net = layout.nets[k]!;
@@ -80,25 +82,22 @@ export function runNets(
 
 /**
  * runNets' online pass over one net with the fused kernel: sample p's activations in slot p % 2;
- * its output layer is forwarded, scored and updated, then each hidden layer's update of sample p and
- * forward pass of sample p + 1 go in one pass over the weights. The same arithmetic as sample after
- * sample (the output and hidden updates are independent; each layer's forward pass sees its new
- * weights either way).
+ * once it is scored, each layer's update of sample p and forward pass of sample p + 1 go in one
+ * pass over its weights, layer by layer. The same arithmetic as sample after sample (each layer's
+ * update reads only sample p's activations; each forward pass sees the new weights either way).
  */
 function onlinePass(
-  kern: Kernels, f: Floats, a: NetLayout, b: NetLayout, data: Samples, order: Int32Array, n: number,
+  kern: Kernels, f: Floats, a: NetLayout, b: NetLayout, data: Samples, rows: Float32Array, order: Int32Array, n: number,
   u0: number, u1: number, kanekoRule: boolean, out: Float64Array, err: Float64Array, total: number,
 ): void {
   const L = a.layers.length;
   if (n === 0) return;
-  stageBatch(f, a, data, order, 0, 1);
-  kern.forwardLayers(f, a, 0, L - 1, 1, u0);
+  stageStaged(f, a, data, rows, order, 0);
+  kern.forwardLayers(f, a, 0, L, 1, u0);
   for (let p = 0; p < n; p++) {
     const cur = p % 2 === 0 ? a : b;
     const next = p % 2 === 0 ? b : a;
-    kern.forwardLayers(f, cur, L - 1, L, 1, u0);
     kern.amine(f, cur, 1, u1);
-    kern.updateLayers(f, cur, L - 1, L, 1, kanekoRule);
     const o = cur.layers[L - 1]!;
     const row = p * total + cur.firstOutput;
     for (let c = 0; c < cur.outputs; c++) {
@@ -106,10 +105,11 @@ function onlinePass(
       err[row + c] = f[cur.err + c]!;
     }
     if (p + 1 < n) {
-      stageBatch(f, next, data, order, p + 1, 1);
-      for (let k = 0; k < L - 1; k++) kern.updateThenForward!(f, cur, next, k, u0, kanekoRule);
+      // Every layer in order: the next sample's input to layer k is ready once layer k - 1 has run.
+      stageStaged(f, next, data, rows, order, p + 1);
+      for (let k = 0; k < L; k++) kern.updateThenForward!(f, cur, next, k, u0, kanekoRule);
     } else {
-      kern.updateLayers(f, cur, 0, L - 1, 1, kanekoRule);
+      kern.updateLayers(f, cur, 0, L, 1, kanekoRule);
     }
   }
 }

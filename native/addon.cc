@@ -6,15 +6,27 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 #include "kernels.h"
 
 namespace {
 
 using edsim::KernelTable;
 
+// The arguments of one online update-then-forward step, fixed per layer and pair of slots, so the
+// per-sample call passes only an index and the rate (argument conversions cost more than the math
+// for small nets).
+struct OnlineStep {
+  float *w, *y;
+  const float *xOld, *gE, *gI, *types, *xNew, *bias;
+  int freeze, nIn, nOut, act;
+  float k;
+};
+
 struct Bound {
   uint8_t* base;
   const KernelTable* t;
+  std::vector<OnlineStep> steps;
 };
 
 const KernelTable* pick(const char* forced) {
@@ -98,6 +110,23 @@ Napi::Value UpdFwd1(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// prepUpdFwd1(w, xOld, gE, gI, types, freeze, xNew, bias, hasBias, y, nIn, nOut, act, k) -> index for runUpdFwd1
+Napi::Value PrepUpdFwd1(const Napi::CallbackInfo& info) {
+  Bound* b = static_cast<Bound*>(info.Data());
+  b->steps.push_back({at<float>(b, I(info, 0)), at<float>(b, I(info, 9)), at<float>(b, I(info, 1)), at<float>(b, I(info, 2)),
+                      at<float>(b, I(info, 3)), at<float>(b, I(info, 4)), at<float>(b, I(info, 6)), I(info, 8) ? at<float>(b, I(info, 7)) : nullptr,
+                      I(info, 5), I(info, 10), I(info, 11), I(info, 12), F(info, 13)});
+  return Napi::Number::New(info.Env(), static_cast<double>(b->steps.size() - 1));
+}
+
+// runUpdFwd1(index, scale)
+Napi::Value RunUpdFwd1(const Napi::CallbackInfo& info) {
+  const Bound* b = B(info);
+  const OnlineStep& s = b->steps[static_cast<size_t>(I(info, 0))];
+  b->t->updfwd1(s.w, s.xOld, s.gE, s.gI, s.types, F(info, 1), s.freeze, s.xNew, s.bias, s.y, s.nIn, s.nOut, s.act, s.k);
+  return info.Env().Undefined();
+}
+
 // coef(y, ys, B, nOut, nE, amine, amineStride, g[, j0, j1]): strides in bytes.
 Napi::Value Coef(const Napi::CallbackInfo& info) {
   const Bound* b = B(info);
@@ -174,6 +203,8 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
   o.Set("fwd1", Napi::Function::New(env, Fwd1, "fwd1", bound));
   o.Set("coef", Napi::Function::New(env, Coef, "coef", bound));
   o.Set("updfwd1", Napi::Function::New(env, UpdFwd1, "updfwd1", bound));
+  o.Set("prepUpdFwd1", Napi::Function::New(env, PrepUpdFwd1, "prepUpdFwd1", bound));
+  o.Set("runUpdFwd1", Napi::Function::New(env, RunUpdFwd1, "runUpdFwd1", bound));
   o.Set("chainFwd", Napi::Function::New(env, ChainFwd, "chainFwd", bound));
   o.Set("chainUpd", Napi::Function::New(env, ChainUpd, "chainUpd", bound));
   o.AddFinalizer([](Napi::Env, Bound* p) { delete p; }, bound);

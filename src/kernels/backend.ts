@@ -113,6 +113,8 @@ type SimdExports = Pick<WasmExports, 'sigmoid' | 'chainFwd' | 'chainUpd'> & {
   upd(w: number, x: number, xs: number, g: number, gs: number, B: number, i0: number, i1: number, nOut: number, scale: number, freeze: number, j0: number, j1: number, dup?: number): void;
   upd1(w: number, x: number, gE: number, gI: number, types: number, nIn: number, nOut: number, scale: number, freeze: number, j0: number, j1: number): void;
   fwd1(w: number, bias: number, hasBias: number, x: number, y: number, nIn: number, nOut: number, act: number, k: number, j0: number, j1: number): void;
+  prepUpdFwd1?(w: number, xOld: number, gE: number, gI: number, types: number, freeze: number, xNew: number, bias: number, hasBias: number, y: number, nIn: number, nOut: number, act: number, k: number): number;
+  runUpdFwd1?(index: number, scale: number): void;
   /** Native only: online update of one sample then forward of the next, in one pass. */
   updfwd1?(w: number, xOld: number, gE: number, gI: number, types: number, scale: number, freeze: number, xNew: number, bias: number, hasBias: number, y: number, nIn: number, nOut: number, act: number, k: number): void;
   /** Native only: the bidirectional coefficients of a sigmoid layer whose E cells come first. */
@@ -172,6 +174,8 @@ function sigmoidBlocks(l: LayerLayout): number {
 
 /** The float32 kernels over one SIMD implementation: fused runs of tiny layers, the online kernels, E/I runs. */
 function simdKernels(impl: 'wasm' | 'native', ex: SimdExports): Kernels {
+  // Prepared online steps (native): per layer, per next slot, slope and rule, the step's index.
+  const steps = new WeakMap<LayerLayout, Map<number, { u0: number; id: number }>>();
   const runs = new WeakMap<Uint8Array, [number, number, boolean][]>();
   const addr = (off: number): number => CTRL_BYTES + 4 * off;
   const chains = new WeakMap<NetLayout, Map<number, [number, number, boolean][]>>();
@@ -237,8 +241,17 @@ function simdKernels(impl: 'wasm' | 'native', ex: SimdExports): Kernels {
         const scale = l.alpha * f[cur.rate]!;
         // The bias first: the next sample's sums add the updated bias (it does not depend on the weights).
         if (l.b >= 0) for (let j = 0; j < l.nOut; j++) f[l.b + j] = f[l.b + j]! + scale * f[l.gE + j]!;
-        ex.updfwd1!(addr(l.w), addr(l.x), addr(l.gE), addr(l.gI), addr(l.types), scale, kanekoRule ? 1 : 0, addr(n.x),
-          l.b >= 0 ? addr(l.b) : 0, l.b >= 0 ? 1 : 0, addr(n.y), l.nIn, l.nOut, 1, -2 / u0);
+        // The step's fixed arguments are handed over once per layer, next slot, slope and rule.
+        let byNext = steps.get(l);
+        if (!byNext) steps.set(l, (byNext = new Map()));
+        const key = 2 * n.x + (kanekoRule ? 1 : 0);
+        let step = byNext.get(key);
+        if (step === undefined || step.u0 !== u0) {
+          step = { u0, id: ex.prepUpdFwd1!(addr(l.w), addr(l.x), addr(l.gE), addr(l.gI), addr(l.types), kanekoRule ? 1 : 0, addr(n.x),
+            l.b >= 0 ? addr(l.b) : 0, l.b >= 0 ? 1 : 0, addr(n.y), l.nIn, l.nOut, 1, -2 / u0) };
+          byNext.set(key, step);
+        }
+        ex.runUpdFwd1!(step.id, scale);
       },
     } : {}),
     update(f, net, l, batch, kanekoRule, j0 = 0, j1 = l.nOut) {

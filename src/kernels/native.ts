@@ -14,6 +14,9 @@ export interface NativeBound {
   sigmoid(p: number, rows: number, cols: number, stride: number, k: number): void;
   upd1(w: number, x: number, gE: number, gI: number, types: number, nIn: number, nOut: number, scale: number, freeze: number, j0?: number, j1?: number): void;
   fwd1(w: number, bias: number, hasBias: number, x: number, y: number, nIn: number, nOut: number, act: number, k: number, j0?: number, j1?: number): void;
+  /** updfwd1 with every argument but the rate fixed once; returns the index runUpdFwd1 takes. */
+  prepUpdFwd1(w: number, xOld: number, gE: number, gI: number, types: number, freeze: number, xNew: number, bias: number, hasBias: number, y: number, nIn: number, nOut: number, act: number, k: number): number;
+  runUpdFwd1(index: number, scale: number): void;
   updfwd1(w: number, xOld: number, gE: number, gI: number, types: number, scale: number, freeze: number, xNew: number, bias: number, hasBias: number, y: number, nIn: number, nOut: number, act: number, k: number): void;
   coef(y: number, ys: number, B: number, nOut: number, nE: number, amine: number, amineStride: number, g: number, j0?: number, j1?: number): void;
   chainFwd(w: number, wS: number, x: number, xS: number, count: number, B: number, nIn: number, nOut: number, k: number): void;

@@ -34,7 +34,9 @@ export interface ScaleArgs extends NetworkArgs {
 async function scaleOverQueue(url: string, a: ScaleArgs, configs: ScaleConfig[], csv: CsvWriter, signal: AbortSignal, onJob: () => void): Promise<{ rows: CsvRow[]; aborted: boolean }> {
   const specs: ScaleSpec[] = configs.map((config) => ({ data: a.data, dataOptions: dataOptions(a), config, repeats: a.repeats, warmup: 3 }));
   const r = await submitScale(url, specs, `${new Date().toISOString()} ${process.pid}`, onJob, signal);
-  const rows = r.rows.flat();
+  // Rows in the configurations' order (the jobs finish in any order on several workers).
+  const at = (row: CsvRow): number => configs.findIndex((c) => c.presetName === row.preset && c.strategy === row.strategy && c.workers === Number(row.workers));
+  const rows = r.rows.flat().sort((x, y) => at(x) - at(y) || Number(x.repeat) - Number(y.repeat));
   for (const row of rows) {
     const first = configs.find((c) => c.presetName === row.preset)!;
     const base = rows.filter((x) => x.preset === row.preset && x.host === row.host && x.strategy === first.strategy && Number(x.workers) === first.workers);

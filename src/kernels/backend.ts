@@ -113,10 +113,9 @@ type SimdExports = Pick<WasmExports, 'sigmoid' | 'chainFwd' | 'chainUpd'> & {
   upd(w: number, x: number, xs: number, g: number, gs: number, B: number, i0: number, i1: number, nOut: number, scale: number, freeze: number, j0: number, j1: number, dup?: number): void;
   upd1(w: number, x: number, gE: number, gI: number, types: number, nIn: number, nOut: number, scale: number, freeze: number, j0: number, j1: number): void;
   fwd1(w: number, bias: number, hasBias: number, x: number, y: number, nIn: number, nOut: number, act: number, k: number, j0: number, j1: number): void;
+  /** Native only: an online update of one sample then the forward pass of the next, in one pass; the fixed arguments once (prep), then an index and the rate (run). */
   prepUpdFwd1?(w: number, xOld: number, gE: number, gI: number, types: number, freeze: number, xNew: number, bias: number, hasBias: number, y: number, nIn: number, nOut: number, act: number, k: number): number;
   runUpdFwd1?(index: number, scale: number): void;
-  /** Native only: online update of one sample then forward of the next, in one pass. */
-  updfwd1?(w: number, xOld: number, gE: number, gI: number, types: number, scale: number, freeze: number, xNew: number, bias: number, hasBias: number, y: number, nIn: number, nOut: number, act: number, k: number): void;
   /** Native only: the bidirectional coefficients of a sigmoid layer whose E cells come first. */
   coef?(y: number, ys: number, B: number, nOut: number, nE: number, amine: number, amineStride: number, g: number, j0: number, j1: number): void;
 };
@@ -227,7 +226,7 @@ function simdKernels(impl: 'wasm' | 'native', ex: SimdExports): Kernels {
       }
     },
     amine: computeAmine,
-    ...(ex.updfwd1 ? {
+    ...(ex.prepUpdFwd1 && ex.runUpdFwd1 ? {
       updateThenForward(f: Floats, cur: NetLayout, next: NetLayout, k: number, u0: number, kanekoRule: boolean): void {
         const l = cur.layers[k]!;
         const n = next.layers[k]!;

@@ -29,6 +29,8 @@ struct V256 {
   static T div(T a, T b) { return _mm256_div_ps(a, b); }
   static T min(T a, T b) { return _mm256_min_ps(a, b); }
   static T max(T a, T b) { return _mm256_max_ps(a, b); }
+  // v where x <= c, else 0 (NaN: 0).
+  static T zeroUnlessLE(T v, T x, T c) { return _mm256_and_ps(_mm256_cmp_ps(x, c, _CMP_LE_OQ), v); }
   static T roundEven(T a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static T pow2(T n) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23)); }
   static T negateFrom(T v, int first) {

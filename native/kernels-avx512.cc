@@ -26,6 +26,8 @@ struct V512 {
   static T div(T a, T b) { return _mm512_div_ps(a, b); }
   static T min(T a, T b) { return _mm512_min_ps(a, b); }
   static T max(T a, T b) { return _mm512_max_ps(a, b); }
+  // v where x <= c, else 0 (NaN: 0).
+  static T zeroUnlessLE(T v, T x, T c) { return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, c, _CMP_LE_OQ), v); }
   static T roundEven(T a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static T pow2(T n) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23)); }
   // Negates lanes k >= first (first may be <= 0: all, or >= 16: none).

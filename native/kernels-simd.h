@@ -12,13 +12,14 @@ namespace simd {
 template <class V>
 inline typename V::T sigmoidV(typename V::T u, typename V::T k) {
   using T = typename V::T;
-  T t = V::mul(V::min(V::max(V::mul(k, u), V::set(-87.0f)), V::set(87.0f)), V::set(1.4426950408889634f));
+  const T ku = V::mul(k, u);
+  T t = V::mul(V::min(V::max(ku, V::set(-87.0f)), V::set(87.0f)), V::set(1.4426950408889634f));
   T n = V::roundEven(t);
   T f = V::sub(t, n);
   T p = V::set(kSigC[0]);
   for (int c = 1; c < 7; c++) p = V::fma(p, f, V::set(kSigC[c]));
   T one = V::set(1.0f);
-  return V::div(one, V::add(one, V::mul(p, V::pow2(n))));
+  return V::zeroUnlessLE(V::div(one, V::add(one, V::mul(p, V::pow2(n)))), ku, V::set(kSigZero));
 }
 
 // Rows of x (samples) x NV vectors of cells: the forward pass over `count` sources, k0, k0 + 1, ...

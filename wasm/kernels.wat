@@ -265,9 +265,12 @@
       (br $iloop))))
 ;; 1 / (1 + exp(k u)) on four lanes: exp as 2^n * p(f), n = round(x log2 e), |f| <= 0.5,
   ;; p the degree-6 Taylor polynomial of 2^f (relative error below 2e-7, under float32's own 6e-8 per op).
+  ;; Where k u > 80 the result is 0 exactly (the true value is below 1.9e-35): the clamp alone left
+  ;; saturated cells at 1.6e-38, whose products are subnormal, and subnormals are slow on Intel cores.
   (func $vsig (param $u v128) (param $k v128) (result v128)
-    (local $t v128) (local $n v128) (local $f v128) (local $p v128)
-    (local.set $t (f32x4.mul (f32x4.max (f32x4.min (f32x4.mul (local.get $k) (local.get $u)) (f32x4.splat (f32.const 87)))
+    (local $t v128) (local $n v128) (local $f v128) (local $p v128) (local $ku v128)
+    (local.set $ku (f32x4.mul (local.get $k) (local.get $u)))
+    (local.set $t (f32x4.mul (f32x4.max (f32x4.min (local.get $ku) (f32x4.splat (f32.const 87)))
                                         (f32x4.splat (f32.const -87)))
                              (f32x4.splat (f32.const 1.4426950408889634))))
     (local.set $n (f32x4.nearest (local.get $t)))
@@ -281,7 +284,8 @@
     (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $f)) (f32x4.splat (f32.const 1))))
     (local.set $p (f32x4.mul (local.get $p)
       (i32x4.shl (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $n)) (i32x4.splat (i32.const 127))) (i32.const 23))))
-    (f32x4.div (f32x4.splat (f32.const 1)) (f32x4.add (f32x4.splat (f32.const 1)) (local.get $p))))
+    (v128.and (f32x4.le (local.get $ku) (f32x4.splat (f32.const 80)))
+              (f32x4.div (f32x4.splat (f32.const 1)) (f32x4.add (f32x4.splat (f32.const 1)) (local.get $p)))))
 
   ;; In place: y = 1 / (1 + exp(k y)) for rows x cols values, rows `stride` bytes apart.
   (func $sigmoid (export "sigmoid") (param $p i32) (param $rows i32) (param $cols i32) (param $stride i32) (param $k f32)

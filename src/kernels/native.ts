@@ -1,7 +1,8 @@
 /**
  * The optional native kernel addon (native/, built from source by `npm install` with node-gyp):
  * loaded once per thread, or the reason it is not there. EDSIM_NATIVE=0 turns it off;
- * EDSIM_NATIVE_VARIANT=avx512|avx2|portable forces a variant (tests hold every variant to the same results).
+ * EDSIM_NATIVE_VARIANT=avx512|avx2|portable forces a variant (tests hold every variant to the same results);
+ * EDSIM_FLUSH_DENORMALS=0 keeps subnormal floats in the kernels (flushed to zero by default: see native/addon.cc).
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +26,7 @@ export interface NativeBound {
 
 interface NativeAddon {
   bind(view: Float32Array, variant?: string): NativeBound;
-  info(): { variant: string; avx512f: boolean; avx2: boolean; fma: boolean };
+  info(): { variant: string; avx512f: boolean; avx2: boolean; fma: boolean; flushDenormals?: boolean };
   peak(seconds: number, variant?: string): number;
 }
 
@@ -39,7 +40,7 @@ function load(): { addon?: NativeAddon; reason: string } {
     const addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
     const info = addon.info();
     const cpu = info.avx512f ? 'AVX-512' : info.avx2 && info.fma ? 'AVX2 and FMA' : 'neither AVX-512 nor AVX2+FMA';
-    return (loaded = { addon, reason: `${info.variant} kernels: this CPU has ${cpu}` });
+    return (loaded = { addon, reason: `${info.variant} kernels: this CPU has ${cpu}${info.flushDenormals === false ? '; subnormals not flushed (EDSIM_FLUSH_DENORMALS=0)' : ''}` });
   } catch (e) {
     const code = (e as { code?: string }).code;
     const why = code === 'MODULE_NOT_FOUND' ? 'the addon was not built at install (no C++ compiler or node-gyp?); `npm run build:native` shows why' : (e as Error).message.split('\n')[0];

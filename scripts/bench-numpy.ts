@@ -4,6 +4,9 @@
  * OPENBLAS_L2_SIZE unset for that command only, so OpenBLAS picks its kernels for this CPU), edsim
  * serial and 2-thread strategies on native and wasm kernels; every setup in turn each round, the
  * first epoch of each run dropped, medians of the rest. Writes results/bench-numpy.csv.
+ * Environment: ROUNDS, EPOCHS; THREADS (comma-separated multi-thread counts, default 2); DATA (an
+ * edsim dataset spec, default mnist); WASM=0 leaves out the wasm setups; OUT_CSV (default
+ * results/bench-numpy.csv). scripts/device-scale.sh sets them for the 16-core device machine.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,10 +23,16 @@ import { createTrainer } from '../src/trainer.js';
 
 const rounds = Number(process.env.ROUNDS ?? 3);
 const epochs = Number(process.env.EPOCHS ?? 4);
-const command = `ROUNDS=${rounds} EPOCHS=${epochs} npm run bench:numpy`;
+const threads = (process.env.THREADS ?? '2').split(',').map(Number);
+if (threads.some((t) => !Number.isInteger(t) || t < 2)) throw new Error(`THREADS must list thread counts >= 2, got '${process.env.THREADS}'`);
+const dataSpec = process.env.DATA ?? 'mnist';
+const withWasm = process.env.WASM !== '0';
+const outCsv = process.env.OUT_CSV ?? 'results/bench-numpy.csv';
+const envText = [process.env.THREADS && `THREADS=${process.env.THREADS}`, process.env.DATA && `DATA=${dataSpec}`, withWasm ? '' : 'WASM=0'].filter(Boolean).join(' ');
+const command = `ROUNDS=${rounds} EPOCHS=${epochs} ${envText ? `${envText} ` : ''}npm run bench:numpy`;
 const script = fileURLToPath(new URL('../../scripts/bench-numpy.py', import.meta.url));
 
-const data = await loadDataset('mnist', { classes: [0, 1] });
+const data = await loadDataset(dataSpec, { classes: [0, 1] });
 const dir = mkdtempSync(join(tmpdir(), 'edsim-bench-numpy-'));
 const bin = join(dir, 'data.bin');
 const n = data.train.n;
@@ -69,9 +78,10 @@ function edsimSetup(strategy: StrategyName, workers: number, kernels: KernelImpl
 }
 
 const setups: Setup[] = [
-  ...(haveNumpy ? [numpySetup(1, 'plain'), numpySetup(2, 'plain'), numpySetup(1, 'tuned'), numpySetup(2, 'tuned')] : []),
-  edsimSetup('serial', 1, 'native'), edsimSetup('cells', 2, 'native'), edsimSetup('pipeline', 2, 'native'), edsimSetup('layer', 2, 'native'),
-  edsimSetup('serial', 1, 'wasm'), edsimSetup('pipeline', 2, 'wasm'),
+  ...(haveNumpy ? [1, ...threads].flatMap((t) => [numpySetup(t, 'plain'), numpySetup(t, 'tuned')]) : []),
+  edsimSetup('serial', 1, 'native'),
+  ...threads.flatMap((t) => [edsimSetup('cells', t, 'native'), edsimSetup('pipeline', t, 'native'), edsimSetup('layer', t, 'native')]),
+  ...(withWasm ? [edsimSetup('serial', 1, 'wasm'), ...threads.map((t) => edsimSetup('pipeline', t, 'wasm'))] : []),
 ];
 const secs: number[][] = setups.map(() => []);
 const last: { accuracy: number; note: string }[] = [];
@@ -100,5 +110,5 @@ const rows = setups.map((s, i) => ({
 for (const r of rows) {
   console.log(`${`${r.setup} x${r.threads} (${r.kernels})`.padEnd(28)} ${r.median_seconds_per_epoch.toFixed(4)} s/epoch  vs the best NumPy on as many threads ${r.speedup_vs_best_numpy_same_threads.toFixed(2)}x  train ${(100 * r.train_accuracy_last_epoch).toFixed(2)} % ${r.note}`);
 }
-writeFileSync('results/bench-numpy.csv', stringify(rows, { header: true }));
-console.log('wrote results/bench-numpy.csv');
+writeFileSync(outCsv, stringify(rows, { header: true }));
+console.log(`wrote ${outCsv}`);

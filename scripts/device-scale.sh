@@ -8,6 +8,7 @@
 #   scale-16core.csv/svg edsim scale, bench-wide and article, 1..16 threads, with predictions
 #   trace-cells-16.json/svg  a 16-thread cells trace of bench-wide
 #   bench-numpy-16core.csv   edsim against NumPy + OpenBLAS on 1 and 16 threads, same machine
+# MODE=spin runs only the spin-budget A/B (spin-<us>-<round>.csv).
 # Usage (there): OUT=/some/dir bash scripts/device-scale.sh [WORKERS]   (WORKERS default 1,2,4,8,12,16)
 set -u -o pipefail
 OUT=${OUT:-/tmp/edsim-device-out}
@@ -31,6 +32,20 @@ cli() { timeout 300 node dist/src/cli/cli.js "$@"; }
   grep -m1 -o 'avx512[a-z_0-9]*' /proc/cpuinfo | sort -u | tr '\n' ' '; echo
   echo "node: $(node --version)"
 } 2>&1
+if [ "${MODE:-}" = spin ]; then
+  # The spin-budget A/B: bench-wide cells and pipeline on 1 and MAX threads, waits spinning 10 us
+  # (about the old 2000 loads) against 1000 us before they sleep, in turn, twice.
+  for round in 1 2; do
+    for us in 10 1000; do
+      log "spin ${us} us, round $round"
+      EDSIM_SPIN_US=$us cli scale --data "$DATA" --classes 0,1 --preset bench-wide --strategies cells,pipeline \
+        --workers "1,$MAX" --repeats 5 --quiet --out "$OUT/spin-$us-$round.csv" | grep -E 'cells|pipeline' || log "failed"
+      rm -f "$OUT/spin-$us-$round.svg"
+    done
+  done
+  log "done"
+  exit 0
+fi
 if [ "${SKIP_BENCH:-0}" != 1 ]; then
   log "kernels"
   cli bench --json > "$OUT/bench-kernels.json" || log "bench failed"

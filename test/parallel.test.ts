@@ -6,6 +6,7 @@ import { loadDataset } from '../src/data/data.js';
 import { EdsimError } from '../src/errors.js';
 import { createTrainer, type TrainerOptions } from '../src/trainer.js';
 import { balanceGroups } from '../src/parallel/partition.js';
+import { spinBudgetUs, waitAtLeast } from '../src/parallel/protocol.js';
 import { nativeAddon } from '../src/kernels/native.js';
 import { ROOT, tempDir, trainedModelFile, withTimeout } from './helpers.js';
 
@@ -158,6 +159,28 @@ test('groups are balanced by cost, not by layer count', () => {
   assert.ok(b[1]! < 256, 'an equal layer count would put 256 layers in each group');
   assert.equal(balanceGroups([5, 5, 5, 5], 2), [0, 2, 4]);
   assert.equal(balanceGroups([1, 1], 5), [0, 1, 2]);
+});
+
+test('waits spin 200 us when every thread has a core, never when threads outnumber cores; EDSIM_SPIN_US overrides', () => {
+  const saved = process.env.EDSIM_SPIN_US;
+  delete process.env.EDSIM_SPIN_US;
+  assert.is(spinBudgetUs(2, 2), 200);
+  assert.is(spinBudgetUs(3, 2), 0);
+  process.env.EDSIM_SPIN_US = '1500';
+  assert.is(spinBudgetUs(3, 2), 1500);
+  process.env.EDSIM_SPIN_US = 'lots';
+  assert.is(spinBudgetUs(2, 2), 200, 'a bad value is ignored');
+  if (saved === undefined) delete process.env.EDSIM_SPIN_US;
+  else process.env.EDSIM_SPIN_US = saved;
+  // The wait itself: done at once, after a spin that runs out (then sleeping slices), or given up.
+  const ctrl = new Int32Array(new SharedArrayBuffer(8));
+  ctrl[0] = 5;
+  assert.ok(waitAtLeast(ctrl, 0, 5, 200, 1, () => false));
+  const t0 = performance.now();
+  let slices = 0;
+  assert.not.ok(waitAtLeast(ctrl, 0, 6, 2000, 1, () => ++slices > 3));
+  const ms = performance.now() - t0;
+  assert.ok(ms >= 2 && ms < 1000, `spun 2 ms, then slept until given up: ${ms.toFixed(1)} ms`);
 });
 
 test.run();

@@ -25,7 +25,7 @@ function waiting(m: WorkerInit, ctrl: Int32Array, stats: StatsView): { trace: Tr
   const stop = (): boolean => Atomics.load(ctrl, SLOT.STOP) !== 0;
   const wait = (slot: number, t: number): boolean => {
     const t0 = performance.now();
-    const ok = waitAtLeast(ctrl, slot, t, m.spins, SLICE_MS, stop);
+    const ok = waitAtLeast(ctrl, slot, t, m.spinUs, SLICE_MS, stop);
     const t1 = performance.now();
     stats.addWait(m.group, t1 - t0);
     trace?.span('wait', t0, t1);
@@ -77,7 +77,7 @@ class WorkerHost {
     let idle = true; // waiting for the first batch of a stream is idle time, not synchronisation
     for (;;) {
       if (idle) {
-        if (!waitAtLeast(ctrl, SLOT.FWD + g, t, m.spins, SLICE_MS, stop)) return;
+        if (!waitAtLeast(ctrl, SLOT.FWD + g, t, m.spinUs, SLICE_MS, stop)) return;
         idle = false;
       } else if (!wait(SLOT.FWD + g, t)) return;
       this.maybeFault(m, t);
@@ -125,7 +125,7 @@ class WorkerHost {
     let t = 0; // batches count from 1, as the coordinator numbers them
     for (;;) {
       t++;
-      if (!waitAtLeast(ctrl, SLOT.FWD, t, m.spins, SLICE_MS, stop)) return;
+      if (!waitAtLeast(ctrl, SLOT.FWD, t, m.spinUs, SLICE_MS, stop)) return;
       this.maybeFault(m, t);
       const count = Atomics.load(ctrl, SLOT.COUNT + (t % RING));
       const train = (Atomics.load(ctrl, SLOT.FLAGS + (t % RING)) & FLAG_TRAIN) !== 0;
@@ -168,7 +168,7 @@ class WorkerHost {
     let e = Atomics.load(ctrl, SLOT.UPD + m.group) + 1;
     for (;;) {
       let t0 = performance.now();
-      const ok = waitAtLeast(ctrl, SLOT.EPOCH, e, m.spins, SLICE_MS, stop);
+      const ok = waitAtLeast(ctrl, SLOT.EPOCH, e, m.spinUs, SLICE_MS, stop);
       stats.addWait(m.group, performance.now() - t0);
       if (!ok) return;
       this.maybeFault(m, e);

@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { wrap, type Remote } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { check, EdsimError } from '../errors.js';
-import { publish, SLOT, waitAtLeast, type WorkerInit } from './protocol.js';
+import { publish, SLOT, spinBudgetUs, waitAtLeast, type WorkerInit } from './protocol.js';
 
 interface WorkerHostApi {
   init(m: WorkerInit): string;
@@ -22,7 +22,7 @@ export class Crew {
   private readonly workers: { worker: Worker; api: Remote<WorkerHostApi>; running: Promise<void>; name: string }[] = [];
   failure: Error | undefined;
   private closing = false;
-  readonly spins: number;
+  readonly spinUs: number;
 
   constructor(
     readonly buffer: SharedArrayBuffer,
@@ -30,7 +30,7 @@ export class Crew {
     readonly stallMs: number,
     threads: number,
   ) {
-    this.spins = threads <= availableParallelism() ? 2000 : 0;
+    this.spinUs = spinBudgetUs(threads, availableParallelism());
   }
 
   async start(inits: { init: WorkerInit; name: string }[]): Promise<void> {
@@ -73,7 +73,7 @@ export class Crew {
 
   /** Waits until ctrl[slot] >= t; rejects on a worker failure, or when nothing moves for stallMs (naming `blame()`). */
   async waitFor(slot: number, t: number, blame: () => string): Promise<void> {
-    if (waitAtLeast(this.ctrl, slot, t, this.spins, 1, () => true)) return;
+    if (waitAtLeast(this.ctrl, slot, t, this.spinUs, 1, () => true)) return;
     let seen = Atomics.load(this.ctrl, slot);
     let since = performance.now();
     for (;;) {

@@ -221,7 +221,7 @@ export async function createParallelExecutor(
     const crew = new Crew(mem.buffer, mem.ctrl, opts.stallMs ?? Math.max(2000, perBatchFlops * (opts.data.y.length / opts.data.outputs) / layout.batch / 2e4), bounds.length - 1);
     const exec = new OutputExecutor(mem, layout, config, bounds, crew, total);
     exec.attach(opts.data, shared);
-    await startGroups(crew, 'output', bounds, { kind: 'output', memory: mem.wasm, kernels: config.kernels, layout, u0: config.u0, u1: config.u1, kanekoRule, groups: bounds.length - 1, slots: 1, spins: crew.spins, data: shared.d }, () => 0, opts.fault);
+    await startGroups(crew, 'output', bounds, { kind: 'output', memory: mem.wasm, kernels: config.kernels, layout, u0: config.u0, u1: config.u1, kanekoRule, groups: bounds.length - 1, slots: 1, spinUs: crew.spinUs, data: shared.d }, () => 0, opts.fault);
     return exec;
   }
   if (strategy === 'cells') {
@@ -235,7 +235,7 @@ export async function createParallelExecutor(
         const g = i + 1;
         const init: WorkerInit = {
           kind: 'cells', memory: mem.wasm, kernels: config.kernels, layout, u0: config.u0, u1: config.u1, kanekoRule, group: g, groups: workers,
-          lo: 0, hi: 0, lag: 0, slots: layout.slots.length, spins: crew.spins, cells: ranges, ...(opts.trace ? { trace: opts.trace } : {}),
+          lo: 0, hi: 0, lag: 0, slots: layout.slots.length, spinUs: crew.spinUs, cells: ranges, ...(opts.trace ? { trace: opts.trace } : {}),
         };
         if (opts.fault?.group === g) init.fault = { kind: opts.fault.kind, at: opts.fault.at };
         return { name: cellsName(g, ranges), init };
@@ -251,6 +251,6 @@ export async function createParallelExecutor(
   const G = bounds.length - 1;
   const crew = new Crew(mem.buffer, mem.ctrl, stallMs, G);
   const exec = new LayerExecutor(strategy, mem, layout, config, bounds, crew, opts.trace && new TraceRecorder(opts.trace, 0));
-  await startGroups(crew, 'layer', bounds, { kind: 'layer', memory: mem.wasm, kernels: config.kernels, layout, u0: config.u0, u1: config.u1, kanekoRule, groups: G, slots: layout.slots.length, spins: crew.spins, ...(opts.trace ? { trace: opts.trace } : {}) }, (g) => (strategy === 'pipeline' ? G - 1 - g : 0), opts.fault);
+  await startGroups(crew, 'layer', bounds, { kind: 'layer', memory: mem.wasm, kernels: config.kernels, layout, u0: config.u0, u1: config.u1, kanekoRule, groups: G, slots: layout.slots.length, spinUs: crew.spinUs, ...(opts.trace ? { trace: opts.trace } : {}) }, (g) => (strategy === 'pipeline' ? G - 1 - g : 0), opts.fault);
   return exec;
 }

@@ -29,6 +29,8 @@ struct V256 {
   static T div(T a, T b) { return _mm256_div_ps(a, b); }
   static T min(T a, T b) { return _mm256_min_ps(a, b); }
   static T max(T a, T b) { return _mm256_max_ps(a, b); }
+  // Bit l set where lane l is not 0 (as x != 0.0f: -0 is 0, NaN is not).
+  static unsigned nonzeroBits(T v) { return static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NEQ_UQ))); }
   // v where x <= c, else 0 (NaN: 0).
   static T zeroUnlessLE(T v, T x, T c) { return _mm256_and_ps(_mm256_cmp_ps(x, c, _CMP_LE_OQ), v); }
   static T roundEven(T a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }

@@ -26,6 +26,8 @@ struct V512 {
   static T div(T a, T b) { return _mm512_div_ps(a, b); }
   static T min(T a, T b) { return _mm512_min_ps(a, b); }
   static T max(T a, T b) { return _mm512_max_ps(a, b); }
+  // Bit l set where lane l is not 0 (as x != 0.0f: -0 is 0, NaN is not).
+  static unsigned nonzeroBits(T v) { return _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ); }
   // v where x <= c, else 0 (NaN: 0).
   static T zeroUnlessLE(T v, T x, T c) { return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, c, _CMP_LE_OQ), v); }
   static T roundEven(T a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }

@@ -138,36 +138,42 @@ void fwd(const float* w, const float* bias, const float* x, int xs, float* y, in
   delete[] lists;
 }
 
-// MR sources x NV vectors of cells: the sums over the batch, then one fma into the weights.
-template <class V, int MR, int NV>
-inline void updTile(float* w, const float* x, int xs, const float* g, int gs, int B, int i, int nOut, int j, int nc, float scale, int freeze, int dup) {
+// MR sources x NV vectors of cells: the sums over the batch, then one fma into the weights. The
+// sources are rows[0 .. MR) (not necessarily consecutive: upd leaves out rows whose inputs are all 0).
+// LIST false: the MR consecutive sources from rows[0] (constant offsets, no index registers: the
+// indexed form ran the dense update 20 % slower).
+template <class V, int MR, int NV, bool LIST>
+inline void updTile(float* w, const float* x, int xs, const float* g, int gs, int B, const int* rows, int nOut, int j, int nc, float scale, int freeze, int dup) {
   using T = typename V::T;
   typename V::M m[NV];
   _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) m[v] = V::mask(nc - v * V::L);
   T acc[MR][NV];
-  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
+  int ir[MR];
+  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
+    ir[r] = LIST ? rows[r] : rows[0] + r;
     _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[r][v] = V::zero();
+  }
   // The weights this tile will update come from memory while the sums run (they are far from cache
   // when a layer is larger than L2).
   _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
     for (int c = 0; c < nc; c += 16) {
-      __builtin_prefetch(w + static_cast<long>(i + r) * nOut + j + c, 1, 3);
-      if (dup) __builtin_prefetch(w + static_cast<long>(i + dup + r) * nOut + j + c, 1, 3);
+      __builtin_prefetch(w + static_cast<long>(ir[r]) * nOut + j + c, 1, 3);
+      if (dup) __builtin_prefetch(w + static_cast<long>(ir[r] + dup) * nOut + j + c, 1, 3);
     }
   const float* pg = g + j;
-  const float* px = x + i;
+  const float* px = LIST ? x : x + rows[0];
   for (int b = 0; b < B; b++, pg += gs, px += xs) {
     T gv[NV];
     _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) gv[v] = V::load(pg + v * V::L, m[v]);
     _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
-      T xb = V::set(px[r]);
+      T xb = V::set(LIST ? px[ir[r]] : px[r]);
       _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[r][v] = V::fma(xb, gv[v], acc[r][v]);
     }
   }
   T sc = V::set(scale);
   for (int copy = 0; copy <= (dup ? 1 : 0); copy++) {
     _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
-      float* pw = w + static_cast<long>(i + r + copy * dup) * nOut + j;
+      float* pw = w + static_cast<long>(ir[r] + copy * dup) * nOut + j;
       _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {
         T wv = V::load(pw + v * V::L, m[v]);
         T nw = V::fma(sc, acc[r][v], wv);
@@ -178,20 +184,88 @@ inline void updTile(float* w, const float* x, int xs, const float* g, int gs, in
   }
 }
 
+// The tiles over the sources listed in rows[0 .. n) (ascending): MR consecutive ones as a plain
+// tile, a broken run as a listed one, the last few one by one.
+template <class V, int MR, int NV>
+inline void updRows(float* w, const float* x, int xs, const float* g, int gs, int B, const int* rows, int n, int nOut, int j, int nc, float scale, int freeze, int dup) {
+  int k = 0;
+  for (; k + MR <= n; k += MR) {
+    if (rows[k + MR - 1] - rows[k] == MR - 1) updTile<V, MR, NV, false>(w, x, xs, g, gs, B, rows + k, nOut, j, nc, scale, freeze, dup);
+    else updTile<V, MR, NV, true>(w, x, xs, g, gs, B, rows + k, nOut, j, nc, scale, freeze, dup);
+  }
+  for (; k < n; k++) updTile<V, 1, NV, false>(w, x, xs, g, gs, B, rows + k, nOut, j, nc, scale, freeze, dup);
+}
+
+// W[i][j0 .. j1) += scale * sum_b x[b][i] g[b][j] for sources i0 <= i < i1 (and the same sums into
+// row i + dup when dup > 0). A source whose input is 0 in every sample has the sum +0 exactly (every
+// product is a signed 0 and the chain starts at +0) provided every g is finite, so its rows get
+// fma(scale, +0, w): unchanged under the kaneko rule (a nonzero w stays, a zero one is kept), and
+// under the other rule a pass that does exactly that fma. Image borders make 45 % of MNIST 0/1's
+// input sources 0 across a batch of 128.
 template <class V, int MR, int NV>
 void upd(float* w, const float* x, int xs, const float* g, int gs, int B, int i0, int i1, int nOut, int j0, int j1, float scale, int freeze, int dup) {
   constexpr int NR = NV * V::L;
+  const int n = i1 - i0;
+  if (n <= 0 || j1 <= j0) return;
+  int* live = new int[static_cast<size_t>(n)];
+  int nLive = 0;
+  bool skip = B > 0 && n >= 4 * MR;
+  if (skip) {
+    const typename V::M full = V::mask(V::L);
+    for (int b = 0; b < B && skip; b++) {  // every g finite (g - g is 0 exactly then)
+      int j = j0;
+      for (; j + V::L <= j1; j += V::L) {
+        const typename V::T v = V::load(g + static_cast<long>(b) * gs + j, full);
+        if (V::nonzeroBits(V::sub(v, v))) { skip = false; break; }
+      }
+      for (; j < j1 && skip; j++) {
+        const float v = g[static_cast<long>(b) * gs + j];
+        if (v - v != 0.0f) skip = false;
+      }
+    }
+  }
+  if (skip) {
+    unsigned* nz = new unsigned[static_cast<size_t>(n / V::L + 1)]();
+    const typename V::M full = V::mask(V::L);
+    for (int b = 0; b < B; b++) {
+      const float* xb = x + static_cast<long>(b) * xs;
+      int c = 0, i = i0;
+      for (; i + V::L <= i1; i += V::L, c++) nz[c] |= V::nonzeroBits(V::load(xb + i, full));
+      for (int l = 0; i < i1; i++, l++) if (xb[i] != 0.0f) nz[c] |= 1u << l;
+    }
+    for (int c = 0; c * V::L < n; c++)
+      for (int l = 0; l < V::L && c * V::L + l < n; l++)
+        if (nz[c] >> l & 1u) live[nLive++] = i0 + c * V::L + l;
+    delete[] nz;
+    skip = n - nLive >= MR;  // worth a list only when it leaves out at least a tile
+  }
+  if (!skip) {
+    nLive = n;
+    for (int i = 0; i < n; i++) live[i] = i0 + i;
+  } else if (!freeze) {
+    // The left-out rows: w = fma(scale, +0, w), as their tiles would have done.
+    const typename V::T sc = V::set(scale);
+    int k = 0;
+    for (int i = i0; i < i1; i++) {
+      if (k < nLive && live[k] == i) { k++; continue; }
+      for (int copy = 0; copy <= (dup ? 1 : 0); copy++) {
+        float* pw = w + static_cast<long>(i + copy * dup) * nOut;
+        for (int j = j0; j < j1; j += V::L) {
+          const typename V::M m = V::mask(j1 - j);
+          V::store(pw + j, V::fma(sc, V::zero(), V::load(pw + j, m)), m);
+        }
+      }
+    }
+  }
   for (int j = j0; j < j1; j += NR) {
     const int nc = std::min(NR, j1 - j);
-    int i = i0;
     if (NV > 1 && nc <= V::L) {  // a one-vector remainder: one-vector tiles (as in fwd)
-      for (; i + MR <= i1; i += MR) updTile<V, MR, 1>(w, x, xs, g, gs, B, i, nOut, j, nc, scale, freeze, dup);
-      for (; i < i1; i++) updTile<V, 1, 1>(w, x, xs, g, gs, B, i, nOut, j, nc, scale, freeze, dup);
+      updRows<V, MR, 1>(w, x, xs, g, gs, B, live, nLive, nOut, j, nc, scale, freeze, dup);
       continue;
     }
-    for (; i + MR <= i1; i += MR) updTile<V, MR, NV>(w, x, xs, g, gs, B, i, nOut, j, nc, scale, freeze, dup);
-    for (; i < i1; i++) updTile<V, 1, NV>(w, x, xs, g, gs, B, i, nOut, j, nc, scale, freeze, dup);
+    updRows<V, MR, NV>(w, x, xs, g, gs, B, live, nLive, nOut, j, nc, scale, freeze, dup);
   }
+  delete[] live;
 }
 
 // Online forward: up to 8 vectors of cells held in registers across all sources.

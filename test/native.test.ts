@@ -39,6 +39,7 @@ function scratch(B: number, nIn: number, nOut: number) {
   // forward kernel's tiles skip.
   if (B === 40) for (let b = 0; b < B; b++) for (let i = 0; i < nIn; i++) if (i % 10 < 7) mem.f[x + b * nIn + i] = 0;
   for (let i = 0; i < nIn * nOut; i += 7) mem.f[w + i] = 0; // zero weights: frozen by the kaneko rule
+  for (let i = 3; i < nIn * nOut; i += 11) mem.f[w + i] = -0; // negative zeros: an update of +0 turns them to +0 unless frozen
   const a = (o: number): number => 4096 + 4 * o;
   return { mem, off: { w, bias, x, y, g, g2, types }, addr: { w: a(w), bias: a(bias), x: a(x), y: a(y), g: a(g), g2: a(g2), types: a(types) } };
 }
@@ -58,6 +59,7 @@ function runAll(variant: string, B: number, nIn: number, nOut: number, split: nu
   k.upd(A.w, A.x, 4 * nIn, A.g, 4 * nOut, B, 0, nIn >> 1, nOut, 0.01, 1, 0, split);
   k.upd(A.w, A.x, 4 * nIn, A.g, 4 * nOut, B, 0, nIn >> 1, nOut, 0.01, 1, split, nOut);
   k.upd(A.w, A.x, 4 * nIn, A.g2, 4 * nOut, B, nIn >> 1, nIn, nOut, 0.01, 0);
+  if (nIn >= 4) k.upd(A.w, A.x, 4 * nIn, A.g, 4 * nOut, B, 0, nIn >> 2, nOut, 0.005, 0, 0, nOut, nIn >> 1); // rows i and i + nIn/2 from one sum
   k.fwd1(A.w, A.bias, 1, A.x, A.g, nIn, nOut, 1, -5, 0, split);
   k.fwd1(A.w, A.bias, 1, A.x, A.g, nIn, nOut, 1, -5, split, nOut);
   k.sigmoid(A.g, 1, nOut, 4 * nOut, 0.5);

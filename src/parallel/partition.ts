@@ -67,9 +67,12 @@ export function balanceGroups(costs: number[], groups: number): number[] {
 /**
  * The coordinator's per-sample work besides its cells (staging the batch, scoring it, the amine),
  * in flop-equivalents of the kernels per input value: measured on bench-wide as 11 % of an epoch
- * with the native kernels (~250 GFLOP/s), proportionally less beside slower kernels.
+ * with the native kernels (~250 GFLOP/s) when staging converted float64 rows, lowered to 300 once
+ * it copied float32 ones (the threads' busy times then match: 20.4 / 20.2 ms an epoch against
+ * 18.8 / 20.9 at 450; cells x2 1.73-1.77x against 1.72-1.76x, three rounds in turn), proportionally
+ * less beside slower kernels.
  */
-export const STAGE_COST: Record<'native' | 'wasm' | 'js', number> = { native: 450, wasm: 45, js: 4 };
+export const STAGE_COST: Record<'native' | 'wasm' | 'js', number> = { native: 300, wasm: 45, js: 4 };
 
 /** One thread's cells of one layer, [j0, j1) (empty when j0 === j1). */
 export type CellRange = [number, number];

@@ -268,30 +268,37 @@ void upd(float* w, const float* x, int xs, const float* g, int gs, int B, int i0
   delete[] live;
 }
 
-// Online forward: up to 8 vectors of cells held in registers across all sources.
+// Online forward: up to 8 vectors of cells held in registers across all sources (FULL: exactly 8
+// whole vectors, constant bounds and no masks, as in updfwd1Block).
+template <class V, int NV, bool FULL>
+inline void fwd1Block(const float* w, const float* bias, const float* x, float* y, int nIn, int nOut, int j1, int j) {
+  using T = typename V::T;
+  typename V::M m[NV];
+  T acc[NV];
+  _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {
+    m[v] = V::mask(FULL ? V::L : j1 - j - v * V::L);
+    acc[v] = V::zero();
+  }
+  const int nv = FULL ? NV : std::min(NV, (j1 - j + V::L - 1) / V::L);
+  const float* pw = w + j;
+  for (int i = 0; i < nIn; i++, pw += nOut) {
+    const float xi = x[i];
+    if (xi == 0.0f) continue;
+    T xb = V::set(xi);
+    _Pragma("GCC unroll 16") for (int v = 0; v < (FULL ? NV : nv); v++) acc[v] = V::fma(xb, V::load(pw + v * V::L, m[v]), acc[v]);
+  }
+  _Pragma("GCC unroll 16") for (int v = 0; v < (FULL ? NV : nv); v++) {
+    if (bias) acc[v] = V::add(acc[v], V::load(bias + j + v * V::L, m[v]));
+    V::store(y + j + v * V::L, acc[v], m[v]);
+  }
+}
+
 template <class V>
 void fwd1(const float* w, const float* bias, const float* x, float* y, int nIn, int nOut, int j0, int j1) {
-  using T = typename V::T;
   constexpr int NV = 8;
   for (int j = j0; j < j1; j += NV * V::L) {
-    typename V::M m[NV];
-    T acc[NV];
-    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {
-      m[v] = V::mask(j1 - j - v * V::L);
-      acc[v] = V::zero();
-    }
-    const int nv = std::min(NV, (j1 - j + V::L - 1) / V::L);
-    const float* pw = w + j;
-    for (int i = 0; i < nIn; i++, pw += nOut) {
-      const float xi = x[i];
-      if (xi == 0.0f) continue;
-      T xb = V::set(xi);
-      _Pragma("GCC unroll 16") for (int v = 0; v < nv; v++) acc[v] = V::fma(xb, V::load(pw + v * V::L, m[v]), acc[v]);
-    }
-    _Pragma("GCC unroll 16") for (int v = 0; v < nv; v++) {
-      if (bias) acc[v] = V::add(acc[v], V::load(bias + j + v * V::L, m[v]));
-      V::store(y + j + v * V::L, acc[v], m[v]);
-    }
+    if (j + NV * V::L <= j1) fwd1Block<V, NV, true>(w, bias, x, y, nIn, nOut, j1, j);
+    else fwd1Block<V, NV, false>(w, bias, x, y, nIn, nOut, j1, j);
   }
 }
 
@@ -322,12 +329,54 @@ void upd1(float* w, const float* x, const float* gE, const float* gI, const floa
   }
 }
 
+// One block of up to NV vectors of cells of updfwd1. FULL: exactly NV whole vectors, so the loops
+// have constant bounds and no masks (the accumulators stay in registers); otherwise nv <= NV
+// vectors, the last masked. Either way each lane does the same operations in the same order.
+template <class V, int NV, bool FULL>
+inline void updfwd1Block(float* w, const float* xOld, const float* gE, const float* gI, const float* types, float scale, int freeze,
+                         bool skipE, bool skipI, const float* xNew, const float* bias, float* y, int nIn, int nOut, int act,
+                         typename V::T kv, int j) {
+  using T = typename V::T;
+  typename V::M m[NV];
+  T acc[NV];
+  _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {
+    m[v] = V::mask(FULL ? V::L : nOut - j - v * V::L);
+    acc[v] = V::zero();
+  }
+  const int nv = FULL ? NV : std::min(NV, (nOut - j + V::L - 1) / V::L);
+  float* pw = w + j;
+  for (int i = 0; i < nIn; i++, pw += nOut) {
+    const float xo = scale * xOld[i];
+    const bool e = types[i] != 0.0f;
+    const bool update = xo != 0.0f && !(e ? skipE : skipI);
+    const float xi = xNew[i];
+    if (!update && xi == 0.0f) continue;
+    const float* g = (e ? gE : gI) + j;
+    const T xob = V::set(xo);
+    const T xb = V::set(xi);
+    _Pragma("GCC unroll 16") for (int v = 0; v < (FULL ? NV : nv); v++) {
+      T wv = V::load(pw + v * V::L, m[v]);
+      if (update) {
+        T nw = V::fma(xob, V::load(g + v * V::L, m[v]), wv);
+        if (freeze) nw = V::keepZeros(wv, nw);
+        V::store(pw + v * V::L, nw, m[v]);
+        wv = nw;
+      }
+      if (xi != 0.0f) acc[v] = V::fma(xb, wv, acc[v]);
+    }
+  }
+  _Pragma("GCC unroll 16") for (int v = 0; v < (FULL ? NV : nv); v++) {
+    if (bias) acc[v] = V::add(acc[v], V::load(bias + j + v * V::L, m[v]));
+    if (act == 1) acc[v] = sigmoidV<V>(acc[v], kv);
+    V::store(y + j + v * V::L, acc[v], m[v]);
+  }
+}
+
 // One pass over the rows: each row updated (unless upd1 would skip it), then added to the next
 // sample's sums with its new values; up to 8 vectors of cells in registers per pass.
 template <class V>
 void updfwd1(float* w, const float* xOld, const float* gE, const float* gI, const float* types, float scale, int freeze,
              const float* xNew, const float* bias, float* y, int nIn, int nOut, int act, float k) {
-  using T = typename V::T;
   constexpr int NV = 8;
   auto allZero = [&](const float* g) {
     for (int j = 0; j < nOut; j++)
@@ -335,41 +384,12 @@ void updfwd1(float* w, const float* xOld, const float* gE, const float* gI, cons
     return true;
   };
   const bool skipE = freeze && allZero(gE), skipI = freeze && allZero(gI);
-  const T kv = V::set(k);
+  const typename V::T kv = V::set(k);
   for (int j = 0; j < nOut; j += NV * V::L) {
-    typename V::M m[NV];
-    T acc[NV];
-    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {
-      m[v] = V::mask(nOut - j - v * V::L);
-      acc[v] = V::zero();
-    }
-    const int nv = std::min(NV, (nOut - j + V::L - 1) / V::L);
-    float* pw = w + j;
-    for (int i = 0; i < nIn; i++, pw += nOut) {
-      const float xo = scale * xOld[i];
-      const bool e = types[i] != 0.0f;
-      const bool update = xo != 0.0f && !(e ? skipE : skipI);
-      const float xi = xNew[i];
-      if (!update && xi == 0.0f) continue;
-      const float* g = (e ? gE : gI) + j;
-      const T xob = V::set(xo);
-      const T xb = V::set(xi);
-      _Pragma("GCC unroll 16") for (int v = 0; v < nv; v++) {
-        T wv = V::load(pw + v * V::L, m[v]);
-        if (update) {
-          T nw = V::fma(xob, V::load(g + v * V::L, m[v]), wv);
-          if (freeze) nw = V::keepZeros(wv, nw);
-          V::store(pw + v * V::L, nw, m[v]);
-          wv = nw;
-        }
-        if (xi != 0.0f) acc[v] = V::fma(xb, wv, acc[v]);
-      }
-    }
-    _Pragma("GCC unroll 16") for (int v = 0; v < nv; v++) {
-      if (bias) acc[v] = V::add(acc[v], V::load(bias + j + v * V::L, m[v]));
-      if (act == 1) acc[v] = sigmoidV<V>(acc[v], kv);
-      V::store(y + j + v * V::L, acc[v], m[v]);
-    }
+    if (j + NV * V::L <= nOut)
+      updfwd1Block<V, NV, true>(w, xOld, gE, gI, types, scale, freeze, skipE, skipI, xNew, bias, y, nIn, nOut, act, kv, j);
+    else
+      updfwd1Block<V, NV, false>(w, xOld, gE, gI, types, scale, freeze, skipE, skipI, xNew, bias, y, nIn, nOut, act, kv, j);
   }
 }
 

@@ -165,6 +165,35 @@ Napi::Value RunUpdFwd1(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// stageRows(dst, dstStride, rows, order, start, count, width): copies rows[order[start + b]] (width
+// floats each, from a Float32Array outside the shared memory) to dst + b * dstStride (bytes), for b
+// < count: one call per mini-batch instead of one typed-array copy per sample.
+Napi::Value StageRows(const Napi::CallbackInfo& info) {
+  const Bound* b = B(info);
+  const int dst = I(info, 0), stride = I(info, 1), start = I(info, 4), count = I(info, 5), width = I(info, 6);
+  void* rowsData = nullptr;
+  void* orderData = nullptr;
+  size_t rowsLen = 0, orderLen = 0;
+  napi_typedarray_type rt, ot;
+  if (napi_get_typedarray_info(info.Env(), info[2], &rt, &rowsLen, &rowsData, nullptr, nullptr) != napi_ok || rt != napi_float32_array ||
+      napi_get_typedarray_info(info.Env(), info[3], &ot, &orderLen, &orderData, nullptr, nullptr) != napi_ok || ot != napi_int32_array ||
+      start < 0 || count < 0 || width < 0 || static_cast<size_t>(start) + static_cast<size_t>(count) > orderLen) {
+    Napi::TypeError::New(info.Env(), "stageRows: expected a Float32Array of rows and an Int32Array order covering the batch").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  const float* rows = static_cast<const float*>(rowsData);
+  const int32_t* order = static_cast<const int32_t*>(orderData);
+  for (int r = 0; r < count; r++) {
+    const int32_t s = order[start + r];
+    if (s < 0 || (static_cast<size_t>(s) + 1) * static_cast<size_t>(width) > rowsLen) {
+      Napi::RangeError::New(info.Env(), "stageRows: a sample index is outside the rows").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    std::memcpy(at<float>(b, dst + r * stride), rows + static_cast<size_t>(s) * width, static_cast<size_t>(width) * 4);
+  }
+  return info.Env().Undefined();
+}
+
 // coef(y, ys, B, nOut, nE, amine, amineStride, g[, j0, j1]): strides in bytes.
 Napi::Value Coef(const Napi::CallbackInfo& info) {
   const Flush flush;
@@ -248,6 +277,7 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
   o.Set("runUpdFwd1", Napi::Function::New(env, RunUpdFwd1, "runUpdFwd1", bound));
   o.Set("chainFwd", Napi::Function::New(env, ChainFwd, "chainFwd", bound));
   o.Set("chainUpd", Napi::Function::New(env, ChainUpd, "chainUpd", bound));
+  o.Set("stageRows", Napi::Function::New(env, StageRows, "stageRows", bound));
   o.AddFinalizer([](Napi::Env, Bound* p) { delete p; }, bound);
   return o;
 }

@@ -149,6 +149,22 @@ test('on native kernels, layer and output save model files byte-identical to ser
   assert.ok(await saved({ ...online, strategy: 'output', workers: 2 }, mnist10, 'n10-out') === serial10, 'output x2');
 }));
 
+test('stageRows gathers a batch\'s rows into the shared memory in order, and refuses indices outside the rows', () => {
+  if (!addon) return;
+  const s = scratch(4, 8, 4);
+  const k = bindNative(s.mem.buffer);
+  const width = 6;
+  const rows = Float32Array.from({ length: 5 * width }, (_, i) => i + 0.5);
+  const order = Int32Array.from([3, 0, 4, 1, 2]);
+  k.stageRows!(s.addr.x, 4 * 10, rows, order, 1, 3, width); // samples 0, 4, 1 at rows 10 floats apart
+  for (let b = 0; b < 3; b++) {
+    const sample = order[1 + b]!;
+    assert.equal(Array.from(s.mem.f.subarray(s.off.x + 10 * b, s.off.x + 10 * b + width)), Array.from(rows.subarray(sample * width, (sample + 1) * width)));
+  }
+  assert.throws(() => k.stageRows!(s.addr.x, 40, rows, Int32Array.from([5]), 0, 1, width), /outside the rows/);
+  assert.throws(() => k.stageRows!(s.addr.x, 40, rows, order, 4, 3, width), /covering the batch/);
+});
+
 test('without the addon, the default falls back to wasm and says so once; --kernels native is a clear error', () => {
   const env = { ...process.env, EDSIM_NATIVE: '0' };
   const r = spawnSync(process.execPath, [CLI, 'train', '--data', 'xor', '--preset', 'article', '--hidden', '4', '--epochs', '2', '--json'], { env, encoding: 'utf8' });

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { activate } from '../engine/activations.js';
-import { computeAmine, forwardLayer, updateLayer } from '../engine/engine.js';
+import { computeAmine, forwardLayer, registerGather, updateLayer } from '../engine/engine.js';
 import { amineCoefficients } from './reference.js';
 import { CTRL_BYTES, type Floats, type LayerLayout, type Memory, type NetLayout } from '../engine/layout.js';
 import { bindNative, nativeAddon } from './native.js';
@@ -152,7 +152,12 @@ export function wasmKernels(mem: Memory): Kernels {
 
 /** The native kernels (the addon's best variant for this CPU) on `mem`, in place (float32 layouts only). */
 export function nativeKernels(mem: Memory): Kernels {
-  return simdKernels('native', bindNative(mem.buffer));
+  const ex = bindNative(mem.buffer);
+  const stageRows = ex.stageRows?.bind(ex);
+  if (stageRows) {
+    registerGather(mem.buffer, (dst, stride, rows, order, start, count, width) => stageRows(CTRL_BYTES + 4 * dst, 4 * stride, rows, order, start, count, width));
+  }
+  return simdKernels('native', ex);
 }
 
 const blocks = new WeakMap<LayerLayout, number>();

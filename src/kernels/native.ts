@@ -22,6 +22,8 @@ export interface NativeBound {
   coef(y: number, ys: number, B: number, nOut: number, nE: number, amine: number, amineStride: number, g: number, j0?: number, j1?: number): void;
   chainFwd(w: number, wS: number, x: number, xS: number, count: number, B: number, nIn: number, nOut: number, k: number): void;
   chainUpd(w: number, wS: number, x: number, xS: number, g: number, gS: number, count: number, B: number, nIn: number, nOut: number, nE: number, amine: number, scale: number): void;
+  /** Copies rows[order[start + b]] (width floats) to byte offset dst + b * dstStride for b < count (an addon built before it lacks it). */
+  stageRows?(dst: number, dstStride: number, rows: Float32Array, order: Int32Array, start: number, count: number, width: number): void;
 }
 
 interface NativeAddon {

@@ -15,49 +15,32 @@ export interface Samples {
 }
 
 /**
- * Gathers rows of a float32 array into the shared memory (float offset `dst`, `stride` floats
- * apart): the native addon registers one per memory it is bound to (one call per batch).
+ * Copies rows[order[start + b]] (`width` floats) to float offset dst + b * stride of the shared
+ * memory for b < count, in one call (the native kernels offer one: Kernels.gatherRows).
  */
 export type RowGather = (dst: number, stride: number, rows: Float32Array, order: Int32Array, start: number, count: number, width: number) => void;
-const gathers = new WeakMap<ArrayBufferLike, RowGather>();
-
-/** Lets stageBatch copy a batch's input rows into this memory with `gather`. */
-export function registerGather(buffer: ArrayBufferLike, gather: RowGather): void {
-  gathers.set(buffer, gather);
-}
 
 /**
  * Copies samples `order[start .. start + count)` into the net's input stage and target rows. A
  * float32 memory copies each row from stagedInputs' rows (the same float32 values: converting
  * float64 rows cost 0.3-0.6 ms per bench-wide batch, on the critical path of every strategy's
- * coordinator), all of a batch's rows in one native call where the addon is bound to the memory
- * (one typed-array copy per sample cost 0.15 ms a batch).
+ * coordinator), all of a batch's rows in one call when the kernels offer `gather` (one typed-array
+ * copy per sample cost 0.15 ms a batch).
  */
-export function stageBatch(f: Floats, net: NetLayout, data: Samples, order: Int32Array, start: number, count: number): void {
+export function stageBatch(f: Floats, net: NetLayout, data: Samples, order: Int32Array, start: number, count: number, gather?: RowGather): void {
   const cells = net.biasCells ? 2 : 0;
   const nf = data.features;
   const rows = f instanceof Float32Array ? stagedInputs(net, data) : undefined;
-  const gather = rows ? gathers.get(f.buffer) : undefined;
-  if (gather) {
-    gather(net.input + cells, net.inputStride, rows!, order, start, count, 2 * nf);
-    for (let b = 0; b < count; b++) {
-      const s = order[start + b]!;
-      const t = net.target + b * net.outputs;
-      const ys = s * data.outputs + net.firstOutput;
-      for (let k = 0; k < net.outputs; k++) f[t + k] = data.y[ys + k]!;
-    }
-    return;
-  }
+  if (rows && gather) gather(net.input + cells, net.inputStride, rows, order, start, count, 2 * nf);
   for (let b = 0; b < count; b++) {
+    const s = order[start + b]!;
+    const t = net.target + b * net.outputs;
+    const ys = s * data.outputs + net.firstOutput;
+    for (let k = 0; k < net.outputs; k++) f[t + k] = data.y[ys + k]!;
     if (rows) {
-      const s = order[start + b]!;
-      f.set(rows.subarray(s * 2 * nf, (s + 1) * 2 * nf), net.input + b * net.inputStride + cells);
-      const t = net.target + b * net.outputs;
-      const ys = s * data.outputs + net.firstOutput;
-      for (let k = 0; k < net.outputs; k++) f[t + k] = data.y[ys + k]!;
+      if (!gather) f.set(rows.subarray(s * 2 * nf, (s + 1) * 2 * nf), net.input + b * net.inputStride + cells);
       continue;
     }
-    const s = order[start + b]!;
     const row = net.input + b * net.inputStride + cells;
     const src = s * nf;
     if (net.interleaved) {
@@ -72,9 +55,6 @@ export function stageBatch(f: Floats, net: NetLayout, data: Samples, order: Int3
       f.set(x, row);
       f.set(x, row + nf);
     }
-    const t = net.target + b * net.outputs;
-    const ys = s * data.outputs + net.firstOutput;
-    for (let k = 0; k < net.outputs; k++) f[t + k] = data.y[ys + k]!;
   }
 }
 

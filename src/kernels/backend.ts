@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { activate } from '../engine/activations.js';
-import { computeAmine, forwardLayer, registerGather, updateLayer } from '../engine/engine.js';
+import { computeAmine, forwardLayer, type RowGather, updateLayer } from '../engine/engine.js';
 import { amineCoefficients } from './reference.js';
 import { CTRL_BYTES, type Floats, type LayerLayout, type Memory, type NetLayout } from '../engine/layout.js';
 import { bindNative, nativeAddon } from './native.js';
@@ -27,6 +27,8 @@ export interface Kernels {
    * the same results as update then forward. Only where a kernel fuses them (native).
    */
   updateThenForward?(f: Floats, cur: NetLayout, next: NetLayout, k: number, u0: number, kanekoRule: boolean): void;
+  /** A batch's input rows into the memory in one call, for stageBatch (native). */
+  gatherRows?: RowGather;
 }
 
 function forwardEach(this: Kernels, f: Floats, net: NetLayout, lo: number, hi: number, batch: number, u0: number): void {
@@ -153,11 +155,10 @@ export function wasmKernels(mem: Memory): Kernels {
 /** The native kernels (the addon's best variant for this CPU) on `mem`, in place (float32 layouts only). */
 export function nativeKernels(mem: Memory): Kernels {
   const ex = bindNative(mem.buffer);
+  const k = simdKernels('native', ex);
   const stageRows = ex.stageRows?.bind(ex);
-  if (stageRows) {
-    registerGather(mem.buffer, (dst, stride, rows, order, start, count, width) => stageRows(CTRL_BYTES + 4 * dst, 4 * stride, rows, order, start, count, width));
-  }
-  return simdKernels('native', ex);
+  if (stageRows) k.gatherRows = (dst, stride, rows, order, start, count, width) => stageRows(CTRL_BYTES + 4 * dst, 4 * stride, rows, order, start, count, width);
+  return k;
 }
 
 const blocks = new WeakMap<LayerLayout, number>();

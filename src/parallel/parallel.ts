@@ -5,7 +5,7 @@
  * over threads, one synchronisation per epoch. All memory is allocated by the coordinator before any
  * worker starts; per batch only sequence numbers move, through Atomics on the control block.
  */
-import { kernelsFor } from '../kernels/backend.js';
+import { type Kernels, kernelsFor } from '../kernels/backend.js';
 import { Crew } from './crew.js';
 import { stageBatch, type Samples } from '../engine/engine.js';
 import { check } from '../errors.js';
@@ -47,6 +47,8 @@ class LayerExecutor implements Executor {
   private seq = 0;
   private pool: EvalPool | undefined;
   private readonly group0: LayerGroup;
+  /** The coordinator's kernels: group 0's, and the batch staging's row gather. */
+  private readonly kern: Kernels;
   private readonly rows: BatchRows;
   private readonly stats;
   private readonly names: string[];
@@ -61,7 +63,8 @@ class LayerExecutor implements Executor {
     private readonly trace?: TraceRecorder,
   ) {
     const G = bounds.length - 1;
-    this.group0 = new LayerGroup(kernelsFor(config.kernels, mem), mem.f, layout, bounds[0]!, bounds[1]!, config.u0, config.u1, config.rule === 'kaneko', G === 1);
+    this.kern = kernelsFor(config.kernels, mem);
+    this.group0 = new LayerGroup(this.kern, mem.f, layout, bounds[0]!, bounds[1]!, config.u0, config.u1, config.rule === 'kaneko', G === 1);
     this.rows = new BatchRows(layout);
     this.stats = statsView(mem.buffer);
     this.names = bounds.slice(0, -1).map((lo, g) => groupName('layer', g, lo, bounds[g + 1]!));
@@ -89,7 +92,7 @@ class LayerExecutor implements Executor {
     const stage = async (i: number, t: number): Promise<void> => {
       for (let g = 1; g < G; g++) await this.crew.waitFor(SLOT.UPD + g, t - S, () => this.names[g]!);
       const count = Math.min(batch, order.length - starts[i]!);
-      for (const net of this.layout.slots[t % S]!) stageBatch(f, net, data, order, starts[i]!, count);
+      for (const net of this.layout.slots[t % S]!) stageBatch(f, net, data, order, starts[i]!, count, this.kern.gatherRows);
     };
     await stage(0, this.seq + 1);
     const breathe = yielder();

@@ -83,7 +83,7 @@ export async function measureCosts(o: TrainerOptions, data: Dataset): Promise<Ma
     const L = nets[0]!.layers.length;
     const forward: number[] = [];
     const update: number[] = [];
-    const stage = (): void => { for (const net of nets) stageBatch(f, net, data, order, 0, B); };
+    const stage = (): void => { for (const net of nets) stageBatch(f, net, data, order, 0, B, k.gatherRows); };
     stage();
     for (let l = 0; l < L; l++) forward.push(median(() => { for (const net of nets) k.forward(f, net.layers[l]!, B, model!.u0); }));
     // Runs of tiny layers are fused into one call when run together: scale the per-layer times to the whole pass.

@@ -210,23 +210,9 @@ void upd(float* w, const float* x, int xs, const float* g, int gs, int B, int i0
   int* live = new int[static_cast<size_t>(n)];
   int nLive = 0;
   bool skip = B > 0 && n >= 4 * MR;
-  if (skip) {
-    const typename V::M full = V::mask(V::L);
-    for (int b = 0; b < B && skip; b++) {  // every g finite (g - g is 0 exactly then)
-      int j = j0;
-      for (; j + V::L <= j1; j += V::L) {
-        const typename V::T v = V::load(g + static_cast<long>(b) * gs + j, full);
-        if (V::nonzeroBits(V::sub(v, v))) { skip = false; break; }
-      }
-      for (; j < j1 && skip; j++) {
-        const float v = g[static_cast<long>(b) * gs + j];
-        if (v - v != 0.0f) skip = false;
-      }
-    }
-  }
-  if (skip) {
+  const typename V::M full = V::mask(V::L);
+  if (skip) {  // the sources with a nonzero input in some sample, in order
     unsigned* nz = new unsigned[static_cast<size_t>(n / V::L + 1)]();
-    const typename V::M full = V::mask(V::L);
     for (int b = 0; b < B; b++) {
       const float* xb = x + static_cast<long>(b) * xs;
       int c = 0, i = i0;
@@ -238,6 +224,19 @@ void upd(float* w, const float* x, int xs, const float* g, int gs, int B, int i0
         if (nz[c] >> l & 1u) live[nLive++] = i0 + c * V::L + l;
     delete[] nz;
     skip = n - nLive >= MR;  // worth a list only when it leaves out at least a tile
+  }
+  // ... and only while every g is finite (g - g is 0 exactly then), checked last: hidden layers
+  // rarely have an all-zero source, and then the coefficients need no scan.
+  for (int b = 0; b < B && skip; b++) {
+    int j = j0;
+    for (; j + V::L <= j1; j += V::L) {
+      const typename V::T v = V::load(g + static_cast<long>(b) * gs + j, full);
+      if (V::nonzeroBits(V::sub(v, v))) { skip = false; break; }
+    }
+    for (; j < j1 && skip; j++) {
+      const float v = g[static_cast<long>(b) * gs + j];
+      if (v - v != 0.0f) skip = false;
+    }
   }
   if (!skip) {
     nLive = n;

@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { loadDataset } from '../src/data/data.js';
 import { EdsimError } from '../src/errors.js';
 import { createTrainer, type TrainerOptions } from '../src/trainer.js';
-import { balanceGroups } from '../src/parallel/partition.js';
+import { balanceGroups, cellRanges, cellSegments, liveShare, pipelineRanges } from '../src/parallel/partition.js';
+import { layerRanges } from '../src/parallel/parallel.js';
+import { LayerGroup } from '../src/engine/layer-group.js';
+import { stageBatch } from '../src/engine/engine.js';
+import { identityOrder } from '../src/engine/executor.js';
+import { kernelsFor } from '../src/kernels/backend.js';
 import { spinBudgetUs, waitAtLeast } from '../src/parallel/protocol.js';
 import { nativeAddon } from '../src/kernels/native.js';
 import { ROOT, tempDir, trainedModelFile, withTimeout } from './helpers.js';
@@ -102,6 +107,51 @@ test('pipeline stays within a point of serial on MNIST 0/1 and is reproducible',
   assert.is(again, pipe);
 }));
 
+test('pipeline groups cut inside a layer equal a serial replay of the pipeline schedule, byte for byte, with 2 and 3 groups', withTimeout(120000, async () => {
+  const backends = [...(nativeAddon() ? ['native' as const] : []), 'wasm' as const];
+  // The cut falls in the first layer (it dominates), or in the last hidden layer.
+  for (const hidden of [[96, 64, 64], [16, 512, 512]]) {
+    for (const kernels of backends) {
+      for (const workers of [2, 3]) {
+        const o: TrainerOptions = { preset: 'bench-wide', model: { hidden, kernels }, train: { epochs: 1, batch: 32, shuffle: false }, strategy: 'pipeline', workers };
+        const run = await createTrainer(o);
+        const replay = await createTrainer(o);
+        try {
+          await run.fit(mnist01.train);
+          await replay.build(mnist01.train.features, mnist01.train.outputs, undefined, mnist01.train);
+          const { mem, layout, model } = replay;
+          const ranges = layerRanges('pipeline', workers, model!, layout!, mnist01.train);
+          const nOut = layout!.nets[0]!.layers.map((l) => l.nOut);
+          assert.ok(ranges.some((r, k) => r.some(([j0, j1]) => j0 > 0 && j1 <= nOut[k]! && j0 < j1)), `${hidden}: no cut inside a layer`);
+          // Group g forwards batch t, then updates batch t - (G - 1 - g); the last group computes the
+          // amine after its forward pass. Groups touch disjoint weights, so this order is the one.
+          const G = ranges[0]!.length;
+          const kern = kernelsFor(model!.kernels, mem!);
+          const groups = ranges[0]!.map((_, g) => new LayerGroup(kern, mem!.f, layout!, cellSegments(ranges, g, (k) => nOut[k]!), model!.u0, model!.u1, model!.rule === 'kaneko', g === G - 1));
+          const S = layout!.slots.length;
+          const order = identityOrder(mnist01.train.n);
+          const counts: number[] = [];
+          for (let start = 0; start < order.length; start += 32) counts.push(Math.min(32, order.length - start));
+          mem!.f[layout!.rate] = 1;
+          for (let t = 0; t < counts.length + G - 1; t++) {
+            if (t < counts.length) for (const net of layout!.slots[t % S]!) stageBatch(mem!.f, net, mnist01.train, order, t * 32, counts[t]!, kern.gatherRows);
+            for (let g = 0; g < G; g++) {
+              if (t < counts.length) groups[g]!.forward(t % S, counts[t]!);
+              const u = t - (G - 1 - g);
+              if (u >= 0 && u < counts.length) groups[g]!.update(u % S, counts[u]!);
+            }
+          }
+          const bytes = (t: typeof run): Buffer => Buffer.from(t.mem!.f.buffer, t.mem!.f.byteOffset, t.layout!.weightFloats * t.mem!.f.BYTES_PER_ELEMENT);
+          assert.ok(bytes(run).equals(bytes(replay)), `${hidden}, ${kernels}, ${workers} groups: the pipeline differs from its serial replay`);
+        } finally {
+          await run.close();
+          await replay.close();
+        }
+      }
+    }
+  }
+}));
+
 for (const kind of ['throw', 'exit', 'hang'] as const) {
   test(`a worker that ${kind}s makes fit reject within 2 s, naming the group; the model can still be saved`, withTimeout(30000, async () => {
     const t = await createTrainer({ ...small, strategy: 'layer', workers: 3, parallel: { fault: { group: 2, kind, at: 5 }, stallMs: 1000 } });
@@ -159,6 +209,66 @@ test('groups are balanced by cost, not by layer count', () => {
   assert.ok(b[1]! < 256, 'an equal layer count would put 256 layers in each group');
   assert.equal(balanceGroups([5, 5, 5, 5], 2), [0, 2, 4]);
   assert.equal(balanceGroups([1, 1], 5), [0, 1, 2]);
+});
+
+test('pipeline cuts: every cell in exactly one group, in order, on multiples of 16, the output layer whole with the last group', () => {
+  const nOut = [512, 512, 512, 512, 1];
+  const costs = [1574, 1049, 1049, 1049, 2];
+  for (const G of [2, 3, 4]) {
+    const r = pipelineRanges(costs, nOut, G, 110)!;
+    let prev = -1;
+    for (let k = 0; k < nOut.length; k++) {
+      let covered = 0;
+      for (let g = 0; g < G; g++) {
+        const [j0, j1] = r[k]![g]!;
+        if (j0 === j1) continue;
+        covered += j1 - j0;
+        assert.ok(k * 1e4 + g > prev, 'groups in (layer, cell) order');
+        prev = k * 1e4 + g;
+        assert.is(j0 % 16, 0);
+      }
+      assert.is(covered, nOut[k]);
+    }
+    assert.equal(r[4]![G - 1], [0, 1]);
+    const load = (g: number): number => r.reduce((a, x, k) => a + (costs[k]! * (x[g]![1] - x[g]![0])) / nOut[k]!, g === 0 ? 110 : 0);
+    const loads = Array.from({ length: G }, (_, g) => load(g));
+    assert.ok(Math.max(...loads) / Math.min(...loads) < 1.05, `balanced: ${loads}`);
+  }
+  // bench-wide, 2 groups: the first layer and about 0.7 of the second against the rest.
+  assert.equal(pipelineRanges(costs, nOut, 2, 110)![1], [[0, 352], [352, 512]]);
+  // Narrow layers are never cut: the cut snaps to a layer boundary; a group left empty gives null.
+  assert.equal(pipelineRanges([12, 10, 10], [8, 8, 1], 2, 0), [[[0, 8], [8, 8]], [[8, 8], [0, 8]], [[1, 1], [0, 1]]]);
+  assert.is(pipelineRanges([100, 1], [8, 1], 3, 0), null);
+});
+
+test('cells split: equal shares of the deeper layers, less of the first for the coordinator, on whole register tiles', () => {
+  const hidden = [{ nIn: 1568, nOut: 512 }, { nIn: 512, nOut: 512 }, { nIn: 512, nOut: 512 }, { nIn: 512, nOut: 6 }];
+  const out = { nIn: 6, nOut: 1 };
+  // bench-wide's shape on 2 threads, 32-cell tiles, MNIST's live share of the first layer.
+  const r = cellRanges(hidden, out, 128, 2, 120, 32, 0.49);
+  assert.equal(r, [[[0, 224], [224, 512]], [[0, 256], [256, 512]], [[0, 256], [256, 512]], [[0, 6], [6, 6]]]);
+  // A dense first layer costs more, so the coordinator's extra work is a smaller share of it.
+  assert.equal(cellRanges(hidden, out, 128, 2, 120, 32, 1)[0], [[0, 256], [256, 512]]);
+  for (const threads of [3, 4, 16]) {
+    const x = cellRanges(hidden, out, 128, threads, 120, 32, 0.49);
+    for (let k = 0; k < 3; k++) {
+      assert.is(x[k]![0]![0], 0);
+      assert.is(x[k]![threads - 1]![1], 512);
+      for (let g = 0; g < threads; g++) {
+        const [j0, j1] = x[k]![g]!;
+        assert.ok(j0 % 32 === 0 && j1 % 32 === 0 && j0 <= j1 && (g === 0 || x[k]![g - 1]![1] === j0), `layer ${k} thread ${g}: ${j0}-${j1}`);
+      }
+    }
+    assert.ok(x[0]![0]![1] - x[0]![0]![0] <= x[1]![0]![1] - x[1]![0]![0], 'the coordinator takes no more of the first layer than of the others');
+  }
+});
+
+test('liveShare: the share of inputs nonzero somewhere in a block of rows', () => {
+  // Feature 0 always zero, feature 1 nonzero in half the samples, feature 2 always nonzero.
+  const x = [0, 1, 3, 0, 0, 3, 0, 1, 3, 0, 0, 3];
+  assert.ok(Math.abs(liveShare(x, 3, 1) - (0 + 0.5 + 1) / 3) < 1e-12);
+  assert.ok(Math.abs(liveShare(x, 3, 2) - (0 + 0.75 + 1) / 3) < 1e-12);
+  assert.is(liveShare([], 3, 8), 1);
 });
 
 test('waits spin 200 us when every thread has a core, never when threads outnumber cores; EDSIM_SPIN_US overrides', () => {

@@ -70,7 +70,8 @@ class WorkerHost {
     const stats = statsView(mem.buffer);
     const g = m.group;
     const last = g === m.groups - 1;
-    const group = new LayerGroup(kernelsFor(m.kernels, mem), f, m.layout, m.lo, m.hi, m.u0, m.u1, m.kanekoRule, last);
+    const segments = cellSegments(m.cells!, g, (k) => m.layout.nets[0]!.layers[k]!.nOut);
+    const group = new LayerGroup(kernelsFor(m.kernels, mem), f, m.layout, segments, m.u0, m.u1, m.kanekoRule, last);
     const { trace, stop, wait } = waiting(m, ctrl, stats);
     const pending: number[] = [];
     let t = Atomics.load(ctrl, SLOT.UPD + g) + 1;

@@ -9,6 +9,7 @@ import type { Floats, Layout, Memory, NetLayout } from './layout.js';
 import type { ModelConfig } from '../options.js';
 import type { StatsView } from '../parallel/protocol.js';
 import type { TraceRecorder } from '../parallel/trace.js';
+import type { CellRange } from '../parallel/partition.js';
 
 export type StrategyName = 'serial' | 'layer' | 'pipeline' | 'output' | 'cells';
 export const STRATEGIES: readonly StrategyName[] = ['serial', 'layer', 'pipeline', 'output', 'cells'];
@@ -128,6 +129,13 @@ export function takeGroupStats(stats: StatsView, names: string[]): WorkerStats[]
 /** The name every message and report uses for group g: its kind, its layers or nets, and its thread. */
 export function groupName(kind: 'layer' | 'output', g: number, lo: number, hi: number): string {
   return `${kind} group ${g} (${kind === 'layer' ? 'layers' : 'nets'} ${lo}-${hi - 1}${g === 0 ? ', coordinator' : ''})`;
+}
+
+/** The name of layer group g given as ranges[layer][group], with the layers it shares: "layer group 0 (layers 0-1, layer 1 cells 0-271, coordinator)". */
+export function layerGroupName(g: number, ranges: CellRange[][], nOut: number[]): string {
+  const mine = ranges.flatMap((r, k) => (r[g]![0] < r[g]![1] ? [{ k, r: r[g]! }] : []));
+  const shared = mine.filter(({ k, r }) => r[1] - r[0] < nOut[k]!).map(({ k, r }) => `, layer ${k} cells ${r[0]}-${r[1] - 1}`);
+  return `layer group ${g} (layers ${mine[0]!.k}-${mine.at(-1)!.k}${shared.join('')}${g === 0 ? ', coordinator' : ''})`;
 }
 
 export function identityOrder(n: number): Int32Array {

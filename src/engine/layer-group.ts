@@ -11,29 +11,32 @@ import type { Floats, Layout, NetLayout } from './layout.js';
 import type { CellSegment } from '../parallel/partition.js';
 
 export class LayerGroup {
+  /**
+   * `segments`: the group's stretches of layers in order, whole (fused where the kernels fuse them)
+   * or one layer's range of cells (a pipeline group cut inside a layer).
+   */
   constructor(
     private readonly k: Kernels,
     private readonly f: Floats,
     private readonly layout: Layout,
-    private readonly lo: number,
-    private readonly hi: number,
+    private readonly segments: CellSegment[],
     private readonly u0: number,
     private readonly u1: number,
     private readonly kanekoRule: boolean,
     private readonly isLast: boolean,
   ) {}
 
-  /** Forward through layers [lo, hi) of every net in `slot`; the last group also computes the amine. */
+  /** Forward through the group's layers of every net in `slot`; the last group also computes the amine. */
   forward(slot: number, count: number): void {
     for (const net of this.layout.slots[slot]!) {
-      this.k.forwardLayers(this.f, net, this.lo, this.hi, count, this.u0);
+      for (const seg of this.segments) forwardSegment(this.k, this.f, net, seg, count, this.u0);
       if (this.isLast) this.k.amine(this.f, net, count, this.u1);
     }
   }
 
   update(slot: number, count: number): void {
     for (const net of this.layout.slots[slot]!) {
-      this.k.updateLayers(this.f, net, this.lo, this.hi, count, this.kanekoRule);
+      for (const seg of this.segments) updateSegment(this.k, this.f, net, seg, count, this.kanekoRule);
     }
   }
 }

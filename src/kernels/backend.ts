@@ -13,6 +13,8 @@ import type { KernelChoice, KernelImpl } from '../options.js';
 
 export interface Kernels {
   readonly impl: KernelImpl;
+  /** Cells per register tile of the batch kernels: a range of cells that is a multiple of it runs no narrower edge tile. */
+  readonly cellTile: number;
   /** Cells j0 <= j < j1 (default: all) of one layer; a cell's result never depends on the range. */
   forward(f: Floats, l: LayerLayout, batch: number, u0: number, j0?: number, j1?: number): void;
   amine(f: Floats, net: NetLayout, batch: number, u1: number): void;
@@ -40,7 +42,7 @@ function updateEach(this: Kernels, f: Floats, net: NetLayout, lo: number, hi: nu
 }
 
 export const jsKernels: Kernels = {
-  impl: 'js', forward: forwardLayer, amine: computeAmine, update: updateLayer, forwardLayers: forwardEach, updateLayers: updateEach,
+  impl: 'js', cellTile: 1, forward: forwardLayer, amine: computeAmine, update: updateLayer, forwardLayers: forwardEach, updateLayers: updateEach,
 };
 
 /**
@@ -149,13 +151,14 @@ function wasmExports(mem: Memory): SimdExports {
 
 /** The WebAssembly SIMD kernels on `mem` (float32 layouts only). */
 export function wasmKernels(mem: Memory): Kernels {
-  return simdKernels('wasm', wasmExports(mem));
+  return simdKernels('wasm', wasmExports(mem), 8); // the 4x8 kernel's 8 cells
 }
 
 /** The native kernels (the addon's best variant for this CPU) on `mem`, in place (float32 layouts only). */
 export function nativeKernels(mem: Memory): Kernels {
   const ex = bindNative(mem.buffer);
-  const k = simdKernels('native', ex);
+  // Two vectors of cells: 32 with AVX-512, 16 with AVX2 (the portable scalar kernels have no tile; 16 keeps their ranges as before).
+  const k = simdKernels('native', ex, ex.variant === 'avx512' ? 32 : 16);
   const stageRows = ex.stageRows?.bind(ex);
   if (stageRows) k.gatherRows = (dst, stride, rows, order, start, count, width) => stageRows(CTRL_BYTES + 4 * dst, 4 * stride, rows, order, start, count, width);
   return k;
@@ -178,7 +181,7 @@ function sigmoidBlocks(l: LayerLayout): number {
 }
 
 /** The float32 kernels over one SIMD implementation: fused runs of tiny layers, the online kernels, E/I runs. */
-function simdKernels(impl: 'wasm' | 'native', ex: SimdExports): Kernels {
+function simdKernels(impl: 'wasm' | 'native', ex: SimdExports, cellTile: number): Kernels {
   // Prepared online steps (native): per layer, per next slot, slope and rule, the step's index.
   const steps = new WeakMap<LayerLayout, Map<number, { u0: number; id: number }>>();
   const runs = new WeakMap<Uint8Array, [number, number, boolean][]>();
@@ -195,6 +198,7 @@ function simdKernels(impl: 'wasm' | 'native', ex: SimdExports): Kernels {
   const stride = (net: NetLayout, k: number, e: number, key: 'w' | 'x' | 'gE'): number => (e - k > 1 ? net.layers[k + 1]![key] - net.layers[k]![key] : 0);
   const kernels: Kernels = {
     impl,
+    cellTile,
     forwardLayers(f, net, lo, hi, batch, u0) {
       for (const [k, e, chain] of runsOf(net, lo, hi)) {
         if (!chain) {

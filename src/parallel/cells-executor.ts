@@ -6,7 +6,7 @@
  * the next batch, whose activations live in the other slot. Each cell runs the same kernel on the
  * same inputs as in `serial`, so the models are byte-identical for any thread count.
  */
-import { type Kernels, kernelsFor } from '../kernels/backend.js';
+import type { Kernels } from '../kernels/backend.js';
 import type { Crew } from './crew.js';
 import { stageBatch, type Samples } from '../engine/engine.js';
 import { check, EdsimError } from '../errors.js';
@@ -29,7 +29,6 @@ export function cellsName(g: number, ranges: CellRange[][]): string {
 export class CellsExecutor implements Executor {
   readonly name: StrategyName = 'cells';
   private seq = 0;
-  private readonly k: Kernels;
   private readonly rows: BatchRows;
   private readonly stats;
   private readonly names: string[];
@@ -42,9 +41,10 @@ export class CellsExecutor implements Executor {
     private readonly config: ModelConfig,
     private readonly ranges: CellRange[][],
     private readonly crew: Crew,
+    /** The coordinator's kernels on `mem` (the split was made for their tile). */
+    private readonly k: Kernels,
     private readonly trace?: TraceRecorder,
   ) {
-    this.k = kernelsFor(config.kernels, mem);
     this.rows = new BatchRows(layout);
     this.stats = statsView(mem.buffer);
     this.hidden = ranges.length;

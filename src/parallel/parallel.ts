@@ -9,14 +9,14 @@ import { type Kernels, kernelsFor } from '../kernels/backend.js';
 import { Crew } from './crew.js';
 import { stageBatch, type Samples } from '../engine/engine.js';
 import { check } from '../errors.js';
-import { BatchRows, type BatchHook, emptyTally, groupName, takeGroupStats, yielder, type EpochTally, type Executor, identityOrder, type StrategyName, type WorkerStats } from '../engine/executor.js';
+import { BatchRows, type BatchHook, emptyTally, layerGroupName, takeGroupStats, yielder, type EpochTally, type Executor, identityOrder, type StrategyName, type WorkerStats } from '../engine/executor.js';
 import { EvalPool } from './eval-pool.js';
 import { LayerGroup } from '../engine/layer-group.js';
 import { computeLayout, type Layout, type Memory } from '../engine/layout.js';
 import type { ModelConfig } from '../options.js';
 import { OutputExecutor } from './output-executor.js';
-import { CellsExecutor, cellsName, checkCellsModel } from './cells-executor.js';
-import { balanceGroups, cellRanges, layerCost, STAGE_COST } from './partition.js';
+import { CellsExecutor, checkCellsModel } from './cells-executor.js';
+import { balanceGroups, type CellRange, cellRanges, cellSegments, firstLayerLive, layerCost, pipelineGroups, splittable, STAGE_COST, wholeLayerRanges } from './partition.js';
 import { FLAG_LAST, FLAG_TRAIN, MAX_GROUPS, publish, RING, SLOT, statsView, type WorkerInit } from './protocol.js';
 import { TraceRecorder, type TraceSpec } from './trace.js';
 
@@ -58,21 +58,21 @@ class LayerExecutor implements Executor {
     private readonly mem: Memory,
     private readonly layout: Layout,
     private readonly config: ModelConfig,
-    private readonly bounds: number[],
+    /** ranges[layer][group]: each group's cells, consecutive in (layer, cell) order. */
+    ranges: CellRange[][],
     private readonly crew: Crew,
     private readonly trace?: TraceRecorder,
   ) {
-    const G = bounds.length - 1;
+    this.groups = ranges[0]!.length;
+    const nOut = layout.nets[0]!.layers.map((l) => l.nOut);
     this.kern = kernelsFor(config.kernels, mem);
-    this.group0 = new LayerGroup(this.kern, mem.f, layout, bounds[0]!, bounds[1]!, config.u0, config.u1, config.rule === 'kaneko', G === 1);
+    this.group0 = new LayerGroup(this.kern, mem.f, layout, cellSegments(ranges, 0, (k) => nOut[k]!), config.u0, config.u1, config.rule === 'kaneko', this.groups === 1);
     this.rows = new BatchRows(layout);
     this.stats = statsView(mem.buffer);
-    this.names = bounds.slice(0, -1).map((lo, g) => groupName('layer', g, lo, bounds[g + 1]!));
+    this.names = ranges[0]!.map((_, g) => layerGroupName(g, ranges, nOut));
   }
 
-  private get groups(): number {
-    return this.bounds.length - 1;
-  }
+  private readonly groups: number;
 
   private lag(g: number): number {
     return this.name === 'pipeline' ? this.groups - 1 - g : 0;
@@ -175,17 +175,14 @@ class LayerExecutor implements Executor {
   }
 }
 
-/** Starts a worker for every group but the coordinator's (group 0); if one fails to start, stops them all. */
-async function startGroups(
-  crew: Crew, kind: 'layer' | 'output', bounds: number[], base: Omit<WorkerInit, 'group' | 'lo' | 'hi' | 'lag'>,
-  lag: (g: number) => number, fault?: FaultInjection,
-): Promise<void> {
+/** Starts a worker for every thread but the coordinator's (thread 0), named and set up by `names` and `init`; if one fails to start, stops them all. */
+async function startWorkers(crew: Crew, names: string[], init: (g: number) => WorkerInit, fault?: FaultInjection): Promise<void> {
   try {
-    await crew.start(bounds.slice(1, -1).map((lo, i) => {
+    await crew.start(names.slice(1).map((name, i) => {
       const g = i + 1;
-      const init: WorkerInit = { ...base, group: g, lo, hi: bounds[g + 1]!, lag: lag(g) };
-      if (fault?.group === g) init.fault = { kind: fault.kind, at: fault.at };
-      return { name: groupName(kind, g, lo, bounds[g + 1]!), init };
+      const msg = init(g);
+      if (fault?.group === g) msg.fault = { kind: fault.kind, at: fault.at };
+      return { name, init: msg };
     }));
   } catch (e) {
     await crew.close();
@@ -214,46 +211,53 @@ export async function createParallelExecutor(
   const perBatchFlops = layout.nets.reduce((s, n) => s + n.layers.reduce((a, l) => a + layerCost(l, layout.batch), 0), 0) * layout.batch;
   const stallMs = opts.stallMs ?? Math.max(2000, perBatchFlops / 2e4);
   const kanekoRule = config.rule === 'kaneko';
+  const base = { memory: mem.wasm, kernels: config.kernels, layout, u0: config.u0, u1: config.u1, kanekoRule, ...(opts.trace ? { trace: opts.trace } : {}) };
   if (strategy === 'output') {
     check(config.topology === 'kaneko', 'the output strategy needs the kaneko topology (one independent network per output)');
     check(opts.data, 'the output strategy needs the training data when it starts');
     const total = layout.nets.length;
     const costs = layout.nets.map(() => 1);
     const bounds = balanceGroups(costs, workers);
+    const G = bounds.length - 1;
     const shared = OutputExecutor.sharedFor(opts.data, total);
-    const crew = new Crew(mem.buffer, mem.ctrl, opts.stallMs ?? Math.max(2000, perBatchFlops * (opts.data.y.length / opts.data.outputs) / layout.batch / 2e4), bounds.length - 1);
+    const crew = new Crew(mem.buffer, mem.ctrl, opts.stallMs ?? Math.max(2000, perBatchFlops * (opts.data.y.length / opts.data.outputs) / layout.batch / 2e4), G);
     const exec = new OutputExecutor(mem, layout, config, bounds, crew, total);
     exec.attach(opts.data, shared);
-    await startGroups(crew, 'output', bounds, { kind: 'output', memory: mem.wasm, kernels: config.kernels, layout, u0: config.u0, u1: config.u1, kanekoRule, groups: bounds.length - 1, slots: 1, spinUs: crew.spinUs, data: shared.d }, () => 0, opts.fault);
+    await startWorkers(crew, exec.threadNames, (g) => ({ ...base, kind: 'output', group: g, groups: G, lo: bounds[g]!, hi: bounds[g + 1]!, lag: 0, slots: 1, spinUs: crew.spinUs, data: shared.d }), opts.fault);
     return exec;
   }
   if (strategy === 'cells') {
     checkCellsModel(config, layout);
-    const impl = config.kernels === 'auto' ? 'wasm' : config.kernels;
-    const ranges = cellRanges(layers.slice(0, -1), layers.at(-1)!, layout.batch, workers, STAGE_COST[impl]);
+    const kern = kernelsFor(config.kernels, mem);
+    const ranges = cellRanges(layers.slice(0, -1), layers.at(-1)!, layout.batch, workers, STAGE_COST[kern.impl], kern.cellTile, firstLayerLive(kern.impl, layout.batch, opts.data));
     const crew = new Crew(mem.buffer, mem.ctrl, stallMs, workers);
-    const exec = new CellsExecutor(mem, layout, config, ranges, crew, opts.trace && new TraceRecorder(opts.trace, 0));
-    try {
-      await crew.start(Array.from({ length: workers - 1 }, (_, i) => {
-        const g = i + 1;
-        const init: WorkerInit = {
-          kind: 'cells', memory: mem.wasm, kernels: config.kernels, layout, u0: config.u0, u1: config.u1, kanekoRule, group: g, groups: workers,
-          lo: 0, hi: 0, lag: 0, slots: layout.slots.length, spinUs: crew.spinUs, cells: ranges, ...(opts.trace ? { trace: opts.trace } : {}),
-        };
-        if (opts.fault?.group === g) init.fault = { kind: opts.fault.kind, at: opts.fault.at };
-        return { name: cellsName(g, ranges), init };
-      }));
-    } catch (e) {
-      await crew.close();
-      throw e;
-    }
+    const exec = new CellsExecutor(mem, layout, config, ranges, crew, kern, opts.trace && new TraceRecorder(opts.trace, 0));
+    await startWorkers(crew, exec.threadNames, (g) => ({ ...base, kind: 'cells', group: g, groups: workers, lo: 0, hi: 0, lag: 0, slots: layout.slots.length, spinUs: crew.spinUs, cells: ranges }), opts.fault);
     return exec;
   }
-  const costs = layers.map((l) => layerCost(l, layout.batch));
-  const bounds = balanceGroups(costs, workers);
-  const G = bounds.length - 1;
+  const ranges = layerRanges(strategy, workers, config, layout, opts.data);
+  const G = ranges[0]!.length;
   const crew = new Crew(mem.buffer, mem.ctrl, stallMs, G);
-  const exec = new LayerExecutor(strategy, mem, layout, config, bounds, crew, opts.trace && new TraceRecorder(opts.trace, 0));
-  await startGroups(crew, 'layer', bounds, { kind: 'layer', memory: mem.wasm, kernels: config.kernels, layout, u0: config.u0, u1: config.u1, kanekoRule, groups: G, slots: layout.slots.length, spinUs: crew.spinUs, ...(opts.trace ? { trace: opts.trace } : {}) }, (g) => (strategy === 'pipeline' ? G - 1 - g : 0), opts.fault);
+  const exec = new LayerExecutor(strategy, mem, layout, config, ranges, crew, opts.trace && new TraceRecorder(opts.trace, 0));
+  await startWorkers(crew, exec.threadNames, (g) => ({ ...base, kind: 'layer', group: g, groups: G, lo: 0, hi: 0, lag: strategy === 'pipeline' ? G - 1 - g : 0, slots: layout.slots.length, spinUs: crew.spinUs, cells: ranges }), opts.fault);
   return exec;
 }
+
+export function implOf(config: ModelConfig): 'native' | 'wasm' | 'js' {
+  return config.kernels === 'auto' ? 'wasm' : config.kernels;
+}
+
+/**
+ * The layer and pipeline strategies' groups, as ranges[layer][group]. layer: whole layers, balanced
+ * by estimated cost. pipeline: may cut inside a layer (pipelineGroups), except for class columns
+ * (their readout mixes every column) and nets of different depths.
+ */
+export function layerRanges(strategy: StrategyName, workers: number, config: ModelConfig, layout: Layout, data?: Pick<Samples, 'x' | 'features'>): CellRange[][] {
+  const layers = layout.nets[0]!.layers;
+  if (strategy === 'pipeline') {
+    const impl = implOf(config);
+    return pipelineGroups(layers, layout.batch, workers, impl, firstLayerLive(impl, layout.batch, data), splittable(config, layout));
+  }
+  return wholeLayerRanges(balanceGroups(layers.map((l) => layerCost(l, layout.batch)), workers), layers.map((l) => l.nOut));
+}
+

@@ -1,5 +1,6 @@
 /** Splits consecutive layers into groups of nearly equal estimated cost (not equal layer count). */
-import type { LayerShape } from '../engine/layout.js';
+import type { Layout, LayerShape } from '../engine/layout.js';
+import type { ModelConfig } from '../options.js';
 
 /** Estimated cost of a layer per sample: forward and update multiply-adds plus a fixed per-layer overhead. */
 export function layerCost(l: Pick<LayerShape, 'nIn' | 'nOut'>, batch: number): number {
@@ -65,49 +66,108 @@ export function balanceGroups(costs: number[], groups: number): number[] {
 }
 
 /**
- * The coordinator's per-sample work besides its cells (staging the batch, scoring it, the amine),
- * in flop-equivalents of the kernels per input value: measured on bench-wide as 11 % of an epoch
- * with the native kernels (~250 GFLOP/s) when staging converted float64 rows, lowered to 300 once
- * it copied float32 ones (the threads' busy times then match: 20.4 / 20.2 ms an epoch against
- * 18.8 / 20.9 at 450; cells x2 1.73-1.77x against 1.72-1.76x, three rounds in turn), proportionally
- * less beside slower kernels.
+ * The cells coordinator's per-sample work in the update phase besides its cells (staging the next
+ * batch, scoring this one), in flop-equivalents of the kernels per input value. Measured on
+ * bench-wide with the native kernels (--trace, 2 threads): staging 75 us and scoring about 10 us a
+ * batch of 128 beside 832 us for the first layer's forward pass and update, i.e. about 120 per
+ * input value at ~250 GFLOP/s; proportionally less beside slower kernels (wasm about 8x slower).
  */
-export const STAGE_COST: Record<'native' | 'wasm' | 'js', number> = { native: 300, wasm: 45, js: 4 };
+export const STAGE_COST: Record<'native' | 'wasm' | 'js', number> = { native: 120, wasm: 15, js: 1 };
 
 /** One thread's cells of one layer, [j0, j1) (empty when j0 === j1). */
 export type CellRange = [number, number];
 
+/** Ranges[layer][group] for whole-layer groups: group g owns every cell of layers [bounds[g], bounds[g + 1]). */
+export function wholeLayerRanges(bounds: number[], nOut: number[]): CellRange[][] {
+  return nOut.map((n, k) => bounds.slice(0, -1).map((lo, g): CellRange => (k >= lo && k < bounds[g + 1]! ? [0, n] : [n, n])));
+}
+
+/**
+ * The share of a data set's inputs the kernels still compute with when they skip sources that are
+ * zero in every row of a block: the mean over features of 1 - (1 - p)^rows, p the feature's share
+ * of nonzero samples (MNIST 0/1: 0.43 for the forward pass's tiles of 8 rows, 0.55 for a batch of
+ * 128 in the update). The first layer's cost scales by it; deeper layers' inputs are rarely zero.
+ */
+export function liveShare(x: ArrayLike<number>, features: number, rows: number): number {
+  const n = Math.floor(x.length / features);
+  if (n === 0 || features === 0) return 1;
+  const nonzero = new Float64Array(features);
+  for (let s = 0; s < n; s++) for (let i = 0; i < features; i++) if (x[s * features + i] !== 0) nonzero[i]!++;
+  let live = 0;
+  for (let i = 0; i < features; i++) live += 1 - (1 - nonzero[i]! / n) ** rows;
+  return live / features;
+}
+
+/**
+ * Pipeline groups that may cut inside a layer: the layers' cells in order, (layer, cell)
+ * lexicographically, split into `groups` consecutive stretches of nearly equal estimated cost, the
+ * coordinator's (group 0's) staging and scoring counted first. A cut inside a layer falls on a
+ * multiple of 16 cells, and only in a hidden layer of at least 64 cells; elsewhere it snaps to the
+ * nearer layer boundary. The last group keeps the whole output layer (it computes the amine).
+ * Returns ranges[layer][group], or null when the cuts would leave a group empty (then whole-layer
+ * groups are used). `costs` are the layers' per-sample costs (the first scaled by the live share).
+ */
+export function pipelineRanges(costs: number[], nOut: number[], groups: number, extra: number): CellRange[][] | null {
+  const L = costs.length;
+  const total = extra + costs.reduce((a, b) => a + b, 0);
+  // A cut is a position: layer index times a large stride plus the cell index.
+  const S = Math.max(...nOut) + 1;
+  const cuts = [0];
+  for (let g = 1; g < groups; g++) {
+    const target = (g * total) / groups;
+    let before = extra;
+    let k = 0;
+    while (k < L - 1 && before + costs[k]! < target) before += costs[k++]!;
+    const n = nOut[k]!;
+    let cell: number;
+    if (k < L - 1 && n >= 64) cell = Math.min(n, Math.max(0, Math.round(((target - before) / costs[k]!) * (n / 16)) * 16));
+    else cell = target - before < costs[k]! / 2 || k === L - 1 ? 0 : n;
+    const pos = cell === n ? (k + 1) * S : k * S + cell;
+    if (pos <= cuts.at(-1)! || pos > (L - 1) * S) return null;
+    cuts.push(pos);
+  }
+  cuts.push(L * S);
+  return nOut.map((n, k) => cuts.slice(0, -1).map((from, g): CellRange => {
+    const j0 = Math.min(n, Math.max(0, from - k * S));
+    const j1 = Math.min(n, Math.max(0, cuts[g + 1]! - k * S));
+    return j0 < j1 ? [j0, j1] : [n, n];
+  }));
+}
+
 /**
  * The cells strategy's split: for every hidden layer, one contiguous range of cells per thread
- * (thread 0 is the coordinator). Every cell of a layer costs the same (its nIn sources), so a layer
- * splits by count, in multiples of 16 cells (one AVX-512 vector) when it is wide enough; the
- * coordinator, which also runs the output layers, the amine, staging and scoring, takes a smaller
- * share. A layer too narrow to share (fewer than 4 cells per thread) stays whole with the
- * coordinator: splitting it would cost a barrier for nothing.
+ * (thread 0 is the coordinator), balanced phase by phase, since a barrier ends each phase:
+ * - the forward pass of hidden layer k >= 1 is a phase of its own: equal shares;
+ * - the rest (the updates of batch t, then the first layer's forward pass of batch t + 1) is one
+ *   phase, in which the coordinator also stages the batch, scores it and updates the output
+ *   layers (`extra`): it takes that much less of the first layer (whose cost is scaled by
+ *   `firstLive`, the share the kernels' zero skipping leaves, see firstLayerLive).
+ * A layer splits by count (its cells cost the same), in multiples of `tile` cells (the kernels'
+ * register tile: a range that is not a multiple of it runs a narrower, slower tile at its edge)
+ * when it is wide enough. A layer too narrow to share (fewer than 4 cells per thread) stays whole
+ * with the coordinator: splitting it would cost a barrier for nothing.
  */
-export function cellRanges(hidden: Pick<LayerShape, 'nIn' | 'nOut'>[], output: Pick<LayerShape, 'nIn' | 'nOut'>, batch: number, threads: number, stageCost: number): CellRange[][] {
-  const hiddenCost = hidden.reduce((s, l) => s + layerCost(l, batch), 0);
-  // The coordinator's own work per sample: the output layer, and staging, scoring and the amine,
-  // about `stageCost` flop-equivalents per input value (see STAGE_COST).
-  const extra = layerCost(output, batch) + stageCost * hidden[0]!.nIn;
-  const fair = (hiddenCost + extra) / threads;
-  // The coordinator's weight relative to the others' 1, so that its total comes near the fair share.
-  const w0 = threads === 1 ? 1 : Math.max(0.2, Math.min(1, (fair - extra) / fair));
-  const weights = [w0, ...new Array<number>(threads - 1).fill(1)];
-  const total = weights.reduce((a, b) => a + b, 0);
-  return hidden.map((l) => {
+export function cellRanges(
+  hidden: Pick<LayerShape, 'nIn' | 'nOut'>[], output: Pick<LayerShape, 'nIn' | 'nOut'>, batch: number, threads: number, stageCost: number, tile = 16, firstLive = 1,
+): CellRange[][] {
+  // Staging, scoring and the output layer's update, per sample, in flop-equivalents (see STAGE_COST).
+  const extra = stageCost * hidden[0]!.nIn + layerCost(output, batch) / 2;
+  const p0 = layerCost(hidden[0]!, batch) * firstLive;
+  const a0 = threads === 1 ? 1 : Math.max(0, 1 / threads - ((threads - 1) * extra) / (threads * p0));
+  const equal = new Array<number>(threads).fill(1 / threads);
+  return hidden.map((l, k) => {
     const n = l.nOut;
-    if (n < 4 * threads) return weights.map((_, g): CellRange => (g === 0 ? [0, n] : [n, n]));
-    const unit = n >= 16 * threads ? 16 : 1;
+    if (n < 4 * threads) return equal.map((_, g): CellRange => (g === 0 ? [0, n] : [n, n]));
+    const shares = k === 0 ? [a0, ...new Array<number>(threads - 1).fill((1 - a0) / (threads - 1))] : equal;
+    const unit = n >= tile * threads ? tile : 1;
     const bounds = [0];
     let acc = 0;
     for (let g = 0; g < threads - 1; g++) {
-      acc += weights[g]!;
-      const cut = Math.round((n * acc) / total / unit) * unit;
-      bounds.push(Math.min(n, Math.max(bounds[g]!, cut)));
+      acc += shares[g]!;
+      bounds.push(Math.min(n, Math.max(bounds[g]!, Math.round((n * acc) / unit) * unit)));
     }
     bounds.push(n);
-    return weights.map((_, g): CellRange => [bounds[g]!, bounds[g + 1]!]);
+    return shares.map((_, g): CellRange => [bounds[g]!, bounds[g + 1]!]);
   });
 }
 
@@ -131,4 +191,57 @@ export function cellSegments(ranges: CellRange[][], g: number, nOut: (k: number)
     else out.push({ k0: k, k1: k + 1, range: whole ? null : [j0, j1] });
   }
   return out;
+}
+
+/**
+ * The pipeline coordinator's own per-sample work (staging and scoring; the amine is the last
+ * group's), in the same units: measured by the scaling model's measureCosts on bench-wide as 55 us
+ * a batch of 128 beside 2.8 ms of kernels, about 70 per input value with the native kernels (far
+ * below the cells strategy's calibrated STAGE_COST, which also covers the coordinator's share of
+ * every barrier), proportionally less beside slower kernels.
+ */
+export const PIPELINE_STAGE_COST: Record<'native' | 'wasm' | 'js', number> = { native: 70, wasm: 10, js: 1 };
+
+/**
+ * How the kernels skip zero inputs, for the pipeline's estimate of the first layer's cost: a source
+ * is skipped where it is zero in every one of `forward` rows of a forward tile (0: never) and in
+ * every row of the batch in the update (`update`). Native: tiles of 8 rows (6 on AVX2), and the
+ * update's live-row list. wasm and js test every input for zero one sample at a time, which saves
+ * about what the test costs (bench-wide's first layer, wasm, measured per batch: forward 5.6-6.7 ms
+ * against 4.6-5.5 ms for the same flops in the second), so neither counts as skipping.
+ */
+export const ZERO_SKIP: Record<'native' | 'wasm' | 'js', { forward: number; update: boolean }> = {
+  native: { forward: 8, update: true }, wasm: { forward: 0, update: false }, js: { forward: 0, update: false },
+};
+
+/**
+ * The first layer's share of its dense cost that the kernels `impl` still spend on data `x`
+ * (ZERO_SKIP and liveShare: the mean of the forward pass's and the update's); 1 without data.
+ */
+export function firstLayerLive(impl: 'native' | 'wasm' | 'js', batch: number, data?: { x: ArrayLike<number>; features: number }): number {
+  if (!data) return 1;
+  const skip = ZERO_SKIP[impl];
+  const live = (rows: number): number => (rows > 0 ? liveShare(data.x, data.features, rows) : 1);
+  return (live(skip.forward) + live(skip.update ? batch : 0)) / 2;
+}
+
+/**
+ * The pipeline strategy's groups, ranges[layer][group]: as many as layer groups would be
+ * (balanceGroups), cut inside a layer where that balances them better (pipelineRanges, with the first
+ * layer's estimated cost times `firstLive` and the coordinator's staging counted in); whole-layer
+ * groups where no layer may be cut or the cuts would leave a group empty.
+ */
+export function pipelineGroups(shapes: Pick<LayerShape, 'nIn' | 'nOut'>[], batch: number, workers: number, impl: 'native' | 'wasm' | 'js', firstLive: number, splittable: boolean): CellRange[][] {
+  const nOut = shapes.map((l) => l.nOut);
+  const costs = shapes.map((l) => layerCost(l, batch));
+  const bounds = balanceGroups(costs, workers);
+  const whole = wholeLayerRanges(bounds, nOut);
+  if (!splittable || bounds.length < 3) return whole;
+  costs[0] = costs[0]! * firstLive;
+  return pipelineRanges(costs, nOut, bounds.length - 1, PIPELINE_STAGE_COST[impl] * shapes[0]!.nIn) ?? whole;
+}
+
+/** Whether a pipeline group may own part of a layer (as the cells strategy's threads do). */
+export function splittable(config: ModelConfig, layout: Layout): boolean {
+  return config.topology !== 'columns' && layout.nets.every((n) => n.layers.length === layout.nets[0]!.layers.length);
 }

@@ -118,7 +118,7 @@ export interface WorkerInit {
   kanekoRule: boolean;
   group: number;
   groups: number;
-  /** Layer strategy: this group's layers [lo, hi); output strategy: this worker's nets [lo, hi). */
+  /** Output strategy: this worker's nets [lo, hi). */
   lo: number;
   hi: number;
   /** Pipeline: how many batches this group's updates trail its forward passes. */
@@ -130,7 +130,7 @@ export interface WorkerInit {
   data?: SharedData;
   /** `--trace`: where this thread records its spans (thread index = group). */
   trace?: import('./trace.js').TraceSpec;
-  /** Cells strategy: every thread's cells of every hidden layer, [layer][thread] = [j0, j1). */
+  /** Every thread's cells, [layer][thread] = [j0, j1): of every hidden layer (cells), of every layer (layer, pipeline). */
   cells?: [number, number][][];
   /** Test-only fault injection: make this worker throw, exit or hang at batch/epoch `at`. */
   fault?: { kind: 'throw' | 'exit' | 'hang'; at: number };

@@ -12,7 +12,7 @@ import type { Dataset } from '../data/data.js';
 import { stageBatch } from '../engine/engine.js';
 import type { StrategyName } from '../engine/executor.js';
 import { BatchRows, emptyTally, identityOrder } from '../engine/executor.js';
-import { balanceGroups, cellRanges, STAGE_COST } from './partition.js';
+import { balanceGroups, type CellRange, cellRanges, firstLayerLive, pipelineGroups, splittable, STAGE_COST } from './partition.js';
 import { summarize } from '../report/stats.js';
 import { createTrainer, resolveOptions, type TrainerOptions } from '../trainer.js';
 
@@ -23,8 +23,12 @@ export interface MachineCosts {
   update: number[];
   /** Every layer's sources and cells (the cells strategy's split is computed from them, as it runs). */
   shapes: { nIn: number; nOut: number }[];
-  /** The kernels measured (the cells split depends on them). */
+  /** The kernels measured, and their cell tile (the cells and pipeline splits depend on them). */
   kernels: 'native' | 'wasm' | 'js';
+  cellTile: number;
+  /** The splits' inputs: the first layer's live share on this data (firstLayerLive), and whether a pipeline may cut layers. */
+  firstLive: number;
+  splittable: boolean;
   nets: number;
   /** The coordinator's own seconds per batch: staging, amine, scoring. */
   coordinator: number;
@@ -103,7 +107,10 @@ export async function measureCosts(o: TrainerOptions, data: Dataset): Promise<Ma
     scale(forward, fusedForward);
     scale(update, fusedUpdate);
     const kernels = model!.kernels === 'auto' ? 'wasm' : model!.kernels;
-    return { batch: B, forward, update, shapes: nets[0]!.layers.map((l) => ({ nIn: l.nIn, nOut: l.nOut })), kernels, nets: nets.length, coordinator, handoff: await measureHandoff() };
+    return {
+      batch: B, forward, update, shapes: nets[0]!.layers.map((l) => ({ nIn: l.nIn, nOut: l.nOut })), kernels, nets: nets.length, coordinator, handoff: await measureHandoff(),
+      firstLive: firstLayerLive(kernels, t.train.batch, data), splittable: splittable(model!, layout!), cellTile: k.cellTile,
+    };
   } finally {
     await t.close();
   }
@@ -116,14 +123,23 @@ export function predictBatchSeconds(c: MachineCosts, strategy: StrategyName, thr
   const total = work.reduce((a, b) => a + b, 0) + c.coordinator;
   if (strategy === 'serial' || threads === 1) return total;
   const h = c.handoff;
+  // Thread g's share of the kernel time: every layer's time times the share of its cells g owns.
+  const share = (g: number, ranges: CellRange[][]): number => ranges.reduce((a, r, l) => a + (work[l]! * (r[g]![1] - r[g]![0])) / c.shapes[l]!.nOut, 0);
   switch (strategy) {
     case 'cells': {
-      // The split the strategy makes. Each batch runs at the pace of the thread with the most cells,
-      // then of the coordinator alone (output layers, amine, staging), which the others wait for.
-      const ranges = cellRanges(c.shapes.slice(0, -1), c.shapes[L - 1]!, c.batch, threads, STAGE_COST[c.kernels]);
-      const busiest = Math.max(...Array.from({ length: threads }, (_, g) => ranges.reduce((a, r, l) => a + (work[l]! * (r[g]![1] - r[g]![0])) / c.shapes[l]!.nOut, 0)));
+      // The split the strategy makes, phase by phase (a barrier ends each): the forward pass of
+      // every hidden layer but the first at the pace of its slowest thread; the output layers and
+      // the amine on the coordinator alone; then every thread's updates and its part of the next
+      // batch's first layer, the coordinator also staging and scoring.
+      const H = L - 1;
+      const ranges = cellRanges(c.shapes.slice(0, H), c.shapes[H]!, c.batch, threads, STAGE_COST[c.kernels], c.cellTile, c.firstLive);
+      const threadsOf = Array.from({ length: threads }, (_, g) => g);
+      const part = (v: number[], g: number, k: number): number => (v[k]! * (ranges[k]![g]![1] - ranges[k]![g]![0])) / c.shapes[k]!.nOut;
+      let forward = 0;
+      for (let k = 1; k < H; k++) forward += Math.max(...threadsOf.map((g) => part(c.forward, g, k)));
+      const updates = Math.max(...threadsOf.map((g) => ranges.reduce((a, _, k) => a + part(c.update, g, k), part(c.forward, g, 0)) + (g === 0 ? c.update[H]! + c.coordinator : 0)));
       const split = ranges.filter((r) => r[0]![1] - r[0]![0] < r.reduce((a, x) => a + x[1] - x[0], 0)).length;
-      return busiest + work[L - 1]! + c.coordinator + (split + 1) * h;
+      return forward + c.forward[H]! + updates + (split + 1) * h;
     }
     case 'layer': {
       const bounds = balanceGroups(work, threads);
@@ -132,9 +148,9 @@ export function predictBatchSeconds(c: MachineCosts, strategy: StrategyName, thr
       return c.forward.reduce((a, b) => a + b, 0) + c.coordinator + Math.max(...updates) + G * h;
     }
     case 'pipeline': {
-      const bounds = balanceGroups(work, threads);
-      const groups = bounds.slice(0, -1).map((lo, g) => work.slice(lo, bounds[g + 1]).reduce((a, b) => a + b, 0) + (g === 0 ? c.coordinator : 0));
-      return Math.max(...groups) + h;
+      // The executor's groups (cut inside a layer where that balances them), each at its measured cost.
+      const ranges = pipelineGroups(c.shapes, c.batch, threads, c.kernels, c.firstLive, c.splittable);
+      return Math.max(...ranges[0]!.map((_, g) => share(g, ranges) + (g === 0 ? c.coordinator : 0))) + h;
     }
     case 'output':
       return (Math.ceil(c.nets / Math.min(threads, c.nets)) / c.nets) * total;

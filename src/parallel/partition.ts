@@ -203,15 +203,16 @@ export function cellSegments(ranges: CellRange[][], g: number, nOut: (k: number)
 export const PIPELINE_STAGE_COST: Record<'native' | 'wasm' | 'js', number> = { native: 70, wasm: 10, js: 1 };
 
 /**
- * How the kernels skip zero inputs, for the pipeline's estimate of the first layer's cost: a source
- * is skipped where it is zero in every one of `forward` rows of a forward tile (0: never) and in
- * every row of the batch in the update (`update`). Native: tiles of 8 rows (6 on AVX2), and the
- * update's live-row list. wasm and js test every input for zero one sample at a time, which saves
- * about what the test costs (bench-wide's first layer, wasm, measured per batch: forward 5.6-6.7 ms
- * against 4.6-5.5 ms for the same flops in the second), so neither counts as skipping.
+ * How the kernels skip zero inputs, for the estimates of the first layer's cost: a source is
+ * skipped where it is zero in every one of `forward` rows of a forward tile (0: never) and, where
+ * `update`, in every row of the batch in the update. Native: tiles of 8 rows (6 on AVX2), and the
+ * update's live-row list. wasm tests every input for zero one sample at a time inside a 4-cell
+ * vector loop, which saves about what the test costs (bench-wide's first layer, measured per batch:
+ * forward 5.6-6.7 ms against 4.6-5.5 ms for the same flops in the second), so it counts as none.
+ * The float64 JavaScript kernels skip a zero input's whole row of cells, one sample at a time.
  */
 export const ZERO_SKIP: Record<'native' | 'wasm' | 'js', { forward: number; update: boolean }> = {
-  native: { forward: 8, update: true }, wasm: { forward: 0, update: false }, js: { forward: 0, update: false },
+  native: { forward: 8, update: true }, wasm: { forward: 0, update: false }, js: { forward: 1, update: false },
 };
 
 /**

@@ -243,7 +243,7 @@ export async function createParallelExecutor(
   return exec;
 }
 
-export function implOf(config: ModelConfig): 'native' | 'wasm' | 'js' {
+function implOf(config: ModelConfig): 'native' | 'wasm' | 'js' {
   return config.kernels === 'auto' ? 'wasm' : config.kernels;
 }
 

@@ -66,13 +66,15 @@ export function balanceGroups(costs: number[], groups: number): number[] {
 }
 
 /**
- * The cells coordinator's per-sample work in the update phase besides its cells (staging the next
- * batch, scoring this one), in flop-equivalents of the kernels per input value. Measured on
- * bench-wide with the native kernels (--trace, 2 threads): staging 75 us and scoring about 10 us a
- * batch of 128 beside 832 us for the first layer's forward pass and update, i.e. about 120 per
- * input value at ~250 GFLOP/s; proportionally less beside slower kernels (wasm about 8x slower).
+ * The coordinator's own per-sample work besides its cells or layers (staging the next batch,
+ * scoring this one), in flop-equivalents of the kernels per input value; the cells and pipeline
+ * splits give the coordinator that much less. Measured on bench-wide with the native kernels: 55 us
+ * a batch of 128 on one thread (measureCosts, the amine included) beside 2.8 ms of kernels, about
+ * 70 per input value; 85 us in a 2-thread --trace of cells beside 832 us for the first layer's
+ * forward pass and update, about 120. Between the two: bench-wide's splits come out the same for any
+ * value from 70 to 105. Proportionally less beside slower kernels (wasm about 8x slower).
  */
-export const STAGE_COST: Record<'native' | 'wasm' | 'js', number> = { native: 120, wasm: 15, js: 1 };
+export const STAGE_COST: Record<'native' | 'wasm' | 'js', number> = { native: 100, wasm: 12, js: 1 };
 
 /** One thread's cells of one layer, [j0, j1) (empty when j0 === j1). */
 export type CellRange = [number, number];
@@ -194,15 +196,6 @@ export function cellSegments(ranges: CellRange[][], g: number, nOut: (k: number)
 }
 
 /**
- * The pipeline coordinator's own per-sample work (staging and scoring; the amine is the last
- * group's), in the same units: measured by the scaling model's measureCosts on bench-wide as 55 us
- * a batch of 128 beside 2.8 ms of kernels, about 70 per input value with the native kernels (far
- * below the cells strategy's calibrated STAGE_COST, which also covers the coordinator's share of
- * every barrier), proportionally less beside slower kernels.
- */
-export const PIPELINE_STAGE_COST: Record<'native' | 'wasm' | 'js', number> = { native: 70, wasm: 10, js: 1 };
-
-/**
  * How the kernels skip zero inputs, for the estimates of the first layer's cost: a source is
  * skipped where it is zero in every one of `forward` rows of a forward tile (0: never) and, where
  * `update`, in every row of the batch in the update. Native: tiles of 8 rows (6 on AVX2), and the
@@ -239,7 +232,7 @@ export function pipelineGroups(shapes: Pick<LayerShape, 'nIn' | 'nOut'>[], batch
   const whole = wholeLayerRanges(bounds, nOut);
   if (!splittable || bounds.length < 3) return whole;
   costs[0] = costs[0]! * firstLive;
-  return pipelineRanges(costs, nOut, bounds.length - 1, PIPELINE_STAGE_COST[impl] * shapes[0]!.nIn) ?? whole;
+  return pipelineRanges(costs, nOut, bounds.length - 1, STAGE_COST[impl] * shapes[0]!.nIn) ?? whole;
 }
 
 /** Whether a pipeline group may own part of a layer (as the cells strategy's threads do). */

@@ -123,8 +123,8 @@ export function predictBatchSeconds(c: MachineCosts, strategy: StrategyName, thr
   const total = work.reduce((a, b) => a + b, 0) + c.coordinator;
   if (strategy === 'serial' || threads === 1) return total;
   const h = c.handoff;
-  // Thread g's share of the kernel time: every layer's time times the share of its cells g owns.
-  const share = (g: number, ranges: CellRange[][]): number => ranges.reduce((a, r, l) => a + (work[l]! * (r[g]![1] - r[g]![0])) / c.shapes[l]!.nOut, 0);
+  // Thread g's part of layer k's time `v[k]`: the share of the layer's cells it owns.
+  const part = (v: number[], ranges: CellRange[][], g: number, k: number): number => (v[k]! * (ranges[k]![g]![1] - ranges[k]![g]![0])) / c.shapes[k]!.nOut;
   switch (strategy) {
     case 'cells': {
       // The split the strategy makes, phase by phase (a barrier ends each): the forward pass of
@@ -134,10 +134,9 @@ export function predictBatchSeconds(c: MachineCosts, strategy: StrategyName, thr
       const H = L - 1;
       const ranges = cellRanges(c.shapes.slice(0, H), c.shapes[H]!, c.batch, threads, STAGE_COST[c.kernels], c.cellTile, c.firstLive);
       const threadsOf = Array.from({ length: threads }, (_, g) => g);
-      const part = (v: number[], g: number, k: number): number => (v[k]! * (ranges[k]![g]![1] - ranges[k]![g]![0])) / c.shapes[k]!.nOut;
       let forward = 0;
-      for (let k = 1; k < H; k++) forward += Math.max(...threadsOf.map((g) => part(c.forward, g, k)));
-      const updates = Math.max(...threadsOf.map((g) => ranges.reduce((a, _, k) => a + part(c.update, g, k), part(c.forward, g, 0)) + (g === 0 ? c.update[H]! + c.coordinator : 0)));
+      for (let k = 1; k < H; k++) forward += Math.max(...threadsOf.map((g) => part(c.forward, ranges, g, k)));
+      const updates = Math.max(...threadsOf.map((g) => ranges.reduce((a, _, k) => a + part(c.update, ranges, g, k), part(c.forward, ranges, g, 0)) + (g === 0 ? c.update[H]! + c.coordinator : 0)));
       const split = ranges.filter((r) => r[0]![1] - r[0]![0] < r.reduce((a, x) => a + x[1] - x[0], 0)).length;
       return forward + c.forward[H]! + updates + (split + 1) * h;
     }
@@ -150,7 +149,7 @@ export function predictBatchSeconds(c: MachineCosts, strategy: StrategyName, thr
     case 'pipeline': {
       // The executor's groups (cut inside a layer where that balances them), each at its measured cost.
       const ranges = pipelineGroups(c.shapes, c.batch, threads, c.kernels, c.firstLive, c.splittable);
-      return Math.max(...ranges[0]!.map((_, g) => share(g, ranges) + (g === 0 ? c.coordinator : 0))) + h;
+      return Math.max(...ranges[0]!.map((_, g) => ranges.reduce((a, _r, k) => a + part(work, ranges, g, k), g === 0 ? c.coordinator : 0))) + h;
     }
     case 'output':
       return (Math.ceil(c.nets / Math.min(threads, c.nets)) / c.nets) * total;

@@ -120,13 +120,13 @@ test('pipeline groups cut inside a layer equal a serial replay of the pipeline s
           await run.fit(mnist01.train);
           await replay.build(mnist01.train.features, mnist01.train.outputs, undefined, mnist01.train);
           const { mem, layout, model } = replay;
-          const ranges = layerRanges('pipeline', workers, model!, layout!, mnist01.train);
+          const kern = kernelsFor(model!.kernels, mem!);
+        const ranges = layerRanges('pipeline', workers, model!, layout!, kern, mnist01.train);
           const nOut = layout!.nets[0]!.layers.map((l) => l.nOut);
           assert.ok(ranges.some((r, k) => r.some(([j0, j1]) => j0 > 0 && j1 <= nOut[k]! && j0 < j1)), `${hidden}: no cut inside a layer`);
           // Group g forwards batch t, then updates batch t - (G - 1 - g); the last group computes the
           // amine after its forward pass. Groups touch disjoint weights, so this order is the one.
           const G = ranges[0]!.length;
-          const kern = kernelsFor(model!.kernels, mem!);
           const groups = ranges[0]!.map((_, g) => new LayerGroup(kern, mem!.f, layout!, cellSegments(ranges, g, (k) => nOut[k]!), model!.u0, model!.u1, model!.rule === 'kaneko', g === G - 1));
           const S = layout!.slots.length;
           const order = identityOrder(mnist01.train.n);

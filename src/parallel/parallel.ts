@@ -47,8 +47,6 @@ class LayerExecutor implements Executor {
   private seq = 0;
   private pool: EvalPool | undefined;
   private readonly group0: LayerGroup;
-  /** The coordinator's kernels: group 0's, and the batch staging's row gather. */
-  private readonly kern: Kernels;
   private readonly rows: BatchRows;
   private readonly stats;
   private readonly names: string[];
@@ -61,11 +59,12 @@ class LayerExecutor implements Executor {
     /** ranges[layer][group]: each group's cells, consecutive in (layer, cell) order. */
     ranges: CellRange[][],
     private readonly crew: Crew,
+    /** The coordinator's kernels on `mem` (group 0's, and the batch staging's row gather). */
+    private readonly kern: Kernels,
     private readonly trace?: TraceRecorder,
   ) {
     this.groups = ranges[0]!.length;
     const nOut = layout.nets[0]!.layers.map((l) => l.nOut);
-    this.kern = kernelsFor(config.kernels, mem);
     this.group0 = new LayerGroup(this.kern, mem.f, layout, cellSegments(ranges, 0, (k) => nOut[k]!), config.u0, config.u1, config.rule === 'kaneko', this.groups === 1);
     this.rows = new BatchRows(layout);
     this.stats = statsView(mem.buffer);
@@ -235,16 +234,13 @@ export async function createParallelExecutor(
     await startWorkers(crew, exec.threadNames, (g) => ({ ...base, kind: 'cells', group: g, groups: workers, lo: 0, hi: 0, lag: 0, slots: layout.slots.length, spinUs: crew.spinUs, cells: ranges }), opts.fault);
     return exec;
   }
-  const ranges = layerRanges(strategy, workers, config, layout, opts.data);
+  const kern = kernelsFor(config.kernels, mem);
+  const ranges = layerRanges(strategy, workers, config, layout, kern, opts.data);
   const G = ranges[0]!.length;
   const crew = new Crew(mem.buffer, mem.ctrl, stallMs, G);
-  const exec = new LayerExecutor(strategy, mem, layout, config, ranges, crew, opts.trace && new TraceRecorder(opts.trace, 0));
+  const exec = new LayerExecutor(strategy, mem, layout, config, ranges, crew, kern, opts.trace && new TraceRecorder(opts.trace, 0));
   await startWorkers(crew, exec.threadNames, (g) => ({ ...base, kind: 'layer', group: g, groups: G, lo: 0, hi: 0, lag: strategy === 'pipeline' ? G - 1 - g : 0, slots: layout.slots.length, spinUs: crew.spinUs, cells: ranges }), opts.fault);
   return exec;
-}
-
-function implOf(config: ModelConfig): 'native' | 'wasm' | 'js' {
-  return config.kernels === 'auto' ? 'wasm' : config.kernels;
 }
 
 /**
@@ -252,11 +248,10 @@ function implOf(config: ModelConfig): 'native' | 'wasm' | 'js' {
  * by estimated cost. pipeline: may cut inside a layer (pipelineGroups), except for class columns
  * (their readout mixes every column) and nets of different depths.
  */
-export function layerRanges(strategy: StrategyName, workers: number, config: ModelConfig, layout: Layout, data?: Pick<Samples, 'x' | 'features'>): CellRange[][] {
+export function layerRanges(strategy: StrategyName, workers: number, config: ModelConfig, layout: Layout, kern: Kernels, data?: Pick<Samples, 'x' | 'features'>): CellRange[][] {
   const layers = layout.nets[0]!.layers;
   if (strategy === 'pipeline') {
-    const impl = implOf(config);
-    return pipelineGroups(layers, layout.batch, workers, impl, firstLayerLive(impl, layout.batch, data), splittable(config, layout));
+    return pipelineGroups(layers, layout.batch, workers, kern.impl, firstLayerLive(kern.impl, layout.batch, data), splittable(config, layout), kern.cellTile);
   }
   return wholeLayerRanges(balanceGroups(layers.map((l) => layerCost(l, layout.batch)), workers), layers.map((l) => l.nOut));
 }

@@ -104,12 +104,12 @@ export function liveShare(x: ArrayLike<number>, features: number, rows: number):
  * Pipeline groups that may cut inside a layer: the layers' cells in order, (layer, cell)
  * lexicographically, split into `groups` consecutive stretches of nearly equal estimated cost, the
  * coordinator's (group 0's) staging and scoring counted first. A cut inside a layer falls on a
- * multiple of 16 cells, and only in a hidden layer of at least 64 cells; elsewhere it snaps to the
- * nearer layer boundary. The last group keeps the whole output layer (it computes the amine).
+ * multiple of `tile` cells (the kernels' register tile, as in cellRanges), and only in a hidden
+ * layer of at least 4 tiles; elsewhere it snaps to the nearer layer boundary. The last group keeps the whole output layer (it computes the amine).
  * Returns ranges[layer][group], or null when the cuts would leave a group empty (then whole-layer
  * groups are used). `costs` are the layers' per-sample costs (the first scaled by the live share).
  */
-export function pipelineRanges(costs: number[], nOut: number[], groups: number, extra: number): CellRange[][] | null {
+export function pipelineRanges(costs: number[], nOut: number[], groups: number, extra: number, tile = 16): CellRange[][] | null {
   const L = costs.length;
   const total = extra + costs.reduce((a, b) => a + b, 0);
   // A cut is a position: layer index times a large stride plus the cell index.
@@ -122,7 +122,7 @@ export function pipelineRanges(costs: number[], nOut: number[], groups: number, 
     while (k < L - 1 && before + costs[k]! < target) before += costs[k++]!;
     const n = nOut[k]!;
     let cell: number;
-    if (k < L - 1 && n >= 64) cell = Math.min(n, Math.max(0, Math.round(((target - before) / costs[k]!) * (n / 16)) * 16));
+    if (k < L - 1 && n >= 4 * tile) cell = Math.min(n, Math.max(0, Math.round(((target - before) / costs[k]!) * (n / tile)) * tile));
     else cell = target - before < costs[k]! / 2 || k === L - 1 ? 0 : n;
     const pos = cell === n ? (k + 1) * S : k * S + cell;
     if (pos <= cuts.at(-1)! || pos > (L - 1) * S) return null;
@@ -225,14 +225,16 @@ export function firstLayerLive(impl: 'native' | 'wasm' | 'js', batch: number, da
  * layer's estimated cost times `firstLive` and the coordinator's staging counted in); whole-layer
  * groups where no layer may be cut or the cuts would leave a group empty.
  */
-export function pipelineGroups(shapes: Pick<LayerShape, 'nIn' | 'nOut'>[], batch: number, workers: number, impl: 'native' | 'wasm' | 'js', firstLive: number, splittable: boolean): CellRange[][] {
+export function pipelineGroups(
+  shapes: Pick<LayerShape, 'nIn' | 'nOut'>[], batch: number, workers: number, impl: 'native' | 'wasm' | 'js', firstLive: number, splittable: boolean, tile: number,
+): CellRange[][] {
   const nOut = shapes.map((l) => l.nOut);
   const costs = shapes.map((l) => layerCost(l, batch));
   const bounds = balanceGroups(costs, workers);
   const whole = wholeLayerRanges(bounds, nOut);
   if (!splittable || bounds.length < 3) return whole;
   costs[0] = costs[0]! * firstLive;
-  return pipelineRanges(costs, nOut, bounds.length - 1, STAGE_COST[impl] * shapes[0]!.nIn) ?? whole;
+  return pipelineRanges(costs, nOut, bounds.length - 1, STAGE_COST[impl] * shapes[0]!.nIn, tile) ?? whole;
 }
 
 /** Whether a pipeline group may own part of a layer (as the cells strategy's threads do). */

@@ -106,7 +106,7 @@ export async function measureCosts(o: TrainerOptions, data: Dataset): Promise<Ma
     };
     scale(forward, fusedForward);
     scale(update, fusedUpdate);
-    const kernels = model!.kernels === 'auto' ? 'wasm' : model!.kernels;
+    const kernels = k.impl;
     return {
       batch: B, forward, update, shapes: nets[0]!.layers.map((l) => ({ nIn: l.nIn, nOut: l.nOut })), kernels, nets: nets.length, coordinator, handoff: await measureHandoff(),
       firstLive: firstLayerLive(kernels, t.train.batch, data), splittable: splittable(model!, layout!), cellTile: k.cellTile,
@@ -148,7 +148,7 @@ export function predictBatchSeconds(c: MachineCosts, strategy: StrategyName, thr
     }
     case 'pipeline': {
       // The executor's groups (cut inside a layer where that balances them), each at its measured cost.
-      const ranges = pipelineGroups(c.shapes, c.batch, threads, c.kernels, c.firstLive, c.splittable);
+      const ranges = pipelineGroups(c.shapes, c.batch, threads, c.kernels, c.firstLive, c.splittable, c.cellTile);
       return Math.max(...ranges[0]!.map((_, g) => ranges.reduce((a, _r, k) => a + part(work, ranges, g, k), g === 0 ? c.coordinator : 0))) + h;
     }
     case 'output':

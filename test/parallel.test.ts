@@ -110,7 +110,7 @@ test('pipeline stays within a point of serial on MNIST 0/1 and is reproducible',
 test('pipeline groups cut inside a layer equal a serial replay of the pipeline schedule, byte for byte, with 2 and 3 groups', withTimeout(120000, async () => {
   const backends = [...(nativeAddon() ? ['native' as const] : []), 'wasm' as const];
   // The cut falls in the first layer (it dominates), or in the last hidden layer.
-  for (const hidden of [[96, 64, 64], [16, 512, 512]]) {
+  for (const hidden of [[192, 64, 64], [16, 512, 512]]) {
     for (const kernels of backends) {
       for (const workers of [2, 3]) {
         const o: TrainerOptions = { preset: 'bench-wide', model: { hidden, kernels }, train: { epochs: 1, batch: 32, shuffle: false }, strategy: 'pipeline', workers };

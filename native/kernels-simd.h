@@ -267,6 +267,17 @@ void upd(float* w, const float* x, int xs, const float* g, int gs, int B, int i0
   delete[] live;
 }
 
+// The start of an online block of up to NV vectors of cells, `left` cells from its first: each
+// vector's mask and a zero accumulator; returns how many vectors it covers (NV when FULL).
+template <class V, int NV, bool FULL>
+inline int blockStart(typename V::M* m, typename V::T* acc, int left) {
+  _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {
+    m[v] = V::mask(FULL ? V::L : left - v * V::L);
+    acc[v] = V::zero();
+  }
+  return FULL ? NV : std::min(NV, (left + V::L - 1) / V::L);
+}
+
 // Online forward: up to 8 vectors of cells held in registers across all sources (FULL: exactly 8
 // whole vectors, constant bounds and no masks, as in updfwd1Block).
 template <class V, int NV, bool FULL>
@@ -274,11 +285,7 @@ inline void fwd1Block(const float* w, const float* bias, const float* x, float* 
   using T = typename V::T;
   typename V::M m[NV];
   T acc[NV];
-  _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {
-    m[v] = V::mask(FULL ? V::L : j1 - j - v * V::L);
-    acc[v] = V::zero();
-  }
-  const int nv = FULL ? NV : std::min(NV, (j1 - j + V::L - 1) / V::L);
+  const int nv = blockStart<V, NV, FULL>(m, acc, j1 - j);
   const float* pw = w + j;
   for (int i = 0; i < nIn; i++, pw += nOut) {
     const float xi = x[i];
@@ -338,11 +345,7 @@ inline void updfwd1Block(float* w, const float* xOld, const float* gE, const flo
   using T = typename V::T;
   typename V::M m[NV];
   T acc[NV];
-  _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {
-    m[v] = V::mask(FULL ? V::L : nOut - j - v * V::L);
-    acc[v] = V::zero();
-  }
-  const int nv = FULL ? NV : std::min(NV, (nOut - j + V::L - 1) / V::L);
+  const int nv = blockStart<V, NV, FULL>(m, acc, nOut - j);
   float* pw = w + j;
   for (int i = 0; i < nIn; i++, pw += nOut) {
     const float xo = scale * xOld[i];

@@ -12,6 +12,7 @@ import { viewMemory } from '../src/engine/layout.js';
 import { forwardSegment, LayerGroup, runNets, updateSegment } from '../src/engine/layer-group.js';
 import { cellSegments } from '../src/parallel/partition.js';
 import { TraceRecorder } from '../src/parallel/trace.js';
+import { SamplesHost } from './samples-host.js';
 import { cellStep, FLAG_LAST, FLAG_TRAIN, publish, RING, SLOT, statsView, type StatsView, waitAtLeast, type WorkerInit } from '../src/parallel/protocol.js';
 
 const SLICE_MS = 50;
@@ -20,18 +21,21 @@ const SLICE_MS = 50;
  * This thread's trace recorder, its stop test, and its bounded wait for ctrl[slot] >= t (a short
  * spin, then Atomics.wait in slices), counted as waiting time and traced.
  */
-function waiting(m: WorkerInit, ctrl: Int32Array, stats: StatsView): { trace: TraceRecorder | undefined; stop: () => boolean; wait: (slot: number, t: number) => boolean } {
+function waiting(m: WorkerInit, ctrl: Int32Array, stats: StatsView): {
+  trace: TraceRecorder | undefined; stop: () => boolean; wait: (slot: number, t: number) => boolean; waitOn: (words: Int32Array, slot: number, t: number) => boolean;
+} {
   const trace = m.trace && new TraceRecorder(m.trace, m.group);
   const stop = (): boolean => Atomics.load(ctrl, SLOT.STOP) !== 0;
-  const wait = (slot: number, t: number): boolean => {
+  const waitOn = (words: Int32Array, slot: number, t: number): boolean => {
+    if (Atomics.load(words, slot) >= t) return true;
     const t0 = performance.now();
-    const ok = waitAtLeast(ctrl, slot, t, m.spinUs, SLICE_MS, stop);
+    const ok = waitAtLeast(words, slot, t, m.spinUs, SLICE_MS, stop);
     const t1 = performance.now();
     stats.addWait(m.group, t1 - t0);
     trace?.span('wait', t0, t1);
     return ok;
   };
-  return { trace, stop, wait };
+  return { trace, stop, wait: (slot, t) => waitOn(ctrl, slot, t), waitOn };
 }
 
 class WorkerHost {
@@ -49,6 +53,7 @@ class WorkerHost {
     try {
       if (m.kind === 'layer') this.layerLoop(m, ctrl);
       else if (m.kind === 'cells') this.cellsLoop(m, ctrl);
+      else if (m.kind === 'samples') this.samplesLoop(m, ctrl);
       else this.outputLoop(m, ctrl);
     } catch (e) {
       Atomics.store(ctrl, SLOT.FAULT, m.group + 1);
@@ -153,6 +158,13 @@ class WorkerHost {
       }
       publish(ctrl, SLOT.UPD + g, cellStep(t, H, H));
     }
+  }
+
+  private samplesLoop(m: WorkerInit, ctrl: Int32Array): void {
+    const mem = viewMemory(m.memory, m.layout);
+    const stats = statsView(mem.buffer);
+    const { trace, stop, waitOn } = waiting(m, ctrl, stats);
+    new SamplesHost(m, ctrl, mem.f, m.layout, kernelsFor(m.kernels, mem), stats, trace, stop, waitOn, (at) => this.maybeFault(m, at)).run();
   }
 
   private outputLoop(m: WorkerInit, ctrl: Int32Array): void {

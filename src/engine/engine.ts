@@ -67,11 +67,11 @@ const stagedCache = new WeakMap<Samples['x'], { interleaved: boolean; rows: Floa
  * (stageStaged). Undefined for data sets whose rows would pass 64 MB (stageBatch serves them).
  */
 export function stagedInputs(net: NetLayout, data: Samples): Float32Array | undefined {
+  const hit = stagedCache.get(data.x);
+  if (hit && hit.interleaved === net.interleaved) return hit.rows;
   const nf = data.features;
   const n = data.x.length / nf;
   if (n * 2 * nf * 4 > 64 * 2 ** 20) return undefined;
-  const hit = stagedCache.get(data.x);
-  if (hit && hit.interleaved === net.interleaved) return hit.rows;
   const rows = new Float32Array(n * 2 * nf);
   for (let s = 0; s < n; s++) {
     for (let i = 0; i < nf; i++) {
@@ -88,6 +88,11 @@ export function stagedInputs(net: NetLayout, data: Samples): Float32Array | unde
   }
   stagedCache.set(data.x, { interleaved: net.interleaved, rows });
   return rows;
+}
+
+/** Makes `rows` (stagedInputs' rows of the same data, built elsewhere: shared memory) what stagedInputs returns for `x`. */
+export function adoptStagedInputs(x: Samples['x'], interleaved: boolean, rows: Float32Array): void {
+  stagedCache.set(x, { interleaved, rows });
 }
 
 /** stageBatch for one sample (order position p) from stagedInputs' rows: the same values, one copy. */

@@ -11,8 +11,8 @@ import type { StatsView } from '../parallel/protocol.js';
 import type { TraceRecorder } from '../parallel/trace.js';
 import type { CellRange } from '../parallel/partition.js';
 
-export type StrategyName = 'serial' | 'layer' | 'pipeline' | 'output' | 'cells';
-export const STRATEGIES: readonly StrategyName[] = ['serial', 'layer', 'pipeline', 'output', 'cells'];
+export type StrategyName = 'serial' | 'layer' | 'pipeline' | 'output' | 'cells' | 'samples';
+export const STRATEGIES: readonly StrategyName[] = ['serial', 'layer', 'pipeline', 'output', 'cells', 'samples'];
 
 export interface EpochTally {
   errSum: number;

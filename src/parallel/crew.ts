@@ -4,7 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { wrap, type Remote } from 'comlink/dist/esm/comlink.mjs';
+import { transfer, wrap, type Remote } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { check, EdsimError } from '../errors.js';
 import { publish, SLOT, spinBudgetUs, waitAtLeast, type WorkerInit } from './protocol.js';
@@ -35,6 +35,8 @@ export class Crew {
 
   async start(inits: { init: WorkerInit; name: string }[]): Promise<void> {
     for (const { init, name } of inits) {
+      // A port in the init moves to the worker (the samples strategy's stream descriptions).
+      const sent = init.port ? transfer(init, [init.port as unknown as Parameters<typeof transfer>[1][number]]) : init;
       // Workers inherit the parent's Node flags; --input-type applies only to --eval code.
       const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
       const worker = new Worker(WORKER_URL, { execArgv });
@@ -55,7 +57,7 @@ export class Crew {
       });
       let timer: NodeJS.Timeout | undefined;
       const ready = await Promise.race([
-        api.init(init),
+        api.init(sent),
         died,
         new Promise<string>((_, reject) => { timer = setTimeout(() => reject(new EdsimError(`${name} did not start within 10 s`)), 10000); }),
       ]).finally(() => clearTimeout(timer));
@@ -89,6 +91,36 @@ export class Crew {
       const v = Atomics.load(this.ctrl, slot);
       if (v !== seen) {
         seen = v;
+        since = performance.now();
+      } else if (performance.now() - since > this.stallMs) {
+        this.fail(new EdsimError(`${blame()} stopped answering (no progress for ${Math.round(this.stallMs)} ms)`));
+        throw this.failure!;
+      }
+    }
+  }
+
+  /**
+   * Waits until ctrl[slot] >= t without blocking the event loop (Atomics.waitAsync in slices of
+   * SLICE_MS; no spinning: the coordinator's core is for the workers). Between slices: `tick()` (it
+   * may abort the stream), a worker failure, or no progress for stallMs (naming `blame()`) end it.
+   */
+  async waitAsync(slot: number, t: number, blame: () => string, tick: () => void): Promise<void> {
+    let seen = Atomics.load(this.ctrl, slot);
+    let since = performance.now();
+    for (;;) {
+      const v = Atomics.load(this.ctrl, slot);
+      if (v >= t) return;
+      const r = Atomics.waitAsync(this.ctrl, slot, v, SLICE_MS);
+      if (r.async) await r.value;
+      tick();
+      if (Atomics.load(this.ctrl, SLOT.FAULT) !== 0) {
+        for (let i = 0; i < 20 && !this.failure; i++) await new Promise<void>((res) => setTimeout(res, 5));
+        throw this.failure ?? new EdsimError(`${blame()} failed`);
+      }
+      if (this.failure) throw this.failure;
+      const now = Atomics.load(this.ctrl, slot);
+      if (now !== seen) {
+        seen = now;
         since = performance.now();
       } else if (performance.now() - since > this.stallMs) {
         this.fail(new EdsimError(`${blame()} stopped answering (no progress for ${Math.round(this.stallMs)} ms)`));

@@ -16,6 +16,7 @@ import { computeLayout, type Layout, type Memory } from '../engine/layout.js';
 import type { ModelConfig } from '../options.js';
 import { OutputExecutor } from './output-executor.js';
 import { CellsExecutor, checkCellsModel } from './cells-executor.js';
+import { checkSamplesModel, planFor, SamplesExecutor } from './samples-executor.js';
 import { balanceGroups, type CellRange, cellRanges, cellSegments, firstLayerLive, layerCost, pipelineGroups, splittable, STAGE_COST, wholeLayerRanges } from './partition.js';
 import { FLAG_LAST, FLAG_TRAIN, MAX_GROUPS, publish, RING, SLOT, statsView, type WorkerInit } from './protocol.js';
 import { TraceRecorder, type TraceSpec } from './trace.js';
@@ -195,6 +196,8 @@ async function startWorkers(crew: Crew, names: string[], init: (g: number) => Wo
  */
 export function layoutFor(strategy: StrategyName, workers: number, c: ModelConfig, batch: number): Layout {
   if ((strategy === 'layer' || strategy === 'cells') && workers > 1) return computeLayout(c, batch, 2);
+  // samples: batch t + 1 is forwarded while batch t's deeper layers still update from the other slot.
+  if (strategy === 'samples') return computeLayout(c, batch, 2);
   // Kaneko's independent nets trained online, net by net: a second slot holds the next sample, so
   // fused kernels update one sample and forward the next in one pass over the weights.
   if ((strategy === 'serial' || strategy === 'output') && c.topology === 'kaneko' && c.outputs > 1 && batch === 1) return computeLayout(c, batch, 2);
@@ -232,6 +235,25 @@ export async function createParallelExecutor(
     const crew = new Crew(mem.buffer, mem.ctrl, stallMs, workers);
     const exec = new CellsExecutor(mem, layout, config, ranges, crew, kern, opts.trace && new TraceRecorder(opts.trace, 0));
     await startWorkers(crew, exec.threadNames, (g) => ({ ...base, kind: 'cells', group: g, groups: workers, lo: 0, hi: 0, lag: 0, slots: layout.slots.length, spinUs: crew.spinUs, cells: ranges }), opts.fault);
+    return exec;
+  }
+  if (strategy === 'samples') {
+    checkSamplesModel(config, layout);
+    const plan = planFor(layout, workers, kernelsFor(config.kernels, mem).cellTile);
+    const { mine, theirs } = SamplesExecutor.channels(workers);
+    const crew = new Crew(mem.buffer, mem.ctrl, stallMs, workers);
+    const work = new SharedArrayBuffer(4 * (plan.chunks + plan.updates.length));
+    const exec = new SamplesExecutor(mem, layout, plan, crew, mine);
+    try {
+      await crew.start(exec.threadNames.map((name, g) => {
+        const init: WorkerInit = { ...base, kind: 'samples', group: g, groups: workers, lo: 0, hi: 0, lag: 0, slots: layout.slots.length, spinUs: crew.spinUs, plan, work, port: theirs[g]! };
+        if (opts.fault?.group === g) init.fault = { kind: opts.fault.kind, at: opts.fault.at };
+        return { name, init };
+      }));
+    } catch (e) {
+      await exec.close();
+      throw e;
+    }
     return exec;
   }
   const kern = kernelsFor(config.kernels, mem);

@@ -32,7 +32,40 @@ export const SLOT = {
   COUNT: 17 + 2 * MAX_GROUPS,
   /** FLAGS + t % RING: bit 0 = train, bit 1 = last batch of the stream (drain pending updates). */
   FLAGS: 17 + 2 * MAX_GROUPS + RING,
+  /** Samples strategy: the last stream (epoch or evaluation) announced; its description waits on each worker's port. */
+  STREAM: 200,
+  /** Samples strategy: the claim counter, (stream tag << CLAIM_BITS) | next item (claimItem). */
+  CLAIM: 201,
+  /** Samples strategy: items finished in the current stream (the coordinator's progress and stall watch). */
+  DONE: 202,
+  /** Samples strategy: 1 = skip the rest of the stream's work (aborted epoch; the trainer rolls back). */
+  ABORT: 203,
 } as const;
+
+/** Item bits of the samples strategy's claim word; the stream's tag takes the bits above. */
+export const CLAIM_BITS = 21;
+export const MAX_STREAM_ITEMS = 2 ** CLAIM_BITS - 1;
+
+/** The claim word that opens stream s (tag s mod 1024, item 0). */
+export function claimStart(s: number): number {
+  return (s & 0x3ff) << CLAIM_BITS;
+}
+
+/**
+ * Takes the next item of stream s, or -1 once its `total` items are all taken or a newer stream
+ * has begun (a thread that slept through the end of its stream cannot take the next stream's work:
+ * the tag in the word no longer matches, and a compare-and-swap on a stale word fails).
+ */
+export function claimItem(ctrl: Int32Array, s: number, total: number): number {
+  const tag = s & 0x3ff;
+  for (;;) {
+    const v = Atomics.load(ctrl, SLOT.CLAIM);
+    if (v >>> CLAIM_BITS !== tag) return -1;
+    const i = v & MAX_STREAM_ITEMS;
+    if (i >= total) return -1;
+    if (Atomics.compareExchange(ctrl, SLOT.CLAIM, v, v + 1) === v) return i;
+  }
+}
 
 /** The cells strategy's progress steps: hidden + 1 per batch (one per hidden layer, one for the update). */
 export function cellStep(t: number, k: number, hidden: number): number {
@@ -108,7 +141,7 @@ export function publish(ctrl: Int32Array, slot: number, t: number): void {
 
 /** What the coordinator hands each worker at start-up (structured-clonable; memory travels as the buffer). */
 export interface WorkerInit {
-  kind: 'layer' | 'output' | 'cells';
+  kind: 'layer' | 'output' | 'cells' | 'samples';
   /** The shared memory itself (structured clone shares it): views and WebAssembly instances are built on it. */
   memory: WebAssembly.Memory;
   kernels: import('../options.js').KernelChoice;
@@ -132,6 +165,10 @@ export interface WorkerInit {
   trace?: import('./trace.js').TraceSpec;
   /** Every thread's cells, [layer][thread] = [j0, j1): of every hidden layer (cells), of every layer (layer, pipeline). */
   cells?: [number, number][][];
+  /** Samples strategy: the work plan, the per-item done flags, and the port that carries each stream's description. */
+  plan?: import('./samples-plan.js').SamplesPlan;
+  work?: SharedArrayBuffer;
+  port?: import('node:worker_threads').MessagePort;
   /** Test-only fault injection: make this worker throw, exit or hang at batch/epoch `at`. */
   fault?: { kind: 'throw' | 'exit' | 'hang'; at: number };
 }
@@ -144,6 +181,35 @@ export interface SharedData {
   n: number;
   order: SharedArrayBuffer;
   /** Per sample: every output of every net, then every error. */
+  results: SharedArrayBuffer;
+  totalOutputs: number;
+}
+
+/**
+ * Samples strategy: what a stream is, posted on every worker's port before SLOT.STREAM reaches `s`
+ * (structured clone shares the buffers). The data buffers change only with the data set (`dataId`).
+ */
+export interface StreamMessage {
+  s: number;
+  /** The sequence number of the stream's first batch (batch i is t0 + i). */
+  t0: number;
+  n: number;
+  batch: number;
+  train: boolean;
+  /** Items in the stream: batches times items per batch. */
+  total: number;
+  dataId: number;
+  /** Features, row-major: Float64Array or Float32Array elements (xType). */
+  x: SharedArrayBuffer;
+  xType: 'f64' | 'f32';
+  /** Float32 memories: every sample's staged input row (stagedInputs), shared instead of built per thread. */
+  rows?: SharedArrayBuffer;
+  y: SharedArrayBuffer;
+  features: number;
+  outputs: number;
+  /** Int32 sample order of the stream. */
+  order: SharedArrayBuffer;
+  /** Float64 rows of outputs, then rows of errors (`totalOutputs` per sample), by order position. */
   results: SharedArrayBuffer;
   totalOutputs: number;
 }

@@ -6,6 +6,7 @@
  * split linearly over the cells a thread owns (memory bandwidth and shared caches do not limit);
  * a wait costs one hand-off whatever the thread count.
  */
+import { planSamples } from './samples-plan.js';
 import { Worker } from 'node:worker_threads';
 import { kernelsFor } from '../kernels/backend.js';
 import type { Dataset } from '../data/data.js';
@@ -116,6 +117,17 @@ export async function measureCosts(o: TrainerOptions, data: Dataset): Promise<Ma
   }
 }
 
+/** The makespan of jobs taken in order by whichever of `threads` threads is free first. */
+function lpt(jobs: number[], threads: number): number {
+  const free = new Array<number>(threads).fill(0);
+  for (const j of jobs) {
+    let g = 0;
+    for (let q = 1; q < threads; q++) if (free[q]! < free[g]!) g = q;
+    free[g] = free[g]! + j;
+  }
+  return Math.max(...free);
+}
+
 /** Predicted seconds per batch of one strategy on `threads` threads. */
 export function predictBatchSeconds(c: MachineCosts, strategy: StrategyName, threads: number): number {
   const L = c.forward.length;
@@ -153,6 +165,11 @@ export function predictBatchSeconds(c: MachineCosts, strategy: StrategyName, thr
     }
     case 'output':
       return (Math.ceil(c.nets / Math.min(threads, c.nets)) / c.nets) * total;
+    case 'samples': {
+      const plan = planSamples(c.shapes, c.nets, c.batch, threads, c.cellTile);
+      const fw = (c.forward.reduce((a, b) => a + b, 0) + c.coordinator) * Math.ceil(plan.chunks / threads) * plan.rows / c.batch;
+      return fw + lpt(plan.updates.map((u) => (u.range ? (c.update[u.k0]! * (u.range[1] - u.range[0])) / c.shapes[u.k0]!.nOut : c.update.slice(u.k0, u.k1).reduce((a, b) => a + b, 0)) / c.nets), threads) + 2 * h;
+    }
   }
 }
 

@@ -164,7 +164,14 @@ class WorkerHost {
     const mem = viewMemory(m.memory, m.layout);
     const stats = statsView(mem.buffer);
     const { trace, stop, waitOn } = waiting(m, ctrl, stats);
-    new SamplesHost(m, ctrl, mem.f, m.layout, kernelsFor(m.kernels, mem), stats, trace, stop, waitOn, (at) => this.maybeFault(m, at)).run();
+    // Items go to whichever thread claims them: the fault fires on this thread's first item of batch `at` or later.
+    let fired = false;
+    const fault = (t: number): void => {
+      if (fired || !m.fault || t < m.fault.at) return;
+      fired = true;
+      this.maybeFault(m, m.fault.at);
+    };
+    new SamplesHost(m, ctrl, mem.f, m.layout, kernelsFor(m.kernels, mem), stats, trace, stop, waitOn, fault).run();
   }
 
   private outputLoop(m: WorkerInit, ctrl: Int32Array): void {

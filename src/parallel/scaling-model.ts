@@ -181,7 +181,7 @@ export function predictBatchSeconds(c: MachineCosts, strategy: StrategyName, thr
 export async function fastestExactStrategy(o: TrainerOptions, data: Dataset, threads: number): Promise<{ strategy: StrategyName; predicted: Partial<Record<StrategyName, number>> }> {
   const costs = await measureCosts(o, data);
   const topology = resolveOptions({ ...o, strategy: 'serial', workers: 1 }).model.topology;
-  const candidates: StrategyName[] = topology === 'kaneko' && costs.nets > 1 ? ['output', 'cells', 'layer'] : topology === 'columns' ? ['layer'] : ['cells', 'layer'];
+  const candidates: StrategyName[] = topology === 'kaneko' && costs.nets > 1 ? ['output', 'samples', 'cells', 'layer'] : topology === 'columns' ? ['samples', 'layer'] : ['samples', 'cells', 'layer'];
   const predicted: Partial<Record<StrategyName, number>> = {};
   for (const s of candidates) predicted[s] = predictSamplesPerSecond(costs, s, threads);
   const strategy = candidates.reduce((best, s) => (predicted[s]! > predicted[best]! ? s : best));

@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { CSV_COLUMNS } from '../src/report/report.js';
 import { loadModel } from '../src/model-io.js';
 import { CLI, lastJson, runCli, tempDir, withTimeout } from './helpers.js';
@@ -32,6 +33,9 @@ test('scale writes the documented CSV schema, an SVG and a table', withTimeout(1
     assert.equal([row.precision, row.kernels], ['f64', 'js']); // the kaneko preset's engine
     assert.ok(Number(row.cores) >= 1);
     assert.is(row.kind, 'measured');
+    assert.is(row.mode, 'strong');
+    assert.is(row.oversubscribed, Number(row.workers) > availableParallelism() ? '1' : '0');
+    assert.is(row.batches_per_epoch, '8'); // mirror:3 has 8 patterns, trained online
   }
   const serial = body.filter((b) => b.strategy === 'serial').map((b) => Number(b.speedup)).sort();
   assert.ok(Math.abs((serial[0]! + serial[1]!) / 2 - 1) < 1e-9, 'the serial median is the baseline');
@@ -41,6 +45,23 @@ test('scale writes the documented CSV schema, an SVG and a table', withTimeout(1
   const j = lastJson(r.stdout);
   assert.is(j.csv, out);
   assert.is((j.configurations as unknown[]).length, 7);
+}));
+
+test('scale --weak grows the batch with the threads (mode weak); oversubscribed rows are marked and short epochs warned about, one line each', withTimeout(120000, async () => {
+  const out = join(dir, 'weak.csv');
+  const threads = availableParallelism() + 1;
+  const r = runCli(['scale', '--data', 'mnist', '--classes', '0,1', '--limit', '256', '--preset', 'bench-wide', '--hidden', '32,32', '--batch', '16', '--strategies', 'serial,samples',
+    '--workers', `1,${threads}`, '--repeats', '1', '--weak', '--out', out, '--json']);
+  assert.is(r.code, 0, r.stderr);
+  const body = parseCsv(readFileSync(out, 'utf8')).slice(1).map((cells) => Object.fromEntries(CSV_COLUMNS.map((c, i) => [c, cells[i]!])));
+  assert.equal(body.map((b) => [b.strategy, b.workers, b.batch, b.mode, b.oversubscribed, b.batches_per_epoch]), [
+    ['serial', '1', '16', 'weak', '0', '16'], ['samples', '1', '16', 'weak', '0', '16'], ['samples', String(threads), String(16 * threads), 'weak', '1', String(Math.ceil(256 / (16 * threads)))],
+  ]);
+  const warnings = r.stderr.trim().split('\n');
+  assert.is(warnings.length, 2, r.stderr);
+  assert.match(warnings[0]!, new RegExp(`^edsim: warning: up to ${threads} threads on ${availableParallelism()} available cores`));
+  assert.match(warnings[1]!, new RegExp(`^edsim: warning: at ${threads} threads an epoch took [0-9.]+ s over \\d+ batches \\(under 0.5 s or 200 batches\\)`));
+  assert.match(readFileSync(out.replace(/\.csv$/, '.svg'), 'utf8'), /weak scaling/);
 }));
 
 test('scale --predict adds predicted rows for every strategy at the measured and the predicted thread counts', withTimeout(120000, async () => {

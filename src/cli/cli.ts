@@ -3,6 +3,7 @@
  * The edsim command line. Every failure prints one line on stderr and exits non-zero (2 for bad
  * input, 1 for a failure while running, 130 when interrupted); --verbose adds the stack trace.
  */
+import { availableParallelism } from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -83,6 +84,9 @@ async function trainCommand(a: NetworkArgs & { save?: string; json: boolean; qui
     log(`edsim: strategy ${pick.strategy}: the fastest byte-identical strategy the scaling model predicts on ${trainer.workers} threads (samples/s: ${rates})`);
     await trainer.close();
     trainer = await createTrainer({ ...opts, strategy: pick.strategy, trace: a.trace !== undefined });
+  }
+  if (trainer.workers > availableParallelism()) {
+    process.stderr.write(`edsim: warning: ${trainer.workers} threads on ${availableParallelism()} available cores: threads will share cores (slower than ${availableParallelism()})\n`);
   }
   const { model } = trainer.plan(data.train.features, data.train.outputs);
   log(`edsim: ${a.data}: ${data.train.n} training / ${data.test.n} test samples, ${data.train.features} features, ${data.train.outputs} output(s); preset ${a.preset}, strategy ${trainer.strategy}, ${trainer.workers} thread(s), ${model.precision} on ${kernelsLine(model.kernels)}`);
@@ -235,16 +239,18 @@ export function buildCli(argv: string[]): Argv {
     .command('scale', 'measure training speed over strategies and worker counts; write a CSV and an SVG plot', (y) =>
       withModelFlags(y)
         .option('presets', { type: 'string', describe: 'comma-separated presets to measure (default: --preset)' })
-        .option('strategies', { type: 'string', default: 'serial,layer,pipeline,output', describe: 'comma-separated strategies' })
+        .option('strategies', { type: 'string', default: 'serial,layer,pipeline,output,samples', describe: 'comma-separated strategies' })
         .option('workers', { type: 'string', describe: 'comma-separated thread counts (default: 1 to the number of cores)' })
         .option('trace', { type: 'string', describe: "trace every configuration: PREFIX-<preset>-<strategy>-x<threads>.json (Chrome Trace Event JSON) and .svg" })
         .option('queue', { type: 'string', describe: 'measure each configuration on whichever machine runs `edsim worker --queue URL` (redis://HOST:PORT[/DB]); rows name the host' })
         .option('predict', { type: 'string', describe: 'also predict every strategy at these thread counts (and at the measured ones) from costs measured here: rows of kind "predicted", dashed in the SVG' })
         .option('repeats', { coerce: (v: unknown) => { const n = Number(v); if (!Number.isInteger(n) || n < 1 || n > 1000) throw new EdsimError(`--repeats must be an integer from 1 to 1000, got '${String(v)}'`); return n; }, default: 3, describe: 'measured epochs per configuration (after one warm-up)' })
+        .option('weak', { type: 'boolean', default: false, describe: 'weak scaling: the mini-batch grows with the thread count (batch x threads), so every thread keeps the same rows and cells per batch; rows have mode "weak"' })
         .option('out', { type: 'string', describe: 'CSV path (default: results/scale-<UTC timestamp>.csv); the SVG goes next to it' })
         .option('json', { type: 'boolean', default: false })
         .option('quiet', { type: 'boolean', default: false, describe: 'no progress display' })
-        .example('$0 scale --data mnist --classes 0,1 --presets bench-wide,article --strategies serial,layer,pipeline', 'the default experiment (npm start)')
+        .example('$0 scale --data mnist-shifted --presets bench-wide,article --strategies serial,layer,pipeline,cells,samples', 'the default experiment (npm start)')
+        .example('$0 scale --data mnist-shifted --preset bench-wide --strategies serial,samples --weak', 'weak scaling: batch 128 x threads')
         .example('$0 scale --data mnist --classes 0-9 --preset kaneko --hidden 128 --strategies serial,output --workers 1,2,4,8,16', 'independent output networks over many cores')
         .example('$0 scale --data mnist --classes 0,1 --preset bench-wide --strategies serial,cells,layer,pipeline --workers 1,2 --predict 4,8,16,32,64', 'measure on this machine, predict up to 64 cores'),
     async (a) => {

@@ -9,7 +9,7 @@ import { STRATEGIES } from '../engine/executor.js';
 import { checkWritable } from '../files.js';
 import { PRESETS } from '../options.js';
 import { type CsvRow, CsvWriter, formatTable, provenance, renderSvg, summarizeRows } from '../report/report.js';
-import { predictRows, runScale, type ScaleConfig, scaleConfigs, traceFile } from '../report/scale.js';
+import { predictRows, runScale, type ScaleConfig, scaleConfigs, type ScaleMode, traceFile } from '../report/scale.js';
 import { parseQueueUrl, type ScaleSpec, submitScale } from '../queue/queue.js';
 import { summarize } from '../report/stats.js';
 import { resolveOptions } from '../trainer.js';
@@ -22,6 +22,7 @@ export interface ScaleArgs extends NetworkArgs {
   trace?: string;
   queue?: string;
   repeats: number;
+  weak?: boolean;
   out?: string;
   json: boolean;
   quiet: boolean;
@@ -48,6 +49,22 @@ async function scaleOverQueue(url: string, a: ScaleArgs, configs: ScaleConfig[],
   return { rows, aborted: r.aborted };
 }
 
+/** The measured epochs that time threads reliably: ~200 batches or ~0.5 s at the largest thread count. */
+export const ENOUGH_BATCHES = 200;
+export const ENOUGH_SECONDS = 0.5;
+
+/** A one-line warning when the largest thread count's epochs are too short to time, else undefined. */
+export function tooLittleWork(rows: CsvRow[]): string | undefined {
+  const measured = rows.filter((r) => r.kind === 'measured' && r.strategy !== 'serial');
+  if (measured.length === 0) return undefined;
+  const most = Math.max(...measured.map((r) => Number(r.workers)));
+  const top = measured.filter((r) => Number(r.workers) === most);
+  const seconds = summarize(top.map((r) => Number(r.epoch_seconds))).median;
+  const batches = Math.min(...top.map((r) => Number(r.batches_per_epoch)));
+  if (batches >= ENOUGH_BATCHES && seconds >= ENOUGH_SECONDS) return undefined;
+  return `at ${most} threads an epoch took ${seconds.toFixed(3)} s over ${batches} batches (under ${ENOUGH_SECONDS} s or ${ENOUGH_BATCHES} batches): too little work to time threads reliably; use more data (e.g. --data mnist-shifted), a larger model, or more --repeats`;
+}
+
 export function defaultCsvPath(now = new Date()): string {
   return `results/scale-${now.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z')}.csv`;
 }
@@ -69,11 +86,17 @@ export async function scaleCommand(a: ScaleArgs, signal: AbortSignal): Promise<n
     return { name, options };
   });
   const data = await loadDataset(a.data, dataOptions(a));
-  const { configs, skipped } = scaleConfigs(presets.map((p) => ({ ...p, outputs: data.train.outputs })), strategies, workers);
+  const mode: ScaleMode = a.weak === true ? 'weak' : 'strong';
+  const { configs, skipped } = scaleConfigs(presets.map((p) => ({ ...p, outputs: data.train.outputs })), strategies, workers, mode);
   const log = (s: string): void => {
     if (!a.quiet && !a.json) process.stderr.write(`${s}\n`);
   };
   skipped.forEach((s) => log(`edsim: ${s}`));
+  const cores = availableParallelism();
+  const most = Math.max(...configs.map((c) => c.workers));
+  if (most > cores && a.queue === undefined) {
+    process.stderr.write(`edsim: warning: up to ${most} threads on ${cores} available cores: rows with more threads than cores are marked oversubscribed (their speedups measure sharing, not scaling)\n`);
+  }
   const csv = new CsvWriter(out);
   // A progress bar on stderr when stdout is a terminal; nothing when piped, with --quiet or --json.
   const tty = process.stdout.isTTY === true && process.stderr.isTTY === true && !a.quiet && !a.json;
@@ -93,15 +116,18 @@ export async function scaleCommand(a: ScaleArgs, signal: AbortSignal): Promise<n
     });
   bar?.update(configs.length);
   bar?.stop();
+  const short = tooLittleWork(result.rows);
+  if (short) process.stderr.write(`edsim: warning: ${short}\n`);
   if (predict.length > 0 && !result.aborted) {
     log('edsim: measuring per-layer costs and the hand-off latency for the predictions');
-    const predicted = await predictRows(data, presets, strategies, [...new Set([...workers, ...predict])].sort((x, y) => x - y), provenance());
+    const predicted = await predictRows(data, presets, strategies, [...new Set([...workers, ...predict])].sort((x, y) => x - y), provenance(), mode);
     for (const row of predicted) csv.append(row);
     result.rows.push(...predicted);
   }
   const summary = summarizeRows(result.rows.filter((r) => Number.isFinite(Number(r.speedup))));
   if (summary.length > 0) {
-    writeFileSync(svgPath, await renderSvg(summary, `edsim scaling: ${a.data}${a.classes ? ` ${a.classes}` : ''} (${presetNames.join(', ')})`));
+    const title = `edsim ${mode === 'weak' ? 'weak scaling (batch x threads)' : 'scaling'}: ${a.data}${a.classes ? ` ${a.classes}` : ''} (${presetNames.join(', ')})`;
+    writeFileSync(svgPath, await renderSvg(summary, title));
   }
   if (a.json) {
     process.stdout.write(`${JSON.stringify({ csv: out, svg: summary.length ? svgPath : null, aborted: result.aborted, configurations: summary })}\n`);

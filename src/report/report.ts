@@ -11,7 +11,7 @@ import type { TraceEvent } from '../parallel/trace.js';
 export const CSV_COLUMNS = [
   'kind', 'strategy', 'workers', 'repeat', 'epoch_seconds', 'samples_per_second', 'speedup', 'efficiency', 'test_accuracy',
   'busy_fraction', 'preset', 'data', 'precision', 'kernels', 'batch', 'train_samples', 'load_avg_1m',
-  'git_sha', 'node_version', 'host', 'cpu_model', 'cores', 'timestamp',
+  'git_sha', 'node_version', 'host', 'cpu_model', 'cores', 'timestamp', 'mode', 'batches_per_epoch', 'oversubscribed',
 ] as const;
 
 export type CsvRow = Record<(typeof CSV_COLUMNS)[number], string | number>;

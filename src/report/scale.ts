@@ -9,13 +9,23 @@ import type { StrategyName } from '../engine/executor.js';
 import { type CsvRow, CsvWriter, loadAvg1, type Provenance, writeTrace } from './report.js';
 import { summarize } from './stats.js';
 import { measureCosts, predictSamplesPerSecond } from '../parallel/scaling-model.js';
-import { createTrainer, type TrainerOptions } from '../trainer.js';
+import { createTrainer, resolveOptions, type TrainerOptions } from '../trainer.js';
+import { availableParallelism } from 'node:os';
 
 export interface ScaleConfig {
   presetName: string;
   options: TrainerOptions;
   strategy: StrategyName;
   workers: number;
+  /** strong: the same batch at every thread count; weak: the batch times the thread count (each thread keeps its rows and cells per batch). */
+  mode?: ScaleMode;
+}
+
+export type ScaleMode = 'strong' | 'weak';
+
+/** The columns every row of a configuration shares: its mode, the batches an epoch takes, whether its threads outnumber the cores. */
+export function configColumns(c: ScaleConfig, n: number, batch: number): Pick<CsvRow, 'mode' | 'batches_per_epoch' | 'oversubscribed'> {
+  return { mode: c.mode ?? 'strong', batches_per_epoch: Math.ceil(n / batch), oversubscribed: c.workers > availableParallelism() ? 1 : 0 };
 }
 
 export interface ScaleOptions {
@@ -28,7 +38,7 @@ export interface ScaleOptions {
 }
 
 /** The configurations of a sweep; `output` needs several Kaneko nets, so it is skipped elsewhere (with a note). */
-export function scaleConfigs(presets: { name: string; options: TrainerOptions; outputs: number }[], strategies: StrategyName[], workers: number[]): { configs: ScaleConfig[]; skipped: string[] } {
+export function scaleConfigs(presets: { name: string; options: TrainerOptions; outputs: number }[], strategies: StrategyName[], workers: number[], mode: ScaleMode = 'strong'): { configs: ScaleConfig[]; skipped: string[] } {
   const configs: ScaleConfig[] = [];
   const skipped: string[] = [];
   for (const p of presets) {
@@ -41,7 +51,11 @@ export function scaleConfigs(presets: { name: string; options: TrainerOptions; o
         skipped.push(`${p.name}: output strategy skipped (the data has one output)`);
         continue;
       }
-      for (const w of strategy === 'serial' ? [1] : workers) configs.push({ presetName: p.name, options: { ...p.options, strategy, workers: w }, strategy, workers: w });
+      const batch = resolveOptions(p.options).train.batch;
+      for (const w of strategy === 'serial' ? [1] : workers) {
+        const options = mode === 'weak' ? { ...p.options, train: { ...p.options.train, batch: batch * w } } : p.options;
+        configs.push({ presetName: p.name, options: { ...options, strategy, workers: w }, strategy, workers: w, mode });
+      }
     }
   }
   return { configs, skipped };
@@ -52,23 +66,28 @@ export function scaleConfigs(presets: { name: string; options: TrainerOptions; o
  * counts), from costs measured on this machine (scaling-model.ts); speedups against the predicted
  * serial rate.
  */
-export async function predictRows(data: LoadedData, presets: { name: string; options: TrainerOptions }[], strategies: StrategyName[], threads: number[], prov: Provenance): Promise<CsvRow[]> {
+export async function predictRows(data: LoadedData, presets: { name: string; options: TrainerOptions }[], strategies: StrategyName[], threads: number[], prov: Provenance, mode: ScaleMode = 'strong'): Promise<CsvRow[]> {
   const rows: CsvRow[] = [];
   const stamp = new Date().toISOString();
   for (const p of presets) {
-    const costs = await measureCosts(p.options, data.train);
-    const serial = predictSamplesPerSecond(costs, 'serial', 1);
-    const { configs } = scaleConfigs([{ ...p, outputs: data.train.outputs }], strategies, threads);
+    const serialCosts = await measureCosts(p.options, data.train);
+    const serial = predictSamplesPerSecond(serialCosts, 'serial', 1);
+    const { configs } = scaleConfigs([{ ...p, outputs: data.train.outputs }], strategies, threads, mode);
+    // Weak scaling: each thread count has its own batch, so its own costs.
+    const costsAt = new Map<number, Awaited<ReturnType<typeof measureCosts>>>([[serialCosts.batch, serialCosts]]);
     const t = await createTrainer({ ...p.options, strategy: 'serial', workers: 1 });
     const { model } = t.plan(data.train.features, data.train.outputs);
     await t.close();
     for (const c of configs) {
+      const batch = resolveOptions(c.options).train.batch;
+      if (!costsAt.has(batch)) costsAt.set(batch, await measureCosts(c.options, data.train));
+      const costs = costsAt.get(batch)!;
       const sps = predictSamplesPerSecond(costs, c.strategy, c.workers);
       rows.push({
         kind: 'predicted', strategy: c.strategy, workers: c.workers, repeat: 0, epoch_seconds: data.train.n / sps, samples_per_second: sps,
         speedup: sps / serial, efficiency: sps / serial / c.workers, test_accuracy: '', busy_fraction: '',
         preset: p.name, data: data.name, precision: model.precision, kernels: model.kernels, batch: costs.batch, train_samples: data.train.n,
-        load_avg_1m: loadAvg1(), ...prov, timestamp: stamp,
+        load_avg_1m: loadAvg1(), ...prov, timestamp: stamp, ...configColumns(c, data.train.n, costs.batch),
       });
     }
   }
@@ -139,7 +158,7 @@ export async function measureConfig(
         kind: 'measured', strategy: c.strategy, workers: threads, repeat: r, epoch_seconds: e.seconds, samples_per_second: e.samplesPerSecond,
         speedup: NaN, efficiency: NaN, test_accuracy: accuracy, busy_fraction: Math.min(1, busy / (threads * e.seconds * 1000)),
         preset: c.presetName, data: data.name, precision: trainer.model!.precision, kernels: trainer.model!.kernels, batch: trainer.train.batch, train_samples: data.train.n,
-        load_avg_1m: loadAvg1(), ...prov, timestamp: stamp,
+        load_avg_1m: loadAvg1(), ...prov, timestamp: stamp, ...configColumns(c, data.train.n, trainer.train.batch),
       });
     }
     if (o.tracePrefix !== undefined) {

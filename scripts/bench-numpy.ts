@@ -80,7 +80,7 @@ function edsimSetup(strategy: StrategyName, workers: number, kernels: KernelImpl
 const setups: Setup[] = [
   ...(haveNumpy ? [1, ...threads].flatMap((t) => [numpySetup(t, 'plain'), numpySetup(t, 'tuned')]) : []),
   edsimSetup('serial', 1, 'native'),
-  ...threads.flatMap((t) => [edsimSetup('cells', t, 'native'), edsimSetup('pipeline', t, 'native'), edsimSetup('layer', t, 'native')]),
+  ...threads.flatMap((t) => [edsimSetup('samples', t, 'native'), edsimSetup('cells', t, 'native'), edsimSetup('pipeline', t, 'native'), edsimSetup('layer', t, 'native')]),
   ...(withWasm ? [edsimSetup('serial', 1, 'wasm'), ...threads.map((t) => edsimSetup('pipeline', t, 'wasm'))] : []),
 ];
 const secs: number[][] = setups.map(() => []);

@@ -114,4 +114,32 @@ test('unknown datasets and bad pattern sizes are named', withTimeout(10000, asyn
   assert.is(x.train.n, 4);
 }));
 
+
+
+test('--shifted: the originals, then each image moved one pixel right, left, down and up (vacated edges 0); labels and targets copied; square images only', withTimeout(30000, async () => {
+  const plain = await loadDataset('mnist', { classes: [0, 1], limit: 50 });
+  const d = await loadDataset('mnist', { classes: [0, 1], shifted: true });
+  const n = (await loadDataset('mnist', { classes: [0, 1] })).train.n;
+  assert.is(d.train.n, 5 * n);
+  assert.is(d.name, 'mnist+shifts');
+  const px = (set: typeof d.train, s: number, r: number, q: number): number => set.x[s * 784 + r * 28 + q]!;
+  for (let s = 0; s < 50; s++) {
+    for (let r = 0; r < 28; r++) {
+      for (let q = 0; q < 28; q++) {
+        assert.is(px(d.train, s, r, q), px(plain.train, s, r, q));
+        assert.is(px(d.train, n + s, r, q), q === 0 ? 0 : px(plain.train, s, r, q - 1), `right ${s} ${r} ${q}`);
+        assert.is(px(d.train, 2 * n + s, r, q), q === 27 ? 0 : px(plain.train, s, r, q + 1));
+        assert.is(px(d.train, 3 * n + s, r, q), r === 0 ? 0 : px(plain.train, s, r - 1, q));
+        assert.is(px(d.train, 4 * n + s, r, q), r === 27 ? 0 : px(plain.train, s, r + 1, q));
+      }
+    }
+    for (let c = 0; c < 5; c++) {
+      assert.is(d.train.labels[c * n + s], plain.train.labels[s]);
+      assert.is(d.train.y[c * n + s], plain.train.y[s]);
+    }
+  }
+  assert.equal(d.test.x, plain.test.x, 'the test split is not shifted');
+  await loadDataset('parity:3', { shifted: true }).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /--shifted needs square images; parity:3 has 3 features/));
+}));
+
 test.run();

@@ -12,6 +12,7 @@ export interface NetworkArgs {
   data: string;
   classes?: string;
   limit?: number;
+  shifted?: boolean;
   preset: string;
   hidden?: string;
   topology?: string;
@@ -66,7 +67,8 @@ export function withDataFlags<T>(y: Argv<T>) {
   return y
     .option('data', { type: 'string', demandOption: true, describe: `dataset: ${DATASET_HELP}` })
     .option('classes', { type: 'string', describe: 'classes to keep, e.g. 0,1 or 0-9 (default: all)' })
-    .option('limit', { coerce: int('limit', 1, 1e9), describe: 'keep only the first N training samples' });
+    .option('limit', { coerce: int('limit', 1, 1e9), describe: 'keep only the first N training samples' })
+    .option('shifted', { type: 'boolean', describe: 'add every training image moved by one pixel right, left, down and up: 5x the training samples, the same sparsity (square images; scaling runs get hundreds of batches from MNIST alone)' });
 }
 
 /** Flags that shape the network and its training (shared by train, sweep and scale). */
@@ -131,10 +133,11 @@ export function toTrainerOptions(a: NetworkArgs): TrainerOptions {
   return o;
 }
 
-export function dataOptions(a: { classes?: string; limit?: number }): { classes?: number[]; limit?: number } {
-  const o: { classes?: number[]; limit?: number } = {};
+export function dataOptions(a: { classes?: string; limit?: number; shifted?: boolean }): { classes?: number[]; limit?: number; shifted?: boolean } {
+  const o: { classes?: number[]; limit?: number; shifted?: boolean } = {};
   if (a.classes !== undefined) o.classes = parseClasses(a.classes);
   if (a.limit !== undefined) o.limit = a.limit;
+  if (a.shifted === true) o.shifted = true;
   return o;
 }
 

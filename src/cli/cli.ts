@@ -249,8 +249,8 @@ export function buildCli(argv: string[]): Argv {
         .option('out', { type: 'string', describe: 'CSV path (default: results/scale-<UTC timestamp>.csv); the SVG goes next to it' })
         .option('json', { type: 'boolean', default: false })
         .option('quiet', { type: 'boolean', default: false, describe: 'no progress display' })
-        .example('$0 scale --data mnist-shifted --presets bench-wide,article --strategies serial,layer,pipeline,cells,samples', 'the default experiment (npm start)')
-        .example('$0 scale --data mnist-shifted --preset bench-wide --strategies serial,samples --weak', 'weak scaling: batch 128 x threads')
+        .example('$0 scale --data mnist --shifted --presets bench-wide,article --strategies serial,layer,pipeline,cells,samples', 'the default experiment (npm start)')
+        .example('$0 scale --data mnist --shifted --preset bench-wide --strategies serial,samples --weak', 'weak scaling: batch 128 x threads')
         .example('$0 scale --data mnist --classes 0-9 --preset kaneko --hidden 128 --strategies serial,output --workers 1,2,4,8,16', 'independent output networks over many cores')
         .example('$0 scale --data mnist --classes 0,1 --preset bench-wide --strategies serial,cells,layer,pipeline --workers 1,2 --predict 4,8,16,32,64', 'measure on this machine, predict up to 64 cores'),
     async (a) => {

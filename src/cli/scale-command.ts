@@ -62,7 +62,7 @@ export function tooLittleWork(rows: CsvRow[]): string | undefined {
   const seconds = summarize(top.map((r) => Number(r.epoch_seconds))).median;
   const batches = Math.min(...top.map((r) => Number(r.batches_per_epoch)));
   if (batches >= ENOUGH_BATCHES && seconds >= ENOUGH_SECONDS) return undefined;
-  return `at ${most} threads an epoch took ${seconds.toFixed(3)} s over ${batches} batches (under ${ENOUGH_SECONDS} s or ${ENOUGH_BATCHES} batches): too little work to time threads reliably; use more data (e.g. --data mnist-shifted), a larger model, or more --repeats`;
+  return `at ${most} threads an epoch took ${seconds.toFixed(3)} s over ${batches} batches (under ${ENOUGH_SECONDS} s or ${ENOUGH_BATCHES} batches): too little work to time threads reliably; use more data (e.g. --shifted), a larger model, or more --repeats`;
 }
 
 export function defaultCsvPath(now = new Date()): string {

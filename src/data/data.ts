@@ -29,12 +29,14 @@ export interface LoadOptions {
   classes?: number[];
   /** Keep only the first N training samples. */
   limit?: number;
+  /** Add each training image's four one-pixel shifts (withShifts): 5x the training samples. */
+  shifted?: boolean;
   /** Where the fashion-mnist IDX files are (default: the Debian package's location). */
   fashionDir?: string;
 }
 
 export const FASHION_DIR = '/usr/share/datasets/fashion-mnist';
-export const DATASET_HELP = 'xor, parity:N, mirror:N, mnist, mnist-shifted, fashion-mnist, idx:DIR, csv:FILE';
+export const DATASET_HELP = 'xor, parity:N, mirror:N, mnist, fashion-mnist, idx:DIR, csv:FILE';
 
 /** Parses "0,1", "0-9" or "0-3,7" into a list of distinct non-negative integers. */
 export function parseClasses(spec: string): number[] {
@@ -301,12 +303,11 @@ export async function loadDataset(spec: string, opts: LoadOptions = {}): Promise
     check(opts.classes === undefined, `--classes does not apply to ${spec}`);
     const d = spec === 'xor' ? parityData(2) : spec.startsWith('parity:') ? parityData(bitsOf(spec, 'parity', 16)) : mirrorData(bitsOf(spec, 'mirror', 16));
     parts = { train: d, test: d };
-  } else if (spec === 'mnist' || spec === 'mnist-shifted') {
+  } else if (spec === 'mnist') {
     const { x, labels } = mnistPackage();
     const classes = selectClasses(labels, opts.classes, 'mnist');
     const split = perClassSplit(labels, classes);
-    const train = classData(x, 784, labels, split.train, classes);
-    parts = { train: spec === 'mnist' ? train : withShifts(train, 28), test: classData(x, 784, labels, split.test, classes) };
+    parts = { train: classData(x, 784, labels, split.train, classes), test: classData(x, 784, labels, split.test, classes) };
   } else if (spec === 'fashion-mnist') {
     const dir = opts.fashionDir ?? FASHION_DIR;
     check(existsSync(dir), `fashion-mnist needs the IDX files in ${dir} (Debian: apt-get install dataset-fashion-mnist)`);
@@ -318,5 +319,11 @@ export async function loadDataset(spec: string, opts: LoadOptions = {}): Promise
   } else {
     throw new EdsimError(`unknown dataset '${spec}' (expected one of: ${DATASET_HELP})`);
   }
-  return { name: spec, train: limitTrain(parts.train, opts.limit), test: parts.test };
+  let train = parts.train;
+  if (opts.shifted) {
+    const side = Math.round(Math.sqrt(train.features));
+    check(side * side === train.features, `--shifted needs square images; ${spec} has ${train.features} features`);
+    train = withShifts(train, side);
+  }
+  return { name: opts.shifted ? `${spec}+shifts` : spec, train: limitTrain(train, opts.limit), test: parts.test };
 }

@@ -1,10 +1,12 @@
 /**
  * A scaling model: each strategy's samples per second at any thread count, from costs measured on
- * this machine: every layer's forward and update time per batch on one thread, the coordinator's
- * own per-batch work (staging, amine, scoring), and the latency of one hand-off between two
- * threads. Assumptions (stated in the README): every thread has a core of its own; kernel times
- * split linearly over the cells a thread owns (memory bandwidth and shared caches do not limit);
- * a wait costs one hand-off whatever the thread count.
+ * this machine: every layer's forward and update time per batch on one thread, the forward pass of
+ * a chunk of rows at each chunk size (fewer rows re-read the weights more per row), the
+ * coordinator's own per-batch work (staging, amine, scoring), the latency of one hand-off between
+ * two threads, a contended atomic (a barrier among P threads costs a hand-off plus P - 1 of them),
+ * and the spread of repeated kernel times (a phase waits for its slowest thread: a straggler margin
+ * growing as sqrt(2 ln P)). Assumptions (stated in the docs): every thread has a core of its own;
+ * kernel times split linearly over the cells a thread owns; memory bandwidth grows with the threads.
  */
 import { planSamples } from './samples-plan.js';
 import { Worker } from 'node:worker_threads';
@@ -35,7 +37,27 @@ export interface MachineCosts {
   coordinator: number;
   /** Seconds for one thread to see what another published (spin, then a bounded wait). */
   handoff: number;
+  /**
+   * Seconds one thread's atomic read-modify-write takes while another thread hammers the same word
+   * (measureAtomic): a barrier or a claim among P threads costs about handoff + (P - 1) x atomic.
+   */
+  atomic: number;
+  /**
+   * The spread of one thread's kernel times (the interquartile range over the median of repeated
+   * runs of the same call, measureCosts): a phase that ends when the slowest of P threads ends
+   * lasts a straggler margin of about jitter x sqrt(2 ln P) of its longest item more.
+   */
+  jitter: number;
+  /**
+   * Seconds to forward `rows` rows through every layer (every net), the samples strategy's F item,
+   * keyed by rows (multiples of 8 up to the batch): fewer rows re-read the weights more often per
+   * row, which the linear split of `forward` would miss.
+   */
+  chunkForward: Record<number, number>;
 }
+
+/** Relative spreads of every median() call since the last reset (measureCosts' jitter). */
+const spreads: number[] = [];
 
 function median(fn: () => void, reps = 7): number {
   fn();
@@ -45,7 +67,30 @@ function median(fn: () => void, reps = 7): number {
     fn();
     s.push((performance.now() - t0) / 1000);
   }
-  return summarize(s).median;
+  const st = summarize(s);
+  s.sort((a, b) => a - b);
+  if (st.median > 0) spreads.push((s[Math.floor(0.75 * (reps - 1))]! - s[Math.floor(0.25 * (reps - 1))]!) / st.median);
+  return st.median;
+}
+
+/** Seconds per Atomics.add on a word another thread is adding to at the same time. */
+export async function measureAtomic(ops = 200000): Promise<number> {
+  const sab = new SharedArrayBuffer(64);
+  const a = new Int32Array(sab);
+  const peer = new Worker(`
+    const { workerData } = require('node:worker_threads');
+    const a = new Int32Array(workerData.sab);
+    Atomics.store(a, 1, 1);
+    while (Atomics.load(a, 2) === 0) Atomics.add(a, 0, 1);
+  `, { eval: true, workerData: { sab } });
+  await new Promise<void>((r) => peer.once('online', () => r()));
+  while (Atomics.load(a, 1) === 0) await new Promise<void>((r) => setTimeout(r, 1));
+  const t0 = performance.now();
+  for (let i = 0; i < ops; i++) Atomics.add(a, 0, 1);
+  const seconds = (performance.now() - t0) / 1000;
+  Atomics.store(a, 2, 1);
+  await peer.terminate();
+  return seconds / ops;
 }
 
 /** One hand-off between two threads, as the engine's waits do it (spin, then Atomics.wait): half a measured round trip. */
@@ -89,6 +134,7 @@ export async function measureCosts(o: TrainerOptions, data: Dataset): Promise<Ma
     const forward: number[] = [];
     const update: number[] = [];
     const stage = (): void => { for (const net of nets) stageBatch(f, net, data, order, 0, B, k.gatherRows); };
+    spreads.length = 0;
     stage();
     for (let l = 0; l < L; l++) forward.push(median(() => { for (const net of nets) k.forward(f, net.layers[l]!, B, model!.u0); }));
     // Runs of tiny layers are fused into one call when run together: scale the per-layer times to the whole pass.
@@ -107,9 +153,22 @@ export async function measureCosts(o: TrainerOptions, data: Dataset): Promise<Ma
     };
     scale(forward, fusedForward);
     scale(update, fusedUpdate);
+    // The samples strategy's F item at each chunk size it may use (the first `rows` rows of the
+    // batch), as a share of the whole pass measured alongside, applied to `forward`'s total (measured
+    // before the updates changed the weights: saturated cells make later passes cheaper).
+    const chunkForward: Record<number, number> = {};
+    for (let rows = 8; ; rows *= 2) {
+      const r = Math.min(rows, B);
+      chunkForward[r] = median(() => { for (const net of nets) k.forwardLayers(f, net, 0, L, r, model!.u0); });
+      if (r === B) break;
+    }
+    const whole = chunkForward[B]!;
+    for (const r of Object.keys(chunkForward)) chunkForward[Number(r)] = (chunkForward[Number(r)]! / whole) * fusedForward;
     const kernels = k.impl;
+    const jitter = summarize(spreads).median;
     return {
       batch: B, forward, update, shapes: nets[0]!.layers.map((l) => ({ nIn: l.nIn, nOut: l.nOut })), kernels, nets: nets.length, coordinator, handoff: await measureHandoff(),
+      atomic: await measureAtomic(), jitter, chunkForward,
       firstLive: firstLayerLive(kernels, t.train.batch, data), splittable: splittable(model!, layout!), cellTile: k.cellTile,
     };
   } finally {
@@ -134,7 +193,6 @@ export function predictBatchSeconds(c: MachineCosts, strategy: StrategyName, thr
   const work = c.forward.map((fw, l) => fw + c.update[l]!);
   const total = work.reduce((a, b) => a + b, 0) + c.coordinator;
   if (strategy === 'serial' || threads === 1) return total;
-  const h = c.handoff;
   // Thread g's part of layer k's time `v[k]`: the share of the layer's cells it owns.
   const part = (v: number[], ranges: CellRange[][], g: number, k: number): number => (v[k]! * (ranges[k]![g]![1] - ranges[k]![g]![0])) / c.shapes[k]!.nOut;
   switch (strategy) {
@@ -150,27 +208,56 @@ export function predictBatchSeconds(c: MachineCosts, strategy: StrategyName, thr
       for (let k = 1; k < H; k++) forward += Math.max(...threadsOf.map((g) => part(c.forward, ranges, g, k)));
       const updates = Math.max(...threadsOf.map((g) => ranges.reduce((a, _, k) => a + part(c.update, ranges, g, k), part(c.forward, ranges, g, 0)) + (g === 0 ? c.update[H]! + c.coordinator : 0)));
       const split = ranges.filter((r) => r[0]![1] - r[0]![0] < r.reduce((a, x) => a + x[1] - x[0], 0)).length;
-      return forward + c.forward[H]! + updates + (split + 1) * h;
+      // Every phase ends when its slowest thread does; every hand-off wakes every thread.
+      return (forward + updates) * (1 + straggle(c, threads)) + c.forward[H]! + (split + 1) * barrier(c, threads);
     }
     case 'layer': {
       const bounds = balanceGroups(work, threads);
       const G = bounds.length - 1;
       const updates = bounds.slice(0, -1).map((lo, g) => c.update.slice(lo, bounds[g + 1]).reduce((a, b) => a + b, 0));
-      return c.forward.reduce((a, b) => a + b, 0) + c.coordinator + Math.max(...updates) + G * h;
+      return c.forward.reduce((a, b) => a + b, 0) + c.coordinator + Math.max(...updates) * (1 + straggle(c, G)) + G * barrier(c, 2);
     }
     case 'pipeline': {
       // The executor's groups (cut inside a layer where that balances them), each at its measured cost.
       const ranges = pipelineGroups(c.shapes, c.batch, threads, c.kernels, c.firstLive, c.splittable, c.cellTile);
-      return Math.max(...ranges[0]!.map((_, g) => ranges.reduce((a, _r, k) => a + part(work, ranges, g, k), g === 0 ? c.coordinator : 0))) + h;
+      const G = ranges[0]!.length;
+      return Math.max(...ranges[0]!.map((_, g) => ranges.reduce((a, _r, k) => a + part(work, ranges, g, k), g === 0 ? c.coordinator : 0))) * (1 + straggle(c, G)) + barrier(c, 2);
     }
     case 'output':
       return (Math.ceil(c.nets / Math.min(threads, c.nets)) / c.nets) * total;
     case 'samples': {
+      // Two phases a batch, each ended by a barrier among all threads: the F items (chunks of rows
+      // through every layer, at the measured cost of their row count, the coordinator's staging and
+      // amine included per row), then the U items claimed in order (list scheduling); each phase
+      // adds a straggler margin of its largest item. The next batch's forward overlapping the last
+      // updates is not counted (a small gain the model leaves out).
       const plan = planSamples(c.shapes, c.nets, c.batch, threads, c.cellTile);
-      const fw = (c.forward.reduce((a, b) => a + b, 0) + c.coordinator) * Math.ceil(plan.chunks / threads) * plan.rows / c.batch;
-      return fw + lpt(plan.updates.map((u) => (u.range ? (c.update[u.k0]! * (u.range[1] - u.range[0])) / c.shapes[u.k0]!.nOut : c.update.slice(u.k0, u.k1).reduce((a, b) => a + b, 0)) / c.nets), threads) + 2 * h;
+      const item = chunkSeconds(c, plan.rows) + (c.coordinator * plan.rows) / c.batch;
+      const forward = Math.ceil(plan.chunks / threads) * item;
+      const items = plan.updates.map((u) => (u.range ? (c.update[u.k0]! * (u.range[1] - u.range[0])) / c.shapes[u.k0]!.nOut : c.update.slice(u.k0, u.k1).reduce((a, b) => a + b, 0)) / c.nets);
+      return forward + lpt(items, threads) + straggle(c, threads) * (item + Math.max(...items)) + 2 * barrier(c, threads);
     }
   }
+}
+
+/** A barrier or hand-off among `threads` threads: one hand-off, plus each arrival's atomic on the shared word. */
+export function barrier(c: Pick<MachineCosts, 'handoff' | 'atomic'>, threads: number): number {
+  return c.handoff + Math.max(0, threads - 1) * c.atomic;
+}
+
+/** The straggler margin: the expected excess of the slowest of `threads` threads, as a share of one item. */
+export function straggle(c: Pick<MachineCosts, 'jitter'>, threads: number): number {
+  return threads > 1 ? c.jitter * Math.sqrt(2 * Math.log(threads)) : 0;
+}
+
+/** Seconds of one F item of `rows` rows: measured where measured, else the nearest measured row count scaled per row. */
+function chunkSeconds(c: MachineCosts, rows: number): number {
+  const at = c.chunkForward[rows];
+  if (at !== undefined) return at;
+  const keys = Object.keys(c.chunkForward).map(Number);
+  if (keys.length === 0) return (c.forward.reduce((a, b) => a + b, 0) * rows) / c.batch;
+  const near = keys.reduce((best, k) => (Math.abs(k - rows) < Math.abs(best - rows) ? k : best));
+  return (c.chunkForward[near]! * rows) / near;
 }
 
 /**

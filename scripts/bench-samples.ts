@@ -3,7 +3,8 @@
  * bench:samples): every configuration's trainer is built and warmed up (WARMUP epochs: JIT and
  * worker start-up on 2 cores take several), then ROUNDS rounds train one epoch of each in turn;
  * medians per configuration. SPLITS lists samples' chunks,updates per thread to compare
- * (EDSIM_SAMPLES_SPLIT). Writes results/bench-samples.csv.
+ * (EDSIM_SAMPLES_SPLIT); SETS the MNIST class sets; SHIFTED=1 adds the shifted copies (--shifted).
+ * Writes results/bench-samples.csv (OUT_CSV).
  */
 import { writeFileSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
@@ -18,13 +19,14 @@ const warmup = Number(process.env.WARMUP ?? 5);
 const workers = Number(process.env.WORKERS ?? 2);
 const splits = (process.env.SPLITS ?? '4,4').split(' ');
 const sets = (process.env.SETS ?? '0,1 0-9').split(' ');
+const shifted = process.env.SHIFTED === '1';
 const prov = provenance();
 const stamp = new Date().toISOString();
 const rows: Record<string, unknown>[] = [];
 
 for (const classes of sets) {
   const cls = classes.includes('-') ? undefined : classes.split(',').map(Number);
-  const data: LoadedData = await loadDataset('mnist', cls ? { classes: cls } : {});
+  const data: LoadedData = await loadDataset('mnist', { ...(cls ? { classes: cls } : {}), shifted });
   const configs: { strategy: StrategyName; workers: number; split?: string }[] = [
     { strategy: 'serial', workers: 1 }, { strategy: 'cells', workers }, ...splits.map((split) => ({ strategy: 'samples' as StrategyName, workers, split })),
   ];
@@ -44,12 +46,12 @@ for (const classes of sets) {
   configs.forEach((c, i) => {
     const med = summarize(secs[i]!).median;
     const row = {
-      preset: 'bench-wide', data: `mnist ${classes}`, batches_per_epoch: Math.ceil(data.train.n / 128), strategy: c.strategy, workers: c.workers, split: c.split ?? '',
+      preset: 'bench-wide', data: `${data.name} ${classes}`, batches_per_epoch: Math.ceil(data.train.n / 128), strategy: c.strategy, workers: c.workers, split: c.split ?? '',
       rounds, median_seconds_per_epoch: med, all_seconds: secs[i]!.map((s) => s.toFixed(4)).join(' '), speedup_vs_serial: base / med,
-      load_avg_1m: loadAvg1(), ...prov, timestamp: stamp, command: `ROUNDS=${rounds} WARMUP=${warmup} WORKERS=${workers} SPLITS='${splits.join(' ')}' SETS='${sets.join(' ')}' npm run bench:samples`,
+      load_avg_1m: loadAvg1(), ...prov, timestamp: stamp, command: `ROUNDS=${rounds} WARMUP=${warmup} WORKERS=${workers} SPLITS='${splits.join(' ')}' SETS='${sets.join(' ')}'${shifted ? ' SHIFTED=1' : ''} npm run bench:samples`,
     };
     rows.push(row);
-    console.log(`mnist ${classes.padEnd(4)} ${c.strategy.padEnd(8)} x${c.workers} ${(c.split ?? '').padEnd(5)} ${med.toFixed(4)} s/epoch, ${(base / med).toFixed(2)}x  (${row.all_seconds})`);
+    console.log(`${data.name} ${classes.padEnd(4)} ${c.strategy.padEnd(8)} x${c.workers} ${(c.split ?? '').padEnd(5)} ${med.toFixed(4)} s/epoch, ${(base / med).toFixed(2)}x  (${row.all_seconds})`);
   });
 }
 writeFileSync(process.env.OUT_CSV ?? 'results/bench-samples.csv', stringify(rows, { header: true }));

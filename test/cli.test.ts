@@ -39,8 +39,8 @@ test('--workers without --strategy runs the exact strategy the scaling model pre
   assert.is(r.code, 0, r.stderr);
   const m = /strategy (\w+): the fastest byte-identical strategy the scaling model predicts on 2 threads \(samples\/s: (.*)\)/.exec(r.stderr);
   assert.ok(m, r.stderr);
-  assert.ok(['cells', 'layer'].includes(m[1]!), m[1]);
-  assert.match(m[2]!, /cells \d+, layer \d+/);
+  assert.ok(['samples', 'cells', 'layer'].includes(m[1]!), m[1]);
+  assert.match(m[2]!, /samples \d+, cells \d+, layer \d+/);
   assert.match(r.stderr, new RegExp(`strategy ${m[1]}, 2 thread`));
 });
 
@@ -75,8 +75,8 @@ const badInputs: [string, string[], RegExp][] = [
   ['negative alpha', ['train', '--data', 'xor', '--alpha', '-1'], /alpha must be a positive number/],
   ['negative alpha decay', ['train', '--data', 'xor', '--alpha-decay', '-1'], /alpha decay must be a number >= 0, got -1/],
   ['negative cross rate', ['train', '--data', 'xor', '--topology', 'columns', '--alpha-cross', '-2'], /cross-column alpha must be a number >= 0/],
-  ['unknown strategy', ['train', '--data', 'xor', '--strategy', 'magic'], /Invalid values/],
-  ['unknown preset', ['train', '--data', 'xor', '--preset', 'huge'], /Invalid values/],
+  ['unknown strategy', ['train', '--data', 'xor', '--strategy', 'magic'], /--strategy 'magic' is not allowed: expected one of serial/],
+  ['unknown preset', ['train', '--data', 'xor', '--preset', 'huge'], /--preset 'huge' is not allowed: expected one of kaneko/],
   ['unknown dataset', ['train', '--data', 'cifar'], /unknown dataset 'cifar'/],
   ['one class', ['train', '--data', 'mnist', '--classes', '3'], /at least two classes/],
   ['class out of range', ['train', '--data', 'mnist', '--classes', '0,11'], /class 11 does not occur in mnist/],
@@ -108,6 +108,24 @@ for (const [name, args, re] of badInputs) {
     assert.not.match(r.stderr, /\n\s+at /);
   });
 }
+
+test('a value outside an option\'s choices: one line naming the option, the value, the choices and a near miss; exit 2', () => {
+  const cases: [string[], RegExp][] = [
+    [['--strategy', 'bogus'], /^edsim: --strategy 'bogus' is not allowed: expected one of serial, layer, pipeline, output, cells, samples$/],
+    [['--strategy', 'sample'], /^edsim: --strategy 'sample' is not allowed: expected one of .*samples \(did you mean 'samples'\?\)$/],
+    [['--kernels', 'gpu'], /^edsim: --kernels 'gpu' is not allowed: expected one of auto, native, wasm, js$/],
+    [['--precision', 'f16'], /^edsim: --precision 'f16' is not allowed: expected one of f32, f64$/],
+    [['--topology', 'ring'], /^edsim: --topology 'ring' is not allowed: expected one of kaneko, paired, columns$/],
+    [['--preset', 'bench'], /^edsim: --preset 'bench' is not allowed: expected one of .* \(did you mean 'bench-wide'\?\)$/],
+    [['--rule'], /^edsim: --rule needs a value: expected one of kaneko, bidirectional$/],
+  ];
+  for (const [args, re] of cases) {
+    const r = runCli(['train', '--data', 'xor', ...args]);
+    assert.is(r.code, 2, args.join(' '));
+    assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr.trim(), re);
+  }
+});
 
 test('--verbose adds the stack trace', () => {
   const r = runCli(['train', '--data', 'cifar', '--verbose']);

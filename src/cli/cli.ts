@@ -19,6 +19,7 @@ import { checkWritable } from '../files.js';
 import { articleReplay, kanekoReplay, type ReplayResult } from '../report/replay.js';
 import { dataOptions, type NetworkArgs, toTrainerOptions, withDataFlags, withModelFlags, withNetworkFlags } from './cli-options.js';
 import { scaleCommand, type ScaleArgs } from './scale-command.js';
+import { choiceLine } from './usage-errors.js';
 import { parseClasses } from '../data/data.js';
 import { createTrainer, loadTrainer } from '../trainer.js';
 import { summarize } from '../report/stats.js';
@@ -308,7 +309,7 @@ export function buildCli(argv: string[]): Argv {
     .fail((msg, err) => {
       // Argument errors (yargs' own, or thrown by a coerce) are usage errors: exit 2.
       if (err && !(err instanceof EdsimError) && err.name !== 'YError') fail(err);
-      fail(new EdsimError(err ? err.message : msg ?? 'invalid arguments'));
+      fail(new EdsimError(choiceLine(err ? err.message : msg ?? 'invalid arguments')));
     })
     .help();
 }

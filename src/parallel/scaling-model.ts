@@ -54,6 +54,15 @@ export interface MachineCosts {
    * row, which the linear split of `forward` would miss.
    */
   chunkForward: Record<number, number>;
+  /**
+   * Extra seconds per byte to read data another core has just written, over reading it again
+   * (measureCrossCore, on a buffer the size of the weights): every samples thread reads every
+   * weight once a batch, updated by the other threads; every cells thread reads the activations of
+   * the layer below, computed by the others.
+   */
+  crossCore: number;
+  /** Bytes of every weight and bias (the samples strategy's cross-core reads). */
+  weightBytes: number;
 }
 
 /** Relative spreads of every median() call since the last reset (measureCosts' jitter). */
@@ -71,6 +80,55 @@ function median(fn: () => void, reps = 7): number {
   s.sort((a, b) => a - b);
   if (st.median > 0) spreads.push((s[Math.floor(0.75 * (reps - 1))]! - s[Math.floor(0.25 * (reps - 1))]!) / st.median);
   return st.median;
+}
+
+/**
+ * The extra seconds per byte of reading `bytes` that another thread has just written, over reading
+ * them again from this core's caches: medians of a few rounds of (the peer fills, this thread sums
+ * twice).
+ */
+export async function measureCrossCore(bytes: number, rounds = 5): Promise<number> {
+  const n = Math.max(1 << 16, Math.min(bytes, 64 << 20) >> 2);
+  const sab = new SharedArrayBuffer(n * 4 + 64);
+  const ctl = new Int32Array(sab, n * 4, 16);
+  const x = new Float32Array(sab, 0, n);
+  const peer = new Worker(`
+    const { workerData } = require('node:worker_threads');
+    const x = new Float32Array(workerData.sab, 0, workerData.n);
+    const ctl = new Int32Array(workerData.sab, workerData.n * 4, 16);
+    for (let r = 1; ; r++) {
+      while (Atomics.load(ctl, 0) < r) Atomics.wait(ctl, 0, r - 1, 50);
+      if (Atomics.load(ctl, 2) === 1) break;
+      x.fill(r);
+      Atomics.store(ctl, 1, r);
+      Atomics.notify(ctl, 1);
+    }
+  `, { eval: true, workerData: { sab, n } });
+  await new Promise<void>((r) => peer.once('online', () => r()));
+  const sum = (): number => {
+    let a = 0;
+    for (let i = 0; i < n; i += 16) a += x[i]!; // one load per 64-byte line
+    return a;
+  };
+  const extra: number[] = [];
+  let sink = 0;
+  for (let r = 1; r <= rounds; r++) {
+    Atomics.store(ctl, 0, r);
+    Atomics.notify(ctl, 0);
+    while (Atomics.load(ctl, 1) < r) Atomics.wait(ctl, 1, r - 1, 50);
+    let t0 = performance.now();
+    sink += sum();
+    const remote = performance.now() - t0;
+    t0 = performance.now();
+    sink += sum();
+    const local = performance.now() - t0;
+    extra.push(Math.max(0, remote - local) / 1000 / (n * 4));
+  }
+  Atomics.store(ctl, 2, 1);
+  Atomics.store(ctl, 0, rounds + 1);
+  Atomics.notify(ctl, 0);
+  await peer.terminate();
+  return sink < 0 ? 0 : summarize(extra).median;
 }
 
 /** Seconds per Atomics.add on a word another thread is adding to at the same time. */
@@ -166,9 +224,10 @@ export async function measureCosts(o: TrainerOptions, data: Dataset): Promise<Ma
     for (const r of Object.keys(chunkForward)) chunkForward[Number(r)] = (chunkForward[Number(r)]! / whole) * fusedForward;
     const kernels = k.impl;
     const jitter = summarize(spreads).median;
+    const weightBytes = layout!.weightFloats * layout!.elem;
     return {
       batch: B, forward, update, shapes: nets[0]!.layers.map((l) => ({ nIn: l.nIn, nOut: l.nOut })), kernels, nets: nets.length, coordinator, handoff: await measureHandoff(),
-      atomic: await measureAtomic(), jitter, chunkForward,
+      atomic: await measureAtomic(), jitter, chunkForward, weightBytes, crossCore: await measureCrossCore(weightBytes),
       firstLive: firstLayerLive(kernels, t.train.batch, data), splittable: splittable(model!, layout!), cellTile: k.cellTile,
     };
   } finally {
@@ -208,8 +267,10 @@ export function predictBatchSeconds(c: MachineCosts, strategy: StrategyName, thr
       for (let k = 1; k < H; k++) forward += Math.max(...threadsOf.map((g) => part(c.forward, ranges, g, k)));
       const updates = Math.max(...threadsOf.map((g) => ranges.reduce((a, _, k) => a + part(c.update, ranges, g, k), part(c.forward, ranges, g, 0)) + (g === 0 ? c.update[H]! + c.coordinator : 0)));
       const split = ranges.filter((r) => r[0]![1] - r[0]![0] < r.reduce((a, x) => a + x[1] - x[0], 0)).length;
-      // Every phase ends when its slowest thread does; every hand-off wakes every thread.
-      return (forward + updates) * (1 + straggle(c, threads)) + c.forward[H]! + (split + 1) * barrier(c, threads);
+      // Every phase ends when its slowest thread does; every hand-off wakes every thread; every
+      // thread reads the activations of each layer below from the cores that computed them.
+      const activations = c.shapes.reduce((a, l) => a + c.batch * l.nIn * 4, 0) * ((threads - 1) / threads) * c.crossCore;
+      return (forward + updates + activations) * (1 + straggle(c, threads)) + c.forward[H]! + (split + 1) * barrier(c, threads);
     }
     case 'layer': {
       const bounds = balanceGroups(work, threads);
@@ -235,7 +296,9 @@ export function predictBatchSeconds(c: MachineCosts, strategy: StrategyName, thr
       const item = chunkSeconds(c, plan.rows) + (c.coordinator * plan.rows) / c.batch;
       const forward = Math.ceil(plan.chunks / threads) * item;
       const items = plan.updates.map((u) => (u.range ? (c.update[u.k0]! * (u.range[1] - u.range[0])) / c.shapes[u.k0]!.nOut : c.update.slice(u.k0, u.k1).reduce((a, b) => a + b, 0)) / c.nets);
-      return forward + lpt(items, threads) + straggle(c, threads) * (item + Math.max(...items)) + 2 * barrier(c, threads);
+      // Every thread reads every weight once a batch, (P - 1) / P of them written by other cores.
+      const remote = (c.weightBytes * (threads - 1) / threads) * c.crossCore;
+      return forward + remote + lpt(items, threads) + straggle(c, threads) * (item + Math.max(...items)) + 2 * barrier(c, threads);
     }
   }
 }

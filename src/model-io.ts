@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { check, EdsimError } from './errors.js';
 import { netShapes } from './engine/layout.js';
 import { type ModelConfig, validateModelConfig } from './options.js';
-import { atomicWrite } from './files.js';
+import { atomicWrite, MAX_TEXT_BYTES, readChecked } from './files.js';
 import type { WeightSet } from './engine/weights.js';
 
 export const MODEL_FORMAT = 'edsim-model';
@@ -68,12 +68,7 @@ export function parseModel(text: string, where: string): ModelFile {
 }
 
 export function loadModel(path: string): ModelFile {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new EdsimError(`cannot read model file ${path}`);
-  }
+  const text = readChecked(path, 'model file', MAX_TEXT_BYTES, 'utf8');
   check(text.length > 0, `model file ${path} is empty`);
   return parseModel(text, path);
 }

@@ -97,6 +97,12 @@ const badInputs: [string, string[], RegExp][] = [
   ['missing recording', ['kaneko-replay', join(dir, 'none.json')], /cannot read recording/],
   ['model too big for one shared memory', ['train', '--data', 'mnist', '--classes', '0,1', '--hidden', '30000,30000', '--epochs', '1'], /needs 7\.06 GiB of shared memory.*4\.00 GiB.*--precision f32/],
   ['bad seeds', ['sweep', '--data', 'xor', '--seeds', '5-1'], /--seeds range must run forwards/],
+  ['model is a device', ['eval', '--model', '/dev/zero', '--data', 'xor'], /edsim: cannot read model file \/dev\/zero: not a regular file\n/],
+  ['model is a directory', ['eval', '--model', dir, '--data', 'xor'], /cannot read model file .*: it is a directory\n/],
+  ['recording is a device', ['kaneko-replay', '/dev/zero'], /edsim: cannot read recording \/dev\/zero: not a regular file\n/],
+  ['CSV is a device', ['train', '--data', 'csv:/dev/zero'], /edsim: cannot read CSV file \/dev\/zero: not a regular file\n/],
+  ['scale output under /proc', ['scale', '--data', 'xor', '--strategies', 'serial', '--out', '/proc/edsim-x.csv'], /edsim: cannot write \/proc\/edsim-x.csv: /],
+  ['save over a device', ['train', '--data', 'xor', '--save', '/dev/null'], /edsim: cannot write \/dev\/null: not a regular file\n/],
 ];
 
 for (const [name, args, re] of badInputs) {

@@ -114,7 +114,8 @@ test('options are validated with fixed messages', () => {
   // Threads without a strategy: the byte-identical strategy that fits the topology.
   assert.is(resolveOptions({ preset: 'kaneko', workers: 2 }).strategy, 'output');
   assert.is(resolveOptions({ preset: 'article', workers: 2 }).strategy, 'layer');
-  assert.is(resolveOptions({ preset: 'bench-wide', workers: 4 }).strategy, 'cells');
+  assert.is(resolveOptions({ preset: 'bench-wide', workers: 4 }).strategy, 'samples');
+  assert.is(resolveOptions({ preset: 'bench-wide', workers: 4, train: { batch: 16 } }).strategy, 'cells'); // under 8 rows a thread
   assert.is(resolveOptions({ preset: 'article' }).strategy, 'serial');
   assert.is(resolveOptions({ preset: 'mnist10', workers: 2 }).strategy, 'output');
   assert.is(getPreset('fashion10').model.hidden[0], 128);

@@ -3,6 +3,7 @@
  * Classification data with two classes trains one output (target = class index); with more classes,
  * one output per class (one-hot targets).
  */
+import { MAX_TEXT_BYTES, readChecked } from '../files.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -151,7 +152,7 @@ function mnistPackage(): { x: Float64Array; labels: Int32Array } {
 }
 
 function readMaybeGz(path: string): Buffer {
-  const buf = readFileSync(path);
+  const buf = readChecked(path, 'IDX file', 2 ** 31 - 1);
   if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
     try {
       return gunzipSync(buf);
@@ -210,12 +211,7 @@ function idxData(dir: string, opts: LoadOptions): { train: Dataset; test: Datase
 
 /** CSV rows of numbers, features then an integer label; an optional non-numeric header line is skipped. */
 export function csvData(path: string, opts: LoadOptions): { train: Dataset; test: Dataset } {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new EdsimError(`cannot read CSV file ${path}`);
-  }
+  const text = readChecked(path, 'CSV file', MAX_TEXT_BYTES, 'utf8');
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
   check(lines.length > 0, `CSV file ${path} is empty`);
   if (lines[0]!.split(',').some((v) => v.trim() !== '' && Number.isNaN(Number(v)) && !/nan/i.test(v))) lines.shift();

@@ -3,6 +3,7 @@
  * quantize each pixel to black or white in raster order and push the quantization error onto the
  * not-yet-visited neighbours with fixed weights.
  */
+import { readChecked } from '../files.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
 import { EdsimError } from '../errors.js';
@@ -37,12 +38,7 @@ export function errorDiffuse(gray: Float64Array, width: number, height: number, 
 }
 
 export function halftoneFile(input: string, output: string, kernel: HalftoneKernel): { width: number; height: number } {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(input);
-  } catch {
-    throw new EdsimError(`cannot read image ${input}`);
-  }
+  const buf = readChecked(input, 'image', 256 * 2 ** 20);
   let png: PNG;
   try {
     png = PNG.sync.read(buf);

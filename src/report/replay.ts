@@ -2,6 +2,7 @@
  * Replays recorded trajectories (Kaneko's C program; the article's first NumPy implementation) from
  * their initial weights and reports the largest absolute difference from the recording.
  */
+import { MAX_TEXT_BYTES, readChecked } from '../files.js';
 import { readFileSync } from 'node:fs';
 import type { Dataset } from '../data/data.js';
 import { check, EdsimError } from '../errors.js';
@@ -17,12 +18,7 @@ export interface ReplayResult {
 }
 
 function readJson(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new EdsimError(`cannot read recording ${path}`);
-  }
+  const text = readChecked(path, 'recording', MAX_TEXT_BYTES, 'utf8');
   check(text.trim() !== '', `recording ${path} is empty`);
   try {
     return JSON.parse(text) as Record<string, unknown>;

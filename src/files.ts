@@ -29,7 +29,7 @@ function probe(path: string, write: () => void): void {
     write();
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new EdsimError(`cannot write ${path}: ${code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : (code ?? 'write failed')}`);
+    throw new EdsimError(`cannot write ${path}: ${code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : code === 'ENOENT' ? 'the file system there takes no new files' : (code ?? 'write failed')}`);
   }
 }
 

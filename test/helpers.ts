@@ -71,3 +71,19 @@ export function lastJson(stdout: string): Record<string, unknown> {
   const lines = stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
 }
+
+/**
+ * Trains bench-wide (16, 8, 8) with `strategy` on 3 workers in a child process, worker 1 hanging at
+ * batch 3 and a 500 ms stall watch; the child prints "rejected: <message>" and should then exit by
+ * itself (no thread left behind).
+ */
+export function hangingWorkerRun(strategy: string): Run {
+  const script = `
+    import { createTrainer, loadDataset } from ${JSON.stringify(join(ROOT, 'dist', 'src', 'index.js'))};
+    const d = await loadDataset('mnist', { classes: [0, 1], limit: 128 });
+    const t = await createTrainer({ preset: 'bench-wide', model: { hidden: [16, 8, 8] }, train: { batch: 16 }, strategy: '${strategy}', workers: 3, parallel: { fault: { group: 1, kind: 'hang', at: 3 }, stallMs: 500 } });
+    await t.fit(d.train).catch((e) => console.log('rejected:', e.message));
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}

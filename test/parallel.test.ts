@@ -13,7 +13,7 @@ import { identityOrder } from '../src/engine/executor.js';
 import { kernelsFor } from '../src/kernels/backend.js';
 import { spinBudgetUs, waitAtLeast } from '../src/parallel/protocol.js';
 import { nativeAddon } from '../src/kernels/native.js';
-import { ROOT, tempDir, trainedModelFile, withTimeout } from './helpers.js';
+import { hangingWorkerRun, ROOT, tempDir, trainedModelFile, withTimeout } from './helpers.js';
 
 const dir = tempDir();
 const mnist01 = await loadDataset('mnist', { classes: [0, 1], limit: 256 });
@@ -180,14 +180,8 @@ test('output strategy: a failing worker is named too', withTimeout(30000, async 
 }));
 
 test('after a worker fault no thread is left behind: the process exits by itself', withTimeout(60000, async () => {
-  const script = `
-    import { createTrainer, loadDataset } from ${JSON.stringify(join(ROOT, 'dist', 'src', 'index.js'))};
-    const d = await loadDataset('mnist', { classes: [0, 1], limit: 128 });
-    const t = await createTrainer({ preset: 'bench-wide', model: { hidden: [16, 8, 8] }, train: { batch: 16 }, strategy: 'layer', workers: 3, parallel: { fault: { group: 1, kind: 'hang', at: 3 }, stallMs: 500 } });
-    await t.fit(d.train).catch((e) => console.log('rejected:', e.message));
-  `;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30000 });
-  assert.is(r.status, 0, r.stderr);
+  const r = hangingWorkerRun('layer');
+  assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /rejected: layer group 1/);
 }));
 

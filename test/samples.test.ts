@@ -1,7 +1,5 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { loadDataset, parityData } from '../src/data/data.js';
 import { createTrainer, type TrainerOptions } from '../src/trainer.js';
 import { nativeAddon } from '../src/kernels/native.js';
@@ -10,7 +8,7 @@ import { claimItem, claimStart, SLOT } from '../src/parallel/protocol.js';
 import { rowSlice } from '../workers/samples-host.js';
 import { computeLayout } from '../src/engine/layout.js';
 import { getPreset } from '../src/options.js';
-import { ROOT, tempDir, trainedModelFile, withTimeout } from './helpers.js';
+import { hangingWorkerRun, tempDir, trainedModelFile, withTimeout } from './helpers.js';
 
 const dir = tempDir();
 const mnist01 = await loadDataset('mnist', { classes: [0, 1], limit: 256 });
@@ -64,14 +62,8 @@ test('samples: a worker that throws is named; one that hangs is caught by the st
   const t = await createTrainer({ preset: 'bench-wide', model: { hidden: [32, 16] }, train: { epochs: 3, batch: 16 }, strategy: 'samples', workers: 2, parallel: { fault: { group: 1, kind: 'throw', at: 4 } } });
   await t.fit(mnist01.train).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /samples thread 1 failed: injected fault at 4/));
   await t.close();
-  const script = `
-    import { createTrainer, loadDataset } from ${JSON.stringify(join(ROOT, 'dist', 'src', 'index.js'))};
-    const d = await loadDataset('mnist', { classes: [0, 1], limit: 128 });
-    const t = await createTrainer({ preset: 'bench-wide', model: { hidden: [16, 8, 8] }, train: { batch: 16 }, strategy: 'samples', workers: 3, parallel: { fault: { group: 1, kind: 'hang', at: 3 }, stallMs: 500 } });
-    await t.fit(d.train).catch((e) => console.log('rejected:', e.message));
-  `;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30000 });
-  assert.is(r.status, 0, r.stderr);
+  const r = hangingWorkerRun('samples');
+  assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /rejected: the samples strategy's threads \(3\) stopped answering/);
 }));
 

@@ -76,26 +76,30 @@ export class Crew {
   /** Waits until ctrl[slot] >= t; rejects on a worker failure, or when nothing moves for stallMs (naming `blame()`). */
   async waitFor(slot: number, t: number, blame: () => string): Promise<void> {
     if (waitAtLeast(this.ctrl, slot, t, this.spinUs, 1, () => true)) return;
-    let seen = Atomics.load(this.ctrl, slot);
-    let since = performance.now();
+    const watch = { seen: Atomics.load(this.ctrl, slot), since: performance.now() };
     for (;;) {
       const sliceEnd = performance.now() + SLICE_MS;
       if (waitAtLeast(this.ctrl, slot, t, 0, 5, () => performance.now() > sliceEnd || Atomics.load(this.ctrl, SLOT.FAULT) !== 0)) return;
       await new Promise<void>((r) => setImmediate(r));
-      if (Atomics.load(this.ctrl, SLOT.FAULT) !== 0) {
-        // The worker raised its flag; give its error message a moment to arrive.
-        for (let i = 0; i < 20 && !this.failure; i++) await new Promise<void>((r) => setTimeout(r, 5));
-        throw this.failure ?? new EdsimError(`${blame()} failed`);
-      }
-      if (this.failure) throw this.failure;
-      const v = Atomics.load(this.ctrl, slot);
-      if (v !== seen) {
-        seen = v;
-        since = performance.now();
-      } else if (performance.now() - since > this.stallMs) {
-        this.fail(new EdsimError(`${blame()} stopped answering (no progress for ${Math.round(this.stallMs)} ms)`));
-        throw this.failure!;
-      }
+      await this.checkSlice(slot, watch, blame);
+    }
+  }
+
+  /** Between two slices of a wait: a raised fault flag or a failure ends it, and so does no progress on ctrl[slot] for stallMs. */
+  private async checkSlice(slot: number, watch: { seen: number; since: number }, blame: () => string): Promise<void> {
+    if (Atomics.load(this.ctrl, SLOT.FAULT) !== 0) {
+      // The worker raised its flag; give its error message a moment to arrive.
+      for (let i = 0; i < 20 && !this.failure; i++) await new Promise<void>((r) => setTimeout(r, 5));
+      throw this.failure ?? new EdsimError(`${blame()} failed`);
+    }
+    if (this.failure) throw this.failure;
+    const v = Atomics.load(this.ctrl, slot);
+    if (v !== watch.seen) {
+      watch.seen = v;
+      watch.since = performance.now();
+    } else if (performance.now() - watch.since > this.stallMs) {
+      this.fail(new EdsimError(`${blame()} stopped answering (no progress for ${Math.round(this.stallMs)} ms)`));
+      throw this.failure!;
     }
   }
 
@@ -105,27 +109,14 @@ export class Crew {
    * may abort the stream), a worker failure, or no progress for stallMs (naming `blame()`) end it.
    */
   async waitAsync(slot: number, t: number, blame: () => string, tick: () => void): Promise<void> {
-    let seen = Atomics.load(this.ctrl, slot);
-    let since = performance.now();
+    const watch = { seen: Atomics.load(this.ctrl, slot), since: performance.now() };
     for (;;) {
       const v = Atomics.load(this.ctrl, slot);
       if (v >= t) return;
       const r = Atomics.waitAsync(this.ctrl, slot, v, SLICE_MS);
       if (r.async) await r.value;
       tick();
-      if (Atomics.load(this.ctrl, SLOT.FAULT) !== 0) {
-        for (let i = 0; i < 20 && !this.failure; i++) await new Promise<void>((res) => setTimeout(res, 5));
-        throw this.failure ?? new EdsimError(`${blame()} failed`);
-      }
-      if (this.failure) throw this.failure;
-      const now = Atomics.load(this.ctrl, slot);
-      if (now !== seen) {
-        seen = now;
-        since = performance.now();
-      } else if (performance.now() - since > this.stallMs) {
-        this.fail(new EdsimError(`${blame()} stopped answering (no progress for ${Math.round(this.stallMs)} ms)`));
-        throw this.failure!;
-      }
+      await this.checkSlice(slot, watch, blame);
     }
   }
 

@@ -9,8 +9,9 @@
 #   scale-strong.csv/svg      bench-wide on the ten MNIST classes with --shifted (39,980 samples,
 #                             313 batches an epoch): serial and every exact strategy and pipeline on
 #                             $WORKERS threads, with predictions at 4..64
-#   scale-wide.csv/svg        bench-wide with 2048-cell layers on MNIST 0/1 with --shifted (67
-#                             batches of 10x bench-wide's work): serial, samples, cells
+#   scale-wide.csv/svg        bench-wide with four 2048-cell layers (--hidden 4x2048) on the first
+#                             4096 samples of MNIST 0/1 --shifted (32 batches of 10x bench-wide's
+#                             work; WIDE_LIMIT): serial, samples, cells
 #   scale-weak.csv/svg        bench-wide, ten classes, --weak (batch 128 x threads): serial, samples, cells
 #   trace-samples-MAX.json/svg  a MAX-thread samples trace of bench-wide (two epochs)
 #   bench-numpy-16core.csv    edsim against NumPy + OpenBLAS on 1 and MAX threads, same machine
@@ -56,7 +57,7 @@ log "strong: bench-wide, ten classes"
 cli scale --data "$DATA" --shifted "${LIMIT_ARGS[@]}" --preset bench-wide --strategies serial,samples,cells,layer,pipeline \
   --workers "$WORKERS" --predict 4,8,16,32,64 --repeats "$REPEATS" --quiet --out "$OUT/scale-strong.csv" || log "strong failed"
 log "strong: 2048-cell layers, MNIST 0/1"
-cli scale --data "$DATA" --classes 0,1 --shifted "${LIMIT_ARGS[@]}" --preset bench-wide --hidden 2048x4 --strategies serial,samples,cells \
+cli scale --data "$DATA" --classes 0,1 --shifted --limit "${WIDE_LIMIT:-4096}" --preset bench-wide --hidden 4x2048 --strategies serial,samples,cells \
   --workers "$WORKERS" --predict 4,8,16 --repeats 2 --quiet --out "$OUT/scale-wide.csv" || log "wide failed"
 log "weak: batch 128 x threads"
 cli scale --data "$DATA" --shifted "${LIMIT_ARGS[@]}" --preset bench-wide --strategies serial,samples,cells --weak \
@@ -66,7 +67,7 @@ cli train --data "$DATA" --shifted "${LIMIT_ARGS[@]}" --preset bench-wide --stra
   --trace "$OUT/trace-samples-$MAX.json" > /dev/null || log "trace failed"
 if [ "${SKIP_NUMPY:-0}" != 1 ] && [ "$MAX" -ge 2 ]; then
   log "numpy"
-  ROUNDS=${ROUNDS:-3} EPOCHS=${EPOCHS:-5} THREADS=$MAX DATA=$DATA WASM=0 OUT_CSV="$OUT/bench-numpy-16core.csv" \
+  ROUNDS=${ROUNDS:-3} EPOCHS=${EPOCHS:-4} THREADS=$MAX DATA=$DATA WASM=0 OUT_CSV="$OUT/bench-numpy-16core.csv" \
     timeout 240 node dist/scripts/bench-numpy.js || log "bench-numpy failed"
 fi
 log "done"

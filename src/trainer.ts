@@ -176,6 +176,11 @@ export class Trainer {
     return history;
   }
 
+  /** The share of the running epoch done (0 between epochs); undefined where the strategy knows only at the end (output). */
+  epochProgress(): number | undefined {
+    return this.executor?.progress?.();
+  }
+
   async evaluate(data: Dataset): Promise<Evaluation> {
     check(this.executor, 'the trainer has no model yet: call fit() or load() first');
     check(data.n > 0, 'evaluation data is empty');

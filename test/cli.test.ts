@@ -2,7 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, lastJson, runCli, tempDir } from './helpers.js';
+import { spawn } from 'node:child_process';
+import { CLI, FIXTURES, lastJson, ROOT, runCli, tempDir, withTimeout } from './helpers.js';
 
 const dir = tempDir();
 const csv = join(dir, 'ok.csv');
@@ -132,6 +133,27 @@ test('a value outside an option\'s choices: one line naming the option, the valu
     assert.match(r.stderr.trim(), re);
   }
 });
+
+test('a long first epoch is announced with its estimated length and the run\'s, then Ctrl-C stops it', withTimeout(60000, async () => {
+  // Kaneko's preset on ten classes: float64, the faithful exp, about a minute an epoch on 2 cores.
+  const child = spawn(process.execPath, [CLI, 'train', '--data', 'mnist', '--classes', '0-9', '--preset', 'kaneko', '--hidden', '128'], { cwd: ROOT });
+  let err = '';
+  const line = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no estimate within 45 s: ${err}`)), 45000);
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /edsim: an epoch will take about .*\n/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[0]);
+      }
+    });
+  });
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  assert.match(line, /^edsim: an epoch will take about (\d+ h \d+ min|\d+ min \d+ s|\d+ s) \([\d.]+ % of the first done in \d+ s\); up to 10000 epoch\(s\) \(fewer if the error sum falls below 0.1\): up to .* in all/);
+  assert.is(code, 130);
+}));
 
 test('--verbose adds the stack trace', () => {
   const r = runCli(['train', '--data', 'cifar', '--verbose']);

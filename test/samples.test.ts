@@ -58,6 +58,19 @@ test('samples: evaluation equals serial evaluation; an aborted epoch rolls back;
   await b.close();
 }));
 
+test('samples: a thread that falls behind in an evaluation delays the others, it does not corrupt them (the same rows of a slot, two batches apart)', withTimeout(60000, async () => {
+  const o: TrainerOptions = { preset: 'bench-wide', model: { hidden: [64, 32] }, train: { epochs: 1, batch: 32 } };
+  const a = await createTrainer({ ...o, strategy: 'serial' });
+  // 8 training batches (t = 1..8), then the evaluation's batches t = 9..22: worker 1 holds its first
+  // item of batch 10 or later for 300 ms while worker 0 runs ahead.
+  const b = await createTrainer({ ...o, strategy: 'samples', workers: 2, parallel: { fault: { group: 1, kind: 'pause', at: 10 } } });
+  await a.fit(mnist01.train);
+  await b.fit(mnist01.train);
+  assert.equal(await b.evaluate(mnist01.test), await a.evaluate(mnist01.test));
+  await a.close();
+  await b.close();
+}));
+
 test('samples: a worker that throws is named; one that hangs is caught by the stall watch and leaves no thread behind', withTimeout(60000, async () => {
   const t = await createTrainer({ preset: 'bench-wide', model: { hidden: [32, 16] }, train: { epochs: 3, batch: 16 }, strategy: 'samples', workers: 2, parallel: { fault: { group: 1, kind: 'throw', at: 4 } } });
   await t.fit(mnist01.train).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /samples thread 1 failed: injected fault at 4/));

@@ -66,6 +66,8 @@ class WorkerHost {
     if (!m.fault || m.fault.at !== at) return;
     if (m.fault.kind === 'throw') throw new Error(`injected fault at ${at}`);
     if (m.fault.kind === 'exit') process.exit(3);
+    // pause: fall 300 ms behind, as a descheduled thread would, then go on.
+    if (m.fault.kind === 'pause') return void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
     for (;;) { /* hang: stop answering */ }
   }
 

@@ -103,7 +103,6 @@ export class SamplesHost {
       const i = Math.floor(idx / per);
       const j = idx - i * per;
       const t = msg.t0 + i;
-      this.maybeFault(t);
       const start = i * msg.batch;
       const count = Math.min(msg.batch, msg.n - start);
       if (Atomics.load(this.ctrl, SLOT.ABORT) === 0) {
@@ -129,12 +128,14 @@ export class SamplesHost {
     const rows = Math.min(plan.rows, count - b0);
     if (rows <= 0) return true;
     const U = plan.chunks;
-    // The slot's activations were last read by batch t - 2's updates.
-    if (msg.train && i >= 2 && !this.waitFlags(U, U + plan.updates.length, t - 2)) return false;
+    // The slot's rows were last used by batch t - 2: by its updates (training), or by this chunk's
+    // own forward pass (evaluation, where nothing else orders two batches of the same slot).
+    if (i >= 2 && !(msg.train ? this.waitFlags(U, U + plan.updates.length, t - 2) : this.waitFlags(c, c + 1, t - 2))) return false;
     const nets = this.slices[t % this.layout.slots.length]![c]!;
     let t0 = performance.now();
     let busy = 0;
     for (const net of nets) stageBatch(f, net, data, order, start + b0, rows, kern.gatherRows);
+    this.maybeFault(t); // test-only: a fault or a pause in the middle of an item
     for (const b of plan.blocks) {
       if (msg.train && i >= 1) {
         busy += performance.now() - t0;
@@ -164,6 +165,7 @@ export class SamplesHost {
   private updateItem(t: number, u: number, count: number): boolean {
     const { plan, f, kern, m } = this;
     if (!this.waitFlags(0, Math.ceil(count / plan.rows), t)) return false;
+    this.maybeFault(t);
     const item = plan.updates[u]!;
     const net = this.layout.slots[t % this.layout.slots.length]![item.net]!;
     const t0 = performance.now();

@@ -21,7 +21,7 @@ import { dataOptions, type NetworkArgs, toTrainerOptions, withDataFlags, withMod
 import { scaleCommand, type ScaleArgs } from './scale-command.js';
 import { choiceLine } from './usage-errors.js';
 import { parseClasses } from '../data/data.js';
-import { createTrainer, loadTrainer } from '../trainer.js';
+import { createTrainer, loadTrainer, type Trainer } from '../trainer.js';
 import { summarize } from '../report/stats.js';
 
 let verbose = process.argv.includes('--verbose');
@@ -69,6 +69,40 @@ function printReplay(r: ReplayResult): void {
   process.exitCode = r.maxAbsDiff <= 1e-9 ? 0 : 1;
 }
 
+/** "1 h 05 min", "3 min 20 s", "42 s". */
+export function duration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s >= 3600) return `${Math.floor(s / 3600)} h ${String(Math.round((s % 3600) / 60)).padStart(2, '0')} min`;
+  if (s >= 60) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${s} s`;
+}
+
+/** Epochs estimated to take at least this long are announced once the first has run this long. */
+const LONG_EPOCH_S = 30;
+const ESTIMATE_AFTER_S = 3;
+
+/**
+ * Watches the first epoch: once it has run ESTIMATE_AFTER_S and is estimated (from the share done)
+ * to take LONG_EPOCH_S or more, says once how long an epoch and the whole run may take.
+ */
+function longEpochNotice(trainer: Trainer, log: (s: string) => void, firstDone: () => boolean): NodeJS.Timeout {
+  const t0 = performance.now();
+  const timer: NodeJS.Timeout = setInterval(() => {
+    const elapsed = (performance.now() - t0) / 1000;
+    const share = trainer.epochProgress();
+    if (firstDone()) return clearInterval(timer);
+    if (elapsed < ESTIMATE_AFTER_S || share === undefined || share <= 0) return;
+    const epoch = elapsed / share;
+    clearInterval(timer);
+    if (epoch < LONG_EPOCH_S) return;
+    const epochs = trainer.train.epochs;
+    const stop = trainer.train.stopErrSum > 0 ? ` (fewer if the error sum falls below ${trainer.train.stopErrSum})` : '';
+    log(`edsim: an epoch will take about ${duration(epoch)} (${(100 * share).toFixed(1)} % of the first done in ${duration(elapsed)}); up to ${epochs} epoch(s)${stop}: up to ${duration(epoch * epochs)} in all (--epochs sets the count; Ctrl-C stops and saves the last whole epoch)`);
+  }, 1000);
+  timer.unref();
+  return timer;
+}
+
 async function trainCommand(a: NetworkArgs & { save?: string; json: boolean; quiet: boolean; trace?: string }): Promise<void> {
   if (a.save !== undefined) checkWritable(a.save);
   if (a.trace !== undefined) checkWritable(a.trace);
@@ -92,17 +126,20 @@ async function trainCommand(a: NetworkArgs & { save?: string; json: boolean; qui
   const { model } = trainer.plan(data.train.features, data.train.outputs);
   log(`edsim: ${a.data}: ${data.train.n} training / ${data.test.n} test samples, ${data.train.features} features, ${data.train.outputs} output(s); preset ${a.preset}, strategy ${trainer.strategy}, ${trainer.workers} thread(s), ${model.precision} on ${kernelsLine(model.kernels)}`);
   const { signal, dispose } = interruptSignal();
+  let epochsSeen = 0;
+  const notice = longEpochNotice(trainer, log, () => epochsSeen > 0);
   let history;
   try {
     history = await trainer.fit(data.train, {
       signal,
-      onEpoch: (e) => log(`epoch ${e.epoch}  err ${e.errSum.toFixed(4)}  wrong ${e.wrong}  train ${pct(e.trainAccuracy)}  ${e.seconds.toFixed(3)} s  ${Math.round(e.samplesPerSecond)} samples/s`),
+      onEpoch: (e) => (epochsSeen++, log(`epoch ${e.epoch}  err ${e.errSum.toFixed(4)}  wrong ${e.wrong}  train ${pct(e.trainAccuracy)}  ${e.seconds.toFixed(3)} s  ${Math.round(e.samplesPerSecond)} samples/s`)),
     });
   } catch (err) {
     if (a.save !== undefined && trainer.model) await trainer.save(a.save).catch(() => undefined);
     await trainer.close();
     throw err;
   } finally {
+    clearInterval(notice);
     dispose();
   }
   if (history.aborted) {

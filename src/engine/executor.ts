@@ -38,6 +38,8 @@ export interface Executor {
   evaluate(data: Samples & { labels: Int32Array }): Promise<EpochTally>;
   /** Busy and waiting time per thread since the last call. */
   takeStats(): WorkerStats[];
+  /** The share of the running epoch done so far (0 between epochs; absent where it is not known until the end). */
+  progress?(): number;
   /** Names of the threads, coordinator first (the tracks of a trace). */
   readonly threadNames: string[];
   close(): Promise<void>;
@@ -155,6 +157,7 @@ export function slotSerial(mem: Memory, layout: Layout, config: ModelConfig, slo
 export class SerialExecutor implements Executor {
   readonly name: StrategyName = 'serial';
   private busy = 0;
+  private done = 0;
   private readonly rows: BatchRows;
   private readonly k: Kernels;
   private epochRows: { out: Float64Array; err: Float64Array } | undefined;
@@ -206,6 +209,7 @@ export class SerialExecutor implements Executor {
     const breathe = yielder();
     const tally = emptyTally();
     for (let k = 0; k < this.layout.nets.length; k++) {
+      this.done = k / this.layout.nets.length;
       await breathe();
       if (signal?.aborted) return tally; // incomplete: the trainer rolls the epoch back
       runNets(this.k, this.mem.f, this.layout, k, k + 1, data, order, n, train, c.u0, c.u1, c.rule === 'kaneko', this.epochRows.out, this.epochRows.err, total);
@@ -227,6 +231,7 @@ export class SerialExecutor implements Executor {
       this.pass(data, order, start, count, train);
       this.rows.tally(this.mem.f, this.layout.nets, count, data.labels, order, start, tally);
       hook?.(start, count);
+      this.done = (start + count) / order.length;
     }
     this.busy += performance.now() - t0;
     return tally;
@@ -255,7 +260,12 @@ export class SerialExecutor implements Executor {
     return out;
   }
 
+  progress(): number {
+    return this.done;
+  }
+
   takeStats(): WorkerStats[] {
+    this.done = 0;
     const s = [{ group: 'coordinator', busyMs: this.busy, waitMs: 0 }];
     this.busy = 0;
     return s;

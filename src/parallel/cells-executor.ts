@@ -29,6 +29,7 @@ export function cellsName(g: number, ranges: CellRange[][]): string {
 export class CellsExecutor implements Executor {
   readonly name: StrategyName = 'cells';
   private seq = 0;
+  private done = 0;
   private readonly rows: BatchRows;
   private readonly stats;
   private readonly names: string[];
@@ -135,6 +136,7 @@ export class CellsExecutor implements Executor {
       t0 = performance.now();
       this.rows.tally(f, nets, count, data.labels, order, start, tally);
       hook?.(start, count);
+      this.done = (start + count) / order.length;
       if (train) {
         const t1 = performance.now();
         for (const net of nets) {
@@ -164,7 +166,12 @@ export class CellsExecutor implements Executor {
     return this.stream(data, identityOrder(data.y.length / data.outputs), this.layout.batch, false);
   }
 
+  progress(): number {
+    return this.done;
+  }
+
   takeStats(): WorkerStats[] {
+    this.done = 0;
     return takeGroupStats(this.stats, this.names);
   }
 

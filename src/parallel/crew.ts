@@ -40,6 +40,9 @@ export class Crew {
       // Workers inherit the parent's Node flags; --input-type applies only to --eval code.
       const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
       const worker = new Worker(WORKER_URL, { execArgv });
+      // Idle workers do not keep the process alive: a caller that forgets close() (or a test that
+      // fails before it) still exits; while an epoch runs, the coordinator's awaited wait does.
+      worker.unref();
       const api = wrap<WorkerHostApi>(nodeEndpoint(worker));
       const entry = { worker, api, running: Promise.resolve(), name };
       this.workers.push(entry);

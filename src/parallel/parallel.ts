@@ -23,10 +23,10 @@ import { TraceRecorder, type TraceSpec } from './trace.js';
 
 export const MAX_WORKERS = MAX_GROUPS;
 
-/** Test-only: make worker `group` throw, exit or hang when it reaches batch (or epoch) `at`. */
+/** Test-only: make worker `group` throw, exit, hang or pause for 300 ms when it reaches batch (or epoch) `at`. */
 export interface FaultInjection {
   group: number;
-  kind: 'throw' | 'exit' | 'hang';
+  kind: 'throw' | 'exit' | 'hang' | 'pause';
   at: number;
 }
 
@@ -46,6 +46,7 @@ type Labeled = Samples & { labels: Int32Array };
 /** `layer` (lag 0, one slot: byte-identical to serial) and `pipeline` (lag G-1-g, G+1 slots). */
 class LayerExecutor implements Executor {
   private seq = 0;
+  private done = 0;
   private pool: EvalPool | undefined;
   private readonly group0: LayerGroup;
   private readonly rows: BatchRows;
@@ -127,6 +128,7 @@ class LayerExecutor implements Executor {
         publish(ctrl, SLOT.UPD, u.t);
         this.rows.tally(f, this.layout.slots[u.t % S]!, u.count, data.labels, order, u.start, tally);
         hook?.(u.start, u.count);
+        this.done = (u.start + u.count) / order.length;
       }
       if (lastBatch) break;
       if (S === 1) await stage(i + 1, t + 1);
@@ -165,7 +167,12 @@ class LayerExecutor implements Executor {
     return this.names;
   }
 
+  progress(): number {
+    return this.done;
+  }
+
   takeStats(): WorkerStats[] {
+    this.done = 0;
     return takeGroupStats(this.stats, this.names);
   }
 

@@ -170,7 +170,7 @@ export interface WorkerInit {
   work?: SharedArrayBuffer;
   port?: import('node:worker_threads').MessagePort;
   /** Test-only fault injection: make this worker throw, exit or hang at batch/epoch `at`. */
-  fault?: { kind: 'throw' | 'exit' | 'hang'; at: number };
+  fault?: { kind: 'throw' | 'exit' | 'hang' | 'pause'; at: number };
 }
 
 export interface SharedData {

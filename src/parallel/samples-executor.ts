@@ -45,6 +45,8 @@ export class SamplesExecutor implements Executor {
   readonly name: StrategyName = 'samples';
   private seq = 0;
   private streamSeq = 0;
+  /** Items in the running stream (0: none). */
+  private streamItems = 0;
   private readonly sets = new WeakMap<Samples['x'], SharedSet>();
   private order = new Int32Array(new SharedArrayBuffer(4));
   private results = new SharedArrayBuffer(8);
@@ -114,6 +116,7 @@ export class SamplesExecutor implements Executor {
     Atomics.store(ctrl, SLOT.DONE, 0);
     Atomics.store(ctrl, SLOT.CLAIM, claimStart(s));
     publish(ctrl, SLOT.STREAM, s);
+    this.streamItems = total;
     let aborted = false;
     await this.crew.waitAsync(SLOT.DONE, total, () => this.holder(), () => {
       if (signal?.aborted && !aborted) {
@@ -121,6 +124,7 @@ export class SamplesExecutor implements Executor {
         Atomics.store(ctrl, SLOT.ABORT, 1);
       }
     });
+    this.streamItems = 0;
     if (aborted) return tally; // incomplete: the trainer rolls the epoch back
     const out = new Float64Array(this.results, 0, n * this.total);
     const err = new Float64Array(this.results, n * this.total * 8, n * this.total);
@@ -140,6 +144,10 @@ export class SamplesExecutor implements Executor {
 
   evaluate(data: Labeled): Promise<EpochTally> {
     return this.stream(data, identityOrder(data.y.length / data.outputs), this.layout.batch, false);
+  }
+
+  progress(): number {
+    return this.streamItems > 0 ? Atomics.load(this.mem.ctrl, SLOT.DONE) / this.streamItems : 0;
   }
 
   takeStats(): WorkerStats[] {

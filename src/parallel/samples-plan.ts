@@ -11,6 +11,8 @@
  *   done (the weights it reads), and stages its rows only once batch t - 2's U items are done (they
  *   read the activation slot it overwrites): layer 0's updates finish first, so the next batch's
  *   forward pass starts while deeper layers are still updating.
+ * - In an evaluation (no U items) an F item stages its rows only once the same chunk of batch
+ *   t - 2 is done: the same rows of the same slot.
  * Every F and U item runs the same kernel calls on the same values as `serial` (a row's forward
  * chain does not depend on its neighbours, a cell's update does not depend on the range), so the
  * model is byte-identical for any thread count and any claiming order.

@@ -111,7 +111,9 @@ export class SamplesHost {
           : this.updateItem(t, j - chunks, count);
         if (!ok) return false;
       }
-      publish(this.work, j, t);
+      // F flags per slot (two batches of one slot are ordered, two of different slots are not:
+      // in an evaluation batch t + 1's chunk may finish before batch t's), U flags per item.
+      publish(this.work, j < chunks ? (t % this.layout.slots.length) * chunks + j : j + (this.layout.slots.length - 1) * chunks, t);
       if (Atomics.add(this.ctrl, SLOT.DONE, 1) + 1 === msg.total) Atomics.notify(this.ctrl, SLOT.DONE);
     }
   }
@@ -127,11 +129,14 @@ export class SamplesHost {
     const b0 = c * plan.rows;
     const rows = Math.min(plan.rows, count - b0);
     if (rows <= 0) return true;
-    const U = plan.chunks;
+    const S = this.layout.slots.length;
+    const U = S * plan.chunks;
+    const slot = t % S;
     // The slot's rows were last used by batch t - 2: by its updates (training), or by this chunk's
     // own forward pass (evaluation, where nothing else orders two batches of the same slot).
-    if (i >= 2 && !(msg.train ? this.waitFlags(U, U + plan.updates.length, t - 2) : this.waitFlags(c, c + 1, t - 2))) return false;
-    const nets = this.slices[t % this.layout.slots.length]![c]!;
+    const mine = slot * plan.chunks + c;
+    if (i >= 2 && !(msg.train ? this.waitFlags(U, U + plan.updates.length, t - 2) : this.waitFlags(mine, mine + 1, t - 2))) return false;
+    const nets = this.slices[slot]![c]!;
     let t0 = performance.now();
     let busy = 0;
     for (const net of nets) stageBatch(f, net, data, order, start + b0, rows, kern.gatherRows);
@@ -164,10 +169,11 @@ export class SamplesHost {
 
   private updateItem(t: number, u: number, count: number): boolean {
     const { plan, f, kern, m } = this;
-    if (!this.waitFlags(0, Math.ceil(count / plan.rows), t)) return false;
+    const slot = t % this.layout.slots.length;
+    if (!this.waitFlags(slot * plan.chunks, slot * plan.chunks + Math.ceil(count / plan.rows), t)) return false;
     this.maybeFault(t);
     const item = plan.updates[u]!;
-    const net = this.layout.slots[t % this.layout.slots.length]![item.net]!;
+    const net = this.layout.slots[slot]![item.net]!;
     const t0 = performance.now();
     if (item.range) kern.update(f, net, net.layers[item.k0]!, count, m.kanekoRule, item.range[0], item.range[1]);
     else kern.updateLayers(f, net, item.k0, item.k1, count, m.kanekoRule);

@@ -249,7 +249,8 @@ export async function createParallelExecutor(
     const plan = planFor(layout, workers, kernelsFor(config.kernels, mem).cellTile);
     const { mine, theirs } = SamplesExecutor.channels(workers);
     const crew = new Crew(mem.buffer, mem.ctrl, stallMs, workers);
-    const work = new SharedArrayBuffer(4 * (plan.chunks + plan.updates.length));
+    // Done flags: F items per activation slot and chunk, then U items (samples-plan.ts).
+    const work = new SharedArrayBuffer(4 * (layout.slots.length * plan.chunks + plan.updates.length));
     const exec = new SamplesExecutor(mem, layout, plan, crew, mine);
     try {
       await crew.start(exec.threadNames.map((name, g) => {

@@ -5,7 +5,9 @@
  * over the whole batch). Threads claim items in that order through one atomic counter, so a thread
  * that falls behind (descheduled, slower core) delays only its own item, never a fixed share.
  *
- * Dependencies (each a flag per item holding the last batch it finished, so nothing is reset):
+ * Dependencies (each a flag holding the last batch that finished it, so nothing is reset: one per
+ * F item and activation slot, since two batches of one slot are ordered and two of different slots
+ * are not; one per U item, since a batch's updates all end before the next batch's begin):
  * - U items of batch t wait for every F item of batch t (the amine needs every sample).
  * - An F item of batch t forwards block b only once the U items of block b of batch t - 1 are
  *   done (the weights it reads), and stages its rows only once batch t - 2's U items are done (they

@@ -10,15 +10,13 @@ import { hideBin } from 'yargs/helpers';
 import { loadDataset } from '../data/data.js';
 import { EdsimError } from '../errors.js';
 import { nativeReason } from '../kernels/native.js';
-import { writeTrace } from '../report/report.js';
-import { parseQueueUrl, runWorker, submitRuns } from '../queue/queue.js';
 import { ROW_COLUMNS, type RunRow, type RunSpec, runOne, summarizeRuns } from '../queue/runs.js';
 import { stringify } from 'csv-stringify/sync';
 import { fastestExactStrategy } from '../parallel/scaling-model.js';
 import { checkWritable } from '../files.js';
 import { articleReplay, kanekoReplay, type ReplayResult } from '../report/replay.js';
 import { dataOptions, type NetworkArgs, toTrainerOptions, withDataFlags, withModelFlags, withNetworkFlags } from './cli-options.js';
-import { scaleCommand, type ScaleArgs } from './scale-command.js';
+import type { ScaleArgs } from './scale-command.js';
 import { choiceLine } from './usage-errors.js';
 import { parseClasses } from '../data/data.js';
 import { createTrainer, loadTrainer, type Trainer } from '../trainer.js';
@@ -157,6 +155,7 @@ async function trainCommand(a: NetworkArgs & { save?: string; json: boolean; qui
   const train = await trainer.evaluate(data.train);
   await trainer.close();
   if (trace) {
+    const { writeTrace } = await import('../report/report.js');
     const svg = await writeTrace(a.trace!, trace, { command: `edsim ${process.argv.slice(2).join(' ')}`, strategy: trainer.strategy, workers: trainer.workers });
     log(`edsim: trace of ${trace.events.length} events in ${a.trace} (open it in Perfetto or chrome://tracing), timeline in ${svg}`);
   }
@@ -198,7 +197,8 @@ async function sweepCommand(a: NetworkArgs & { seeds: string; json: boolean; qui
   const seeds = parseSeeds(a.seeds);
   const opts = toTrainerOptions(a);
   if (a.out !== undefined) checkWritable(a.out);
-  if (a.queue !== undefined) parseQueueUrl(a.queue);
+  const queue = a.queue !== undefined ? await import('../queue/queue.js') : undefined;
+  if (a.queue !== undefined) queue!.parseQueueUrl(a.queue);
   const specs: RunSpec[] = seeds.map((seed) => ({ data: a.data, dataOptions: dataOptions(a), options: opts, seed }));
   const progress = (n: number): void => {
     if (!a.quiet && !a.json && process.stderr.isTTY) process.stderr.write(`\r${n}/${seeds.length} runs`);
@@ -208,7 +208,7 @@ async function sweepCommand(a: NetworkArgs & { seeds: string; json: boolean; qui
   let aborted = false;
   try {
     if (a.queue !== undefined) {
-      ({ rows, aborted } = await submitRuns(a.queue, specs, () => progress(rows.length + 1), signal));
+      ({ rows, aborted } = await queue!.submitRuns(a.queue, specs, () => progress(rows.length + 1), signal));
     } else {
       const data = await loadDataset(a.data, dataOptions(a));
       for (const spec of specs) {
@@ -271,6 +271,7 @@ export function buildCli(argv: string[]): Argv {
         .option('lock-ms', { coerce: (v: unknown) => { const n = Number(v); if (!Number.isInteger(n) || n < 500) throw new EdsimError(`--lock-ms must be an integer >= 500, got '${String(v)}'`); return n; }, default: 30000, describe: 'a job whose worker stops answering goes back to the queue after this long' })
         .example('$0 worker --queue redis://10.0.0.5:6379', 'serve sweeps submitted with --queue'),
     async (a) => {
+      const { runWorker } = await import('../queue/queue.js');
       await runWorker(String(a.queue), { concurrency: a.concurrency as number, lockMs: a['lock-ms'] as number, log: (s) => process.stderr.write(`${s}\n`) });
       process.exit(0);
     })
@@ -293,6 +294,7 @@ export function buildCli(argv: string[]): Argv {
         .example('$0 scale --data mnist --classes 0,1 --preset bench-wide --strategies serial,cells,layer,pipeline --workers 1,2 --predict 4,8,16,32,64', 'measure on this machine, predict up to 64 cores'),
     async (a) => {
       const { signal, dispose } = interruptSignal();
+      const { scaleCommand } = await import('./scale-command.js');
       const code = await scaleCommand({ ...(a as unknown as ScaleArgs), workerList: (a as { workers?: string }).workers, workers: undefined } as ScaleArgs, signal).finally(dispose);
       if (code !== 0) process.exit(code);
     })

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { checkReachable } from '../src/queue/queue.js';
 import { CLI, lastJson, runCli, tempDir, withTimeout } from './helpers.js';
@@ -103,6 +103,11 @@ test('a sweep through the queue with two workers reports what the local sweep re
   assert.ok(rows.every((x) => x.host === hostname() && x.kind === 'measured'));
   const serial = rows.filter((x) => x.strategy === 'serial').map((x) => Number(x.speedup));
   assert.ok(Math.abs((serial[0]! + serial[1]!) / 2 - 1) < 1e-9, 'speedups against serial on the same host');
+  // A job with more threads than this machine's cores: the worker that takes it says so.
+  const more = availableParallelism() + 1;
+  const over = await runCliAsync(['scale', '--data', 'xor', '--preset', 'article', '--hidden', '8', '--strategies', 'cells', '--workers', String(more), '--repeats', '1', '--queue', url, '--out', join(dir, 'over.csv'), '--json']);
+  assert.is(over.code, 0, over.stderr);
+  assert.ok(w.some((x) => new RegExp(`warning: job \\S+ runs ${more} threads \\(${more} x concurrency 1\\) on ${availableParallelism()} available cores`).test(x.log())), w.map((x) => x.log()).join('\n'));
 }));
 
 test('a worker killed mid-job: the sweep completes, every seed once, results equal to the local sweep', withTimeout(120000, async () => {

@@ -4,6 +4,7 @@
  * collects the rows; `runWorker` takes jobs until SIGINT/SIGTERM. A worker killed mid-job loses
  * its lock after `lockMs`; another worker then runs the job again (once).
  */
+import { availableParallelism } from 'node:os';
 import { Job, Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
@@ -130,6 +131,9 @@ export async function runWorker(url: string, o: { concurrency: number; lockMs: n
     o.log(`edsim worker: job ${job.id} started (${describe(job.data)})`);
     if ('seed' in job.data) return runOne(job.data, await data);
     const s = job.data;
+    // A scaling job measured with more threads than this machine has cores measures sharing.
+    const threads = s.config.workers * o.concurrency;
+    if (threads > availableParallelism()) o.log(`edsim worker: warning: job ${job.id} runs ${threads} threads (${s.config.workers} x concurrency ${o.concurrency}) on ${availableParallelism()} available cores: its speedups measure sharing, not scaling`);
     const m = await measureConfig(await data, s.config, { repeats: s.repeats, warmup: s.warmup }, provenance(), new Date().toISOString());
     return m.rows;
   }, { connection, concurrency: o.concurrency, lockDuration: o.lockMs, stalledInterval: o.lockMs, maxStalledCount: 1 });

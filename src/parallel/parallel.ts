@@ -245,7 +245,7 @@ export async function createParallelExecutor(
     return exec;
   }
   if (strategy === 'samples') {
-    checkSamplesModel(config, layout);
+    checkSamplesModel(layout);
     const plan = planFor(layout, workers, kernelsFor(config.kernels, mem).cellTile);
     const { mine, theirs } = SamplesExecutor.channels(workers);
     const crew = new Crew(mem.buffer, mem.ctrl, stallMs, workers);

@@ -14,7 +14,6 @@ import { stagedInputs, type Samples } from '../engine/engine.js';
 import { check, EdsimError } from '../errors.js';
 import { BatchRows, emptyTally, type BatchHook, type EpochTally, type Executor, identityOrder, type StrategyName, takeGroupStats, tallyRows, type WorkerStats } from '../engine/executor.js';
 import type { Layout, Memory } from '../engine/layout.js';
-import type { ModelConfig } from '../options.js';
 import { claimStart, MAX_STREAM_ITEMS, publish, SLOT, statsView, type StreamMessage } from './protocol.js';
 import { itemsPerBatch, planSamples, type SamplesPlan } from './samples-plan.js';
 
@@ -161,8 +160,7 @@ export class SamplesExecutor implements Executor {
 }
 
 /** Checks the model suits the samples strategy: every net of the same shape. */
-export function checkSamplesModel(config: ModelConfig, layout: Layout): void {
-  void config;
+export function checkSamplesModel(layout: Layout): void {
   const first = layout.nets[0]!.layers;
   check(layout.nets.every((n) => n.layers.length === first.length && n.layers.every((l, k) => l.nIn === first[k]!.nIn && l.nOut === first[k]!.nOut)),
     'the samples strategy needs every net to have the same layers');

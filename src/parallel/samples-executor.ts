@@ -12,7 +12,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { Crew } from './crew.js';
 import { stagedInputs, type Samples } from '../engine/engine.js';
 import { check, EdsimError } from '../errors.js';
-import { BatchRows, emptyTally, type BatchHook, type EpochTally, type Executor, identityOrder, type StrategyName, takeGroupStats, tallyRows, type WorkerStats } from '../engine/executor.js';
+import { emptyTally, type BatchHook, type EpochTally, type Executor, identityOrder, type StrategyName, takeGroupStats, tallyRows, type WorkerStats } from '../engine/executor.js';
 import type { Layout, Memory } from '../engine/layout.js';
 import { claimStart, MAX_STREAM_ITEMS, publish, SLOT, statsView, type StreamMessage } from './protocol.js';
 import { itemsPerBatch, planSamples, type SamplesPlan } from './samples-plan.js';
@@ -61,7 +61,7 @@ export class SamplesExecutor implements Executor {
     /** The coordinator's end of each worker's stream port. */
     private readonly ports: MessagePort[],
   ) {
-    this.total = new BatchRows(layout).total;
+    this.total = layout.nets.reduce((sum, net) => sum + net.outputs, 0);
     this.stats = statsView(mem.buffer);
     this.threadNames = ports.map((_, g) => samplesName(g));
   }

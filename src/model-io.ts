@@ -1,6 +1,11 @@
-/** Model files: JSON with a format name and version; weights as base64 float64 bytes, so files compare byte for byte. */
-import { readFileSync } from 'node:fs';
+/**
+ * Model files: edsim's JSON (a format name and version; weights as base64 float64 bytes, so files
+ * compare byte for byte), or safetensors (one tensor per layer's weights and bias in the model's
+ * precision, the config in the header's metadata) for NumPy, PyTorch and the model hubs.
+ */
+import { extname } from 'node:path';
 import { check, EdsimError } from './errors.js';
+import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
 import { netShapes } from './engine/layout.js';
 import { type ModelConfig, validateModelConfig } from './options.js';
 import { atomicWrite, MAX_TEXT_BYTES, readChecked } from './files.js';
@@ -35,9 +40,79 @@ export function serializeModel(m: ModelFile): string {
   });
 }
 
-/** Writes atomically (temporary file, then rename) so an interrupted save never leaves half a model. */
-export function saveModel(path: string, m: ModelFile): void {
-  atomicWrite(path, serializeModel(m));
+/** A path ending in .safetensors is written in that format; anything else as edsim's JSON. */
+export function modelFormatOf(path: string): 'json' | 'safetensors' {
+  return extname(path).toLowerCase() === '.safetensors' ? 'safetensors' : 'json';
+}
+
+/**
+ * Writes atomically (temporary file, then rename) so an interrupted save never leaves half a model;
+ * as safetensors where the path ends in .safetensors (or `format` says so), else as edsim's JSON.
+ */
+export function saveModel(path: string, m: ModelFile, format = modelFormatOf(path)): void {
+  atomicWrite(path, format === 'safetensors' ? modelToSafetensors(m) : serializeModel(m));
+}
+
+/** The tensor names of net n's layer k: `net{n}.layer{k}.weight` (shape [inputs, cells], source-major) and `.bias` ([cells]). */
+export const tensorName = (n: number, k: number, what: 'weight' | 'bias'): string => `net${n}.layer${k}.${what}`;
+
+/** How the exported tensors compute the model's outputs, for whoever reads the file without edsim. */
+export const FORWARD_NOTE = 'Per net n (kaneko topology: one net per output; paired/columns: one net), x0 = the input row with every feature twice (kaneko/columns: x1,x1,x2,x2,...; paired: all features, then all again), '
+  + 'preceded by [beta, beta] when config.bias is "cells". Layer k: u = x @ weight (+ bias when present), o = act(u) with sigmoid(u) = 1 / (1 + exp(-2u/u0)), '
+  + 'relu, elu, softplus(u) = log1p(exp(u/5))/5, tanh; act is config.activation, the last layer config.outputActivation if set. The next layer reads [beta, beta] (bias cells) then o. '
+  + 'The outputs are the last layers\' o, nets in order.';
+
+/** The model as safetensors: a tensor per layer's weights and bias, in the model's precision; config and classes as JSON in the metadata. */
+export function modelToSafetensors(m: ModelFile, extra: [string, Tensor][] = [], metadata: Record<string, string> = {}): Buffer {
+  return encodeSafetensors([...modelTensors(m), ...extra], {
+    format: MODEL_FORMAT, 'edsim.version': String(MODEL_VERSION),
+    'edsim.config': JSON.stringify(m.config), 'edsim.classes': JSON.stringify(m.classes), 'edsim.forward': FORWARD_NOTE, ...metadata,
+  });
+}
+
+function modelTensors(m: ModelFile): [string, Tensor][] {
+  const f32 = m.config.precision === 'f32';
+  const out: [string, Tensor][] = [];
+  const shapes = netShapes(m.config);
+  m.weights.forEach((net, n) => net.forEach((l, k) => {
+    const shape = shapes[n]![k]!;
+    out.push([tensorName(n, k, 'weight'), { dtype: f32 ? 'F32' : 'F64', shape: [shape.nIn, shape.nOut], data: f32 ? Float32Array.from(l.w) : l.w }]);
+    if (l.b.length > 0) out.push([tensorName(n, k, 'bias'), { dtype: f32 ? 'F32' : 'F64', shape: [shape.nOut], data: f32 ? Float32Array.from(l.b) : l.b }]);
+  }));
+  return out;
+}
+
+function jsonField(meta: Record<string, string>, key: string, where: string): unknown {
+  check(typeof meta[key] === 'string', `${where} has no ${key} in its metadata: not an edsim model (edsim imports safetensors files it exported, or written with the same names and metadata)`);
+  try {
+    return JSON.parse(meta[key]!);
+  } catch {
+    throw new EdsimError(`${where}: the metadata's ${key} is not valid JSON`);
+  }
+}
+
+/** Reads a model from safetensors bytes (edsim's tensor names, the config in the metadata); weights may be F32 or F64. */
+export function modelFromSafetensors(buf: Uint8Array, where: string): ModelFile {
+  const { tensors, metadata } = decodeSafetensors(buf, where);
+  const config = jsonField(metadata, 'edsim.config', where) as ModelConfig;
+  check(config !== null && typeof config === 'object' && !Array.isArray(config), `${where}: the metadata's edsim.config is not an object`);
+  validateModelConfig(config);
+  const classes = metadata['edsim.classes'] === undefined ? [] : jsonField(metadata, 'edsim.classes', where);
+  check(Array.isArray(classes) && classes.every((c) => Number.isInteger(c)), `${where}: the metadata's edsim.classes is not a list of integers`);
+  const weights = netShapes(config).map((layers, n) => layers.map((l, k) => {
+    const get = (what: 'weight' | 'bias', shape: number[]): Float64Array => {
+      const name = tensorName(n, k, what);
+      const t = tensors.get(name);
+      check(t, `${where} has no tensor ${name}, which its config needs`);
+      check(t.dtype === 'F32' || t.dtype === 'F64', `${where}: tensor ${name} is ${t.dtype}; weights must be F32 or F64`);
+      check(t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]), `${where}: tensor ${name} has shape ${JSON.stringify(t.shape)}; the config needs ${JSON.stringify(shape)}`);
+      const v = Float64Array.from(t.data);
+      check(v.every(Number.isFinite), `${where}: tensor ${name} contains NaN or infinite values`);
+      return v;
+    };
+    return { w: get('weight', [l.nIn, l.nOut]), b: l.biasVector ? get('bias', [l.nOut]) : new Float64Array(0) };
+  }));
+  return { config, weights, classes: classes as number[] };
 }
 
 export function parseModel(text: string, where: string): ModelFile {
@@ -67,8 +142,11 @@ export function parseModel(text: string, where: string): ModelFile {
   return { config, weights, classes };
 }
 
+/** Reads an edsim JSON model or a safetensors model (told apart by the first bytes, not the name). */
 export function loadModel(path: string): ModelFile {
-  const text = readChecked(path, 'model file', MAX_TEXT_BYTES, 'utf8');
-  check(text.length > 0, `model file ${path} is empty`);
-  return parseModel(text, path);
+  const buf = readChecked(path, 'model file', MAX_TEXT_BYTES);
+  check(buf.length > 0, `model file ${path} is empty`);
+  // safetensors: an 8-byte length, then the header's '{'; edsim's JSON starts with '{"format"'.
+  if (buf.length >= 9 && buf[8] === 0x7b) return modelFromSafetensors(buf, path);
+  return parseModel(buf.toString('utf8'), path);
 }

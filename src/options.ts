@@ -76,7 +76,7 @@ export interface Preset {
 const KANEKO: Preset = {
   model: {
     topology: 'kaneko', rule: 'kaneko', hidden: [8], activation: 'sigmoid', u0: 0.4, u1: 1, beta: 0.8,
-    bias: 'cells', alphaHidden: 0.8, alphaOutput: 0.8, initScale: 1, faithfulExp: true, precision: 'f64', kernels: 'js',
+    bias: 'cells', alphaHidden: 0.8, alphaOutput: 0.8, initScale: 1, faithfulExp: true, precision: 'f64', kernels: 'auto',
   },
   train: { batch: 1, epochs: 10000, shuffle: false, stopErrSum: 0.1 },
   alphaTogether: true,

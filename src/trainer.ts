@@ -8,6 +8,9 @@ import { type Executor, slotSerial, SerialExecutor, STRATEGIES, type StrategyNam
 import { allocateMemory, type Floats, type Layout, type Memory } from './engine/layout.js';
 import { loadModel, type ModelFile, saveModel } from './model-io.js';
 import {
+  type Checkpoint, type CheckpointOptions, type EpochRecord, fingerprintData, readCheckpoint, resumeMismatch, writeCheckpoint,
+} from './checkpoint.js';
+import {
   getPreset, type ModelConfig, type PresetName, type TrainConfig, resolveKernels, validateModelConfig, validateTrainConfig,
 } from './options.js';
 import { Rng } from './engine/rng.js';
@@ -28,6 +31,12 @@ export interface TrainerOptions {
   parallel?: ParallelOptions;
   /** Record every thread's forward, amine, update, wait and stage spans (read them with trainer.trace()). */
   trace?: boolean;
+  /**
+   * Start from a saved model (a path, edsim JSON or safetensors, or a loaded ModelFile): its weights,
+   * and its config, which fixes the shape (`model` may still change rates and other non-shape
+   * settings). Data of another input size or class count is refused.
+   */
+  init?: string | ModelFile;
 }
 
 export interface EpochResult {
@@ -46,12 +55,24 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Called after every mini-batch (serial and layer strategies), e.g. to record outputs. */
   onBatch?: (start: number, count: number, f: Floats, layout: Layout) => void;
+  /** Write checkpoints (a path: after every epoch; or CheckpointOptions) that `resume` can go on from. */
+  checkpoint?: string | CheckpointOptions;
+  /**
+   * Go on from a checkpoint (a path, or one read with readCheckpoint) into this fresh trainer, made
+   * with the same options (the epoch count, the thread count and the byte-identical strategy may
+   * differ) and given the same data: the run ends byte-identical to one never stopped. `epochs`
+   * then counts from the run's start, the checkpoint's epochs included.
+   */
+  resume?: string | Checkpoint;
 }
 
 export interface FitHistory {
+  /** This fit's epochs; after a resume, the checkpoint's epochs first (with empty stats). */
   epochs: EpochResult[];
   converged: boolean;
   aborted: boolean;
+  /** Epochs the run had done at the checkpoint it resumed from (0 without resume). */
+  resumedAt: number;
 }
 
 export interface Evaluation {
@@ -69,6 +90,13 @@ export class Trainer {
   /** Original labels of the classes the outputs stand for. */
   classes: number[] = [];
   private epochsDone = 0;
+  /** The sample order, shuffled further each epoch (so two fits run as one longer fit). */
+  private order: Int32Array | undefined;
+  /** Every finished epoch of this trainer's run, for checkpoints. */
+  private records: EpochRecord[] = [];
+  private convergedAt = false;
+  /** Weights to build the network from instead of fresh ones (createTrainer's `init`). */
+  initial: ModelFile | undefined;
   private failed: Error | undefined;
   private readonly rng: Rng;
   private traceSpec: TraceSpec | undefined;
@@ -90,6 +118,11 @@ export class Trainer {
    * memory fails here, before anything is allocated).
    */
   plan(inputs: number, outputs: number): { model: ModelConfig; layout: Layout } {
+    if (this.initial) {
+      const c = this.initial.config;
+      check(c.inputs === inputs, `the data has ${inputs} features, but the model to train on reads ${c.inputs}`);
+      check(c.outputs === outputs, `the data has ${outputs} output(s), but the model to train on has ${c.outputs}${this.initial.classes.length ? ` (classes ${this.initial.classes.join(',')})` : ''}`);
+    }
     const model: ModelConfig = { ...this.modelDefaults, inputs, outputs };
     validateModelConfig(model);
     return { model, layout: layoutFor(this.strategy, this.workers, model, this.train.batch) };
@@ -107,6 +140,7 @@ export class Trainer {
     }
     const { model, layout } = this.plan(inputs, outputs);
     const mem = allocateMemory(layout, model.beta);
+    weights ??= this.initial?.weights;
     if (weights) writeWeights(mem.f, layout, weights);
     else initWeights(mem.f, layout, model, this.train.seed);
     if (this.tracing) this.traceSpec = allocateTrace(this.workers);
@@ -119,26 +153,66 @@ export class Trainer {
     this.mem = mem;
   }
 
-  /** Trains; resolves with the history. An aborted signal stops after the current batch and rolls back to the last whole epoch. */
+  /**
+   * Trains; resolves with the history. An aborted signal stops after the current batch and rolls
+   * back to the last whole epoch. With `checkpoint`, writes checkpoints; with `resume`, goes on from one.
+   */
   async fit(data: Dataset, opts: FitOptions = {}): Promise<FitHistory> {
     check(data.n > 0, 'training data is empty');
     if (this.failed) throw new EdsimError(`this trainer's workers failed earlier (${this.failed.message}); create a new trainer`);
+    const ckOpts = typeof opts.checkpoint === 'string' ? { path: opts.checkpoint } : opts.checkpoint;
+    const every = ckOpts?.everyEpochs ?? 1;
+    check(Number.isInteger(every) && every >= 1, `checkpoint every N epochs: N must be a positive integer, got ${every}`);
+    check(ckOpts?.everySeconds === undefined || (Number.isFinite(ckOpts.everySeconds) && ckOpts.everySeconds >= 0), `checkpoint seconds must be a number >= 0, got ${String(ckOpts?.everySeconds)}`);
+    const fingerprint = ckOpts || opts.resume ? fingerprintData(data, ckOpts?.dataDescription ?? '') : undefined;
+    const history: FitHistory = { epochs: [], converged: false, aborted: false, resumedAt: 0 };
+    let epochs = opts.epochs ?? this.train.epochs;
+    check(Number.isInteger(epochs) && epochs >= 1, `epochs must be a positive integer, got ${epochs}`);
+    if (opts.resume) {
+      const ck = typeof opts.resume === 'string' ? readCheckpoint(opts.resume) : opts.resume;
+      const where = typeof opts.resume === 'string' ? opts.resume : 'the checkpoint';
+      this.checkResume(ck, data, where);
+      await this.build(data.features, data.outputs, ck.model.weights, data);
+      this.rng.state = ck.rng;
+      this.order = Int32Array.from(ck.order);
+      this.epochsDone = ck.epochsDone;
+      this.records = ck.history.slice();
+      this.convergedAt = ck.converged;
+      history.epochs = ck.history.map((r) => ({ ...r, stats: [] }));
+      history.resumedAt = ck.epochsDone;
+      history.converged = ck.converged;
+      epochs = ck.converged ? 0 : Math.max(0, epochs - ck.epochsDone);
+    }
     await this.build(data.features, data.outputs, undefined, data);
     this.classes = data.classes;
-    const epochs = opts.epochs ?? this.train.epochs;
-    check(Number.isInteger(epochs) && epochs >= 1, `epochs must be a positive integer, got ${epochs}`);
     const layout = this.layout!;
     const f = this.mem!.f;
-    const history: FitHistory = { epochs: [], converged: false, aborted: false };
-    const order = Int32Array.from({ length: data.n }, (_, i) => i);
-    // The last whole epoch's weights, in the memory's own precision (one contiguous copy).
+    if (this.order?.length !== data.n) this.order = Int32Array.from({ length: data.n }, (_, i) => i);
+    const order = this.order;
+    // The last whole epoch's weights, in the memory's own precision (one contiguous copy), and the
+    // shuffle's state and order before the running epoch: a stopped epoch leaves no trace.
     const snapshot = f.slice(0, layout.weightFloats);
+    const orderBefore = order.slice();
+    let written = performance.now();
+    const save = (): void => {
+      if (!ckOpts) return;
+      writeCheckpoint(ckOpts.path, this.checkpoint(fingerprint!));
+      written = performance.now();
+    };
+    const rollback = (): void => {
+      f.set(snapshot);
+      order.set(orderBefore);
+    };
     for (let e = 0; e < epochs; e++) {
       await new Promise<void>((r) => setImmediate(r)); // let signals and worker events in between epochs
       if (opts.signal?.aborted) {
         history.aborted = true;
         break;
       }
+      const rngBefore = this.rng.state;
+      const restoreRng = (): void => {
+        this.rng.state = rngBefore;
+      };
       if (this.train.shuffle) this.rng.shuffle(order);
       f[layout.rate] = 1 / (1 + (this.train.alphaDecay ?? 0) * this.epochsDone);
       const t0 = performance.now();
@@ -149,31 +223,64 @@ export class Trainer {
       } catch (e) {
         // A failed worker leaves a half-trained epoch: go back to the last whole one, so it can be
         // saved; stop every other worker; refuse further training.
-        f.set(snapshot);
+        rollback();
+        restoreRng();
         this.failed = e as Error;
         await this.executor!.close();
         throw e;
       }
       const seconds = (performance.now() - t0) / 1000;
       if (tally.samples < data.n) {
-        f.set(snapshot);
+        rollback();
+        restoreRng();
         history.aborted = true;
         break;
       }
       snapshot.set(f.subarray(0, layout.weightFloats));
+      orderBefore.set(order);
       this.epochsDone++;
       const result: EpochResult = {
         epoch: this.epochsDone, errSum: tally.errSum, wrong: tally.wrong, trainAccuracy: tally.correct / tally.samples,
         seconds, samplesPerSecond: tally.samples / seconds, stats: this.executor!.takeStats(),
       };
       history.epochs.push(result);
+      const { stats: _, ...record } = result;
+      this.records.push(record);
+      if (this.train.stopErrSum > 0 && tally.errSum < this.train.stopErrSum) history.converged = this.convergedAt = true;
+      const last = history.converged || e === epochs - 1;
+      const due = ckOpts?.everySeconds !== undefined ? (performance.now() - written) / 1000 >= ckOpts.everySeconds : this.epochsDone % every === 0;
+      if (last || due) save();
       opts.onEpoch?.(result);
-      if (this.train.stopErrSum > 0 && tally.errSum < this.train.stopErrSum) {
-        history.converged = true;
-        break;
-      }
+      if (history.converged) break;
     }
+    // Stopped: the last whole epoch is checkpointed, unless it already was.
+    if (history.aborted && ckOpts && this.records.length > 0) save();
     return history;
+  }
+
+  /**
+   * Throws, in one line, unless fit(data, { resume: ck }) can go on from `ck`: a fresh trainer, the
+   * same data (by fingerprint), the same options but for the epoch count and an exact strategy.
+   */
+  checkResume(ck: Checkpoint, data: Dataset, where = 'the checkpoint'): void {
+    check(!this.model, 'resume into a fresh trainer: this one has a model already');
+    const fp = fingerprintData(data);
+    if (fp.sha256 !== ck.data.sha256) {
+      const d = ck.data;
+      throw new EdsimError(`${where} was written for other data (${d.description || 'a data set'}: ${d.n} samples, ${d.features} features, ${d.outputs} output(s)); this run's data (${data.n} samples, ${data.features} features, ${data.outputs} output(s)) differs`);
+    }
+    const why = resumeMismatch(ck, this.plan(data.features, data.outputs).model, this.train, this.strategy, this.workers);
+    if (why) throw new EdsimError(`cannot resume from ${where}: ${why}`);
+  }
+
+  /** The run's state after its last whole epoch, as a checkpoint (what fit writes). */
+  checkpoint(data: ReturnType<typeof fingerprintData>): Checkpoint {
+    check(this.model && this.order, 'the trainer has no run to checkpoint: call fit() first');
+    return {
+      model: this.modelFile(), train: this.train, strategy: this.strategy, workers: this.workers, data,
+      epochsDone: this.epochsDone, converged: this.convergedAt, history: this.records, rng: this.rng.state,
+      order: this.order, written: new Date().toISOString(),
+    };
   }
 
   /** The share of the running epoch done (0 between epochs); undefined where the strategy knows only at the end (output). */
@@ -254,9 +361,22 @@ export function resolveOptions(o: TrainerOptions = {}): { model: Omit<ModelConfi
 }
 
 export async function createTrainer(o: TrainerOptions = {}): Promise<Trainer> {
-  const r = resolveOptions(o);
+  const init = typeof o.init === 'string' ? loadModel(o.init) : o.init;
+  let r = resolveOptions(o);
+  if (init) {
+    // The saved config fixes the shape; explicit non-shape settings (rates, kernels) still apply.
+    const { inputs: _i, outputs: _o, ...saved } = init.config;
+    for (const k of ['topology', 'hidden', 'bias', 'precision'] as const) {
+      const v = o.model?.[k];
+      check(v === undefined || JSON.stringify(v) === JSON.stringify(saved[k]), `the model to train on has ${k} ${JSON.stringify(saved[k])}; it cannot change (asked for ${JSON.stringify(v)})`);
+    }
+    const model = { ...saved, ...o.model };
+    model.kernels = resolveKernels(o.model?.kernels ?? saved.kernels, model.precision, o.model?.kernels !== undefined);
+    r = resolveOptions({ ...o, model });
+  }
   const t = new Trainer(r.model, r.train, r.strategy, r.workers, o.parallel);
   t.tracing = o.trace === true;
+  t.initial = init;
   return t;
 }
 

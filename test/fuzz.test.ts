@@ -46,6 +46,8 @@ function optionsOf(command: string): Option[] {
 const base = tempDir();
 const model = join(base, 'm.edsim');
 const made = runCli(['train', '--data', 'xor', '--epochs', '2', '--save', model]);
+const tensors = join(base, 'm.safetensors');
+const exported = runCli(['export', model, tensors]);
 
 /** Small valid arguments per command (fast: xor, two epochs); outputs go to the run's own folder. */
 const VALID: Record<string, { positional: string[]; options: Record<string, string | null> }> = {
@@ -54,6 +56,8 @@ const VALID: Record<string, { positional: string[]; options: Record<string, stri
   sweep: { positional: [], options: { data: 'xor', seeds: '1-2', epochs: '2' } },
   scale: { positional: [], options: { data: 'xor', strategies: 'serial', workers: '1', repeats: '1', out: 'fuzz-scale.csv' } },
   halftone: { positional: ['in.png', 'out.png'], options: { demo: null } },
+  export: { positional: [model, 'out.safetensors'], options: {} },
+  import: { positional: [tensors, 'out.edsim'], options: {} },
   'kaneko-replay': { positional: [join(FIXTURES, 'kaneko-parity4-seed1.json')], options: {} },
   'article-replay': { positional: [join(FIXTURES, 'article-xor-v1-seed1.json')], options: {} },
 };
@@ -72,6 +76,7 @@ const opts = Object.fromEntries(cmds.map((c) => [c, optionsOf(c)]));
 
 test('the fuzzer knows every command but bench and worker, with options read from yargs', () => {
   assert.is(made.code, 0, made.stderr);
+  assert.is(exported.code, 0, exported.stderr);
   assert.equal([...cmds].sort(), Object.keys(VALID).sort());
   assert.ok(opts.train!.some((o) => o.name === 'strategy' && o.choices.includes('samples')), 'train --strategy and its choices');
   assert.ok(opts.scale!.some((o) => o.name === 'weak' && o.type === 'boolean'));

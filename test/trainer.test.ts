@@ -138,4 +138,10 @@ test('an aborted signal stops training and rolls back to the last whole epoch', 
   await trainer.close();
 }));
 
+test('presets pin no kernels: auto picks by precision (kaneko f32 runs native or wasm, f64 the exact JavaScript path)', () => {
+  assert.is(resolveOptions({ preset: 'kaneko' }).model.kernels, 'js');
+  assert.ok(['native', 'wasm'].includes(resolveOptions({ preset: 'kaneko', model: { precision: 'f32' } }).model.kernels));
+  assert.is(resolveOptions({ preset: 'mnist10', model: { precision: 'f64' } }).model.kernels, 'js');
+});
+
 test.run();

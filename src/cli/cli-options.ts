@@ -37,12 +37,13 @@ export interface NetworkArgs {
   workers?: number;
 }
 
-const num = (what: string) => (v: unknown): number => {
+export const num = (what: string, min = -Infinity) => (v: unknown): number => {
   const n = Number(v);
   check(v !== '' && v !== true && Number.isFinite(n), `--${what} must be a number, got '${String(v)}'`);
+  check(n >= min, `--${what} must be at least ${min}, got '${String(v)}'`);
   return n;
 };
-const int = (what: string, lo: number, hi: number) => (v: unknown): number => {
+export const int = (what: string, lo: number, hi: number) => (v: unknown): number => {
   const n = num(what)(v);
   check(Number.isInteger(n) && n >= lo && n <= hi, `--${what} must be an integer from ${lo} to ${hi}, got '${String(v)}'`);
   return n;

@@ -14,8 +14,9 @@ import { ROW_COLUMNS, type RunRow, type RunSpec, runOne, summarizeRuns } from '.
 import { stringify } from 'csv-stringify/sync';
 import { fastestExactStrategy } from '../parallel/scaling-model.js';
 import { checkWritable } from '../files.js';
+import { readCheckpoint } from '../checkpoint.js';
 import { articleReplay, kanekoReplay, type ReplayResult } from '../report/replay.js';
-import { dataOptions, type NetworkArgs, toTrainerOptions, withDataFlags, withModelFlags, withNetworkFlags } from './cli-options.js';
+import { dataOptions, int, type NetworkArgs, num, toTrainerOptions, withDataFlags, withModelFlags, withNetworkFlags } from './cli-options.js';
 import type { ScaleArgs } from './scale-command.js';
 import { choiceLine } from './usage-errors.js';
 import { parseClasses } from '../data/data.js';
@@ -101,10 +102,36 @@ function longEpochNotice(trainer: Trainer, log: (s: string) => void, firstDone: 
   return timer;
 }
 
-async function trainCommand(a: NetworkArgs & { save?: string; json: boolean; quiet: boolean; trace?: string }): Promise<void> {
+/** How the data was asked for, recorded in checkpoints for messages ("mnist classes 0,1 shifted"). */
+function describeData(a: { data: string; classes?: string; limit?: number; shifted?: boolean }): string {
+  return [a.data, a.classes !== undefined ? `classes ${a.classes}` : '', a.limit !== undefined ? `limit ${a.limit}` : '', a.shifted ? 'shifted' : ''].filter(Boolean).join(' ');
+}
+
+interface TrainArgs extends NetworkArgs {
+  save?: string;
+  json: boolean;
+  quiet: boolean;
+  trace?: string;
+  checkpoint?: string;
+  'checkpoint-every'?: number;
+  'checkpoint-seconds'?: number;
+  resume?: string;
+  model?: string;
+}
+
+async function trainCommand(a: TrainArgs): Promise<void> {
   if (a.save !== undefined) checkWritable(a.save);
   if (a.trace !== undefined) checkWritable(a.trace);
+  if (a.checkpoint !== undefined) checkWritable(a.checkpoint);
+  if (a.checkpoint === undefined && (a['checkpoint-every'] !== undefined || a['checkpoint-seconds'] !== undefined)) {
+    throw new EdsimError('--checkpoint-every and --checkpoint-seconds need --checkpoint FILE');
+  }
+  if (a['checkpoint-every'] !== undefined && a['checkpoint-seconds'] !== undefined) throw new EdsimError('give --checkpoint-every or --checkpoint-seconds, not both');
+  if (a.resume !== undefined && a.model !== undefined) throw new EdsimError('--resume goes on from a checkpoint, --model from a saved model: give one');
+  // Read before the data loads, so that a bad checkpoint fails in a second.
+  const resume = a.resume !== undefined ? readCheckpoint(a.resume) : undefined;
   const opts = toTrainerOptions(a);
+  if (a.model !== undefined) opts.init = a.model;
   let trainer = await createTrainer({ ...opts, trace: a.trace !== undefined });
   const data = await loadDataset(a.data, dataOptions(a));
   const log = (s: string): void => {
@@ -121,6 +148,11 @@ async function trainCommand(a: NetworkArgs & { save?: string; json: boolean; qui
   if (trainer.workers > availableParallelism()) {
     process.stderr.write(`edsim: warning: ${trainer.workers} threads on ${availableParallelism()} available cores: threads will share cores (slower than ${availableParallelism()})\n`);
   }
+  if (resume) {
+    trainer.checkResume(resume, data.train, a.resume);
+    const of = resume.converged ? 'converged' : `of ${trainer.train.epochs}`;
+    log(`edsim: resuming from ${a.resume}: ${resume.epochsDone} epoch(s) done ${of} (written ${resume.written} by strategy ${resume.strategy} on ${resume.workers} thread(s))`);
+  }
   const { model } = trainer.plan(data.train.features, data.train.outputs);
   log(`edsim: ${a.data}: ${data.train.n} training / ${data.test.n} test samples, ${data.train.features} features, ${data.train.outputs} output(s); preset ${a.preset}, strategy ${trainer.strategy}, ${trainer.workers} thread(s), ${model.precision} on ${kernelsLine(model.kernels)}`);
   const { signal, dispose } = interruptSignal();
@@ -130,6 +162,14 @@ async function trainCommand(a: NetworkArgs & { save?: string; json: boolean; qui
   try {
     history = await trainer.fit(data.train, {
       signal,
+      ...(resume ? { resume } : {}),
+      ...(a.checkpoint !== undefined ? {
+        checkpoint: {
+          path: a.checkpoint, dataDescription: describeData(a),
+          ...(a['checkpoint-every'] !== undefined ? { everyEpochs: a['checkpoint-every'] } : {}),
+          ...(a['checkpoint-seconds'] !== undefined ? { everySeconds: a['checkpoint-seconds'] } : {}),
+        },
+      } : {}),
       onEpoch: (e) => (epochsSeen++, log(`epoch ${e.epoch}  err ${e.errSum.toFixed(4)}  wrong ${e.wrong}  train ${pct(e.trainAccuracy)}  ${e.seconds.toFixed(3)} s  ${Math.round(e.samplesPerSecond)} samples/s`)),
     });
   } catch (err) {
@@ -145,7 +185,8 @@ async function trainCommand(a: NetworkArgs & { save?: string; json: boolean; qui
     const saved = a.save !== undefined && history.epochs.length > 0;
     if (saved) await trainer.save(a.save!);
     await trainer.close();
-    log(`edsim: stopped after ${history.epochs.length} complete epoch(s)${saved ? `; saved them to ${a.save}` : ''}`);
+    const ck = a.checkpoint !== undefined && history.epochs.length > 0 ? `; --resume ${a.checkpoint} goes on from there` : '';
+    log(`edsim: stopped after ${history.epochs.length} complete epoch(s)${saved ? `; saved them to ${a.save}` : ''}${ck}`);
     process.exit(130);
   }
   if (a.save !== undefined) await trainer.save(a.save);
@@ -184,6 +225,15 @@ async function evalCommand(a: { model: string; data: string; classes?: string; l
   else process.stdout.write(`test accuracy ${pct(test.accuracy)} (${test.samples} samples)\n`);
 }
 
+async function convertModel(from: string, to: string, format: 'json' | 'safetensors'): Promise<void> {
+  checkWritable(to);
+  const { loadModel, saveModel } = await import('../model-io.js');
+  const m = loadModel(from);
+  saveModel(to, m, format);
+  const tensors = m.weights.reduce((n, net) => n + net.reduce((k, l) => k + 1 + (l.b.length > 0 ? 1 : 0), 0), 0);
+  process.stdout.write(`${to}: ${format === 'safetensors' ? 'safetensors' : 'edsim model'}, ${tensors} tensors (${m.config.precision}), ${m.weights.length} net(s)\n`);
+}
+
 function parseSeeds(spec: string): number[] {
   const m = /^(\d+)(?:-(\d+))?$/.exec(spec.trim());
   if (!m) throw new EdsimError(`--seeds must look like 1-100 or 7, got '${spec}'`);
@@ -208,7 +258,17 @@ async function sweepCommand(a: NetworkArgs & { seeds: string; json: boolean; qui
   let aborted = false;
   try {
     if (a.queue !== undefined) {
-      ({ rows, aborted } = await queue!.submitRuns(a.queue, specs, () => progress(rows.length + 1), signal));
+      try {
+        ({ rows, aborted } = await queue!.submitRuns(a.queue, specs, () => progress(rows.length + 1), signal));
+      } catch (e) {
+        // The queue failed mid-sweep: keep the finished rows.
+        const done = (e as { rows?: RunRow[] }).rows;
+        if (a.out !== undefined && done?.length) {
+          writeFileSync(a.out, stringify(done.sort((x, y) => x.seed - y.seed), { header: true, columns: ROW_COLUMNS, cast: { boolean: (v) => String(v) } }));
+          (e as Error).message += `; the ${done.length} finished run(s) are in ${a.out}`;
+        }
+        throw e;
+      }
     } else {
       const data = await loadDataset(a.data, dataOptions(a));
       for (const spec of specs) {
@@ -233,11 +293,18 @@ async function sweepCommand(a: NetworkArgs & { seeds: string; json: boolean; qui
 export function buildCli(argv: string[]): Argv {
   return yargs(argv)
     .scriptName('edsim')
+    // A flag given twice takes its last value (as most command lines do), not an array.
+    .parserConfiguration({ 'duplicate-arguments-array': false })
     .version(VERSION)
     .usage('$0 <command> [options]\n\nTrain neural networks with Isamu Kaneko\'s ED (Error Diffusion) method, on one or many cores.')
     .command('train', 'train a network and report its test accuracy', (y) =>
       withNetworkFlags(y)
-        .option('save', { type: 'string', describe: 'write the trained model here (checked before training)' })
+        .option('save', { type: 'string', describe: 'write the trained model here (checked before training); a name ending in .safetensors writes that format' })
+        .option('checkpoint', { type: 'string', describe: 'write a checkpoint here after every epoch (atomically: a killed run leaves the last whole one), for --resume' })
+        .option('checkpoint-every', { coerce: int('checkpoint-every', 1, 1e7), describe: 'checkpoint every N epochs (and after the last, and on Ctrl-C)' })
+        .option('checkpoint-seconds', { coerce: num('checkpoint-seconds', 0), describe: 'checkpoint at the end of the first epoch S seconds or more after the last checkpoint' })
+        .option('resume', { type: 'string', describe: 'go on from this checkpoint: the same command line with --resume added ends with the same model, byte for byte (--epochs, --workers and an exact --strategy may change)' })
+        .option('model', { type: 'string', describe: 'train on from this saved model (edsim or safetensors): its weights and shape; flags may change rates' })
         .option('trace', { type: 'string', describe: "write every thread's forward/amine/update/wait spans here (Chrome Trace Event JSON, for Perfetto or chrome://tracing) and a timeline of the last batches as FILE.svg" })
         .option('json', { type: 'boolean', default: false, describe: 'last stdout line: one JSON object with the results' })
         .option('quiet', { type: 'boolean', default: false, describe: 'no per-epoch progress' })
@@ -247,7 +314,9 @@ export function buildCli(argv: string[]): Argv {
         .example('$0 train --data mnist --classes 0,1 --preset bench-wide --strategy layer --workers 2', 'layer groups on two threads')
         .example('$0 train --data mnist --classes 0-9 --preset mnist10 --workers 2', 'ten classes: one network per class over two threads (94.5 %)')
         .example('$0 train --data fashion-mnist --classes 0-9 --preset fashion10 --workers 2', 'Fashion-MNIST, 24 epochs with a decaying rate (86.4 %, ~10 min)')
-        .example('$0 train --data mnist --classes 0-9 --preset mnist10 --topology columns', 'one network, a column of cells per class'),
+        .example('$0 train --data mnist --classes 0-9 --preset mnist10 --topology columns', 'one network, a column of cells per class')
+        .example('$0 train --data mnist --classes 0,1 --preset bench-wide --epochs 20 --checkpoint run.ckpt --save m.edsim', 'checkpoints after every epoch; if the run is killed, add --resume run.ckpt to go on')
+        .example('$0 train --data mnist --classes 0,1 --preset bench-wide --epochs 2 --model m.edsim --save m2.edsim', 'two more epochs from a saved model'),
     (a) => trainCommand(a as unknown as Parameters<typeof trainCommand>[0]))
     .command('eval', 'evaluate a saved model on a dataset\'s test split', (y) =>
       withDataFlags(y)
@@ -255,6 +324,16 @@ export function buildCli(argv: string[]): Argv {
         .option('json', { type: 'boolean', default: false })
         .example('$0 eval --model m.edsim --data mnist --classes 0,1', ''),
     (a) => evalCommand(a as unknown as Parameters<typeof evalCommand>[0]))
+    .command('export <model> <output>', 'write a saved model as safetensors (one tensor per layer\'s weights and bias, the config in the metadata) for NumPy, PyTorch and model hubs', (y) =>
+      y.positional('model', { type: 'string', demandOption: true, describe: 'edsim model file (train --save)' })
+        .positional('output', { type: 'string', demandOption: true, describe: '.safetensors file to write' })
+        .example('$0 export m.edsim m.safetensors', ''),
+    (a) => convertModel(String(a.model), String(a.output), 'safetensors'))
+    .command('import <input> <output>', 'read a safetensors model (edsim\'s tensor names and metadata, as export writes them) into an edsim model file', (y) =>
+      y.positional('input', { type: 'string', demandOption: true, describe: '.safetensors file' })
+        .positional('output', { type: 'string', demandOption: true, describe: 'edsim model file to write' })
+        .example('$0 import m.safetensors m.edsim', ''),
+    (a) => convertModel(String(a.input), String(a.output), 'json'))
     .command('sweep', 'train one network per seed until Kaneko\'s stop rule; report how many converge and how fast', (y) =>
       withNetworkFlags(y)
         .option('seeds', { type: 'string', default: '1-100', describe: 'seed range, e.g. 1-100' })

@@ -23,6 +23,16 @@ export class Rng {
     this.s3 = next();
   }
 
+  /** The generator's whole state (four 32-bit words), e.g. for a checkpoint. */
+  get state(): Uint32Array {
+    return Uint32Array.of(this.s0, this.s1, this.s2, this.s3);
+  }
+
+  /** Restores a state read from `state`. */
+  set state(s: Uint32Array) {
+    [this.s0, this.s1, this.s2, this.s3] = [s[0]! | 0, s[1]! | 0, s[2]! | 0, s[3]! | 0];
+  }
+
   /** A uniformly distributed 32-bit unsigned integer. */
   nextU32(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ const haveRedis = spawnSync('redis-server', ['--version']).status === 0;
 if (!haveRedis) console.log('queue.test: skipping (redis-server is not installed; .ci/run installs it)');
 const dir = tempDir();
 const children: ChildProcess[] = [];
+const redisProcs = new Map<number, ChildProcess>();
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -27,9 +28,12 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startRedis(): Promise<string> {
-  const port = await freePort();
-  children.push(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }));
+/** A redis-server on `port` (a free one by default); `aof`: an append-only file in `dataDir`, fsynced on every write. */
+async function startRedis(o: { port?: number; aof?: boolean; dataDir?: string } = {}): Promise<string> {
+  const port = o.port ?? await freePort();
+  const persist = o.aof ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', o.dataDir!] : ['--appendonly', 'no'];
+  redisProcs.set(port, spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persist], { stdio: 'ignore' }));
+  children.push(redisProcs.get(port)!);
   const url = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 50; i++) {
     try {
@@ -51,9 +55,9 @@ function startWorker(url: string, lockMs = 30000): { proc: ChildProcess; log: ()
   return { proc, log: () => log };
 }
 
-function runCliAsync(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args]);
+    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -131,6 +135,64 @@ test('a worker killed mid-job: the sweep completes, every seed once, results equ
   const want = new Map(csvRows(localCsv).map((x) => [x.seed, x.test_accuracy]));
   for (const x of rows) assert.is(x.test_accuracy, want.get(x.seed), `seed ${x.seed}`);
   assert.match(b.log(), /started/);
+}));
+
+/** Kills the redis-server on `url`'s port with SIGKILL and waits for it to be gone. */
+async function killRedis(url: string): Promise<void> {
+  const p = redisProcs.get(Number(new URL(url).port))!;
+  const gone = new Promise((r) => p.once('exit', r));
+  p.kill('SIGKILL');
+  await gone;
+}
+
+const sweepArgs = ['sweep', '--data', 'mnist', '--classes', '0,1', '--preset', 'article', '--epochs', '6', '--seeds', '1-10'];
+
+test('Redis killed (SIGKILL) and restarted from its append-only file mid-sweep: the sweep ends with every row once', withTimeout(180000, async () => {
+  if (!haveRedis) return;
+  const data = join(tempDir(), 'redis');
+  mkdirSync(data);
+  const url = await startRedis({ aof: true, dataDir: data });
+  const w = startWorker(url, 5000);
+  const out = join(dir, 'restart.csv');
+  const sweep = runCliAsync([...sweepArgs, '--queue', url, '--out', out, '--json']);
+  await until('two runs to finish', () => (w.log().match(/done/g)?.length ?? 0) >= 2, 60000);
+  await killRedis(url);
+  await new Promise((r) => setTimeout(r, 1500));
+  await startRedis({ port: Number(new URL(url).port), aof: true, dataDir: data });
+  const r = await sweep;
+  assert.is(r.code, 0, r.stderr);
+  const rows = csvRows(out);
+  assert.equal(rows.map((x) => Number(x.seed)), Array.from({ length: 10 }, (_, i) => i + 1), 'every seed once');
+  assert.is(lastJson(r.stdout).runs, 10);
+}));
+
+test('Redis restarted without its data mid-sweep: the submitter fails in one line, exit 2, and keeps the finished rows', withTimeout(180000, async () => {
+  if (!haveRedis) return;
+  const url = await startRedis();
+  const w = startWorker(url, 5000);
+  const out = join(dir, 'lost.csv');
+  const sweep = runCliAsync([...sweepArgs, '--queue', url, '--out', out]);
+  await until('two runs to finish', () => (w.log().match(/done/g)?.length ?? 0) >= 2, 60000);
+  await killRedis(url);
+  await new Promise((r) => setTimeout(r, 500));
+  await startRedis({ port: Number(new URL(url).port) });
+  const r = await sweep;
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^edsim: Redis at redis:\/\/127\.0\.0\.1:\d+ lost this sweep's jobs \(restarted without its data\? run it with --appendonly yes\): \d+ run\(s\) unfinished, \d+ finished; the \d+ finished run\(s\) are in .*lost\.csv\n$/);
+  assert.ok(csvRows(out).length >= 2, 'the finished rows were written');
+}));
+
+test('Redis gone for good mid-sweep: the submitter gives up after EDSIM_QUEUE_DOWN_S, in one line', withTimeout(60000, async () => {
+  if (!haveRedis) return;
+  const url = await startRedis();
+  const sweep = runCliAsync([...sweepArgs, '--queue', url], { EDSIM_QUEUE_DOWN_S: '3' });
+  await new Promise((r) => setTimeout(r, 1500));
+  await killRedis(url);
+  const t0 = Date.now();
+  const r = await sweep;
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^edsim: lost Redis at redis:\/\/127\.0\.0\.1:\d+ for more than 3 s .*: 10 run\(s\) unfinished, 0 finished\n$/);
+  assert.ok(Date.now() - t0 < 15000, `took ${Date.now() - t0} ms`);
 }));
 
 test('an unreachable Redis fails within seconds with one line and exit 2; a bad URL too', withTimeout(30000, async () => {

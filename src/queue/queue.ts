@@ -77,15 +77,35 @@ export async function submitScale(url: string, specs: ScaleSpec[], nonce: string
   return submitJobs<ScaleSpec, CsvRow[]>(url, 'scale', jobs, onRows, signal);
 }
 
+/** How often the submitter reads its jobs' states itself (events can be missed while Redis restarts). */
+const POLL_MS = 1000;
+/** How long the submitter waits for an unreachable Redis before it gives up (EDSIM_QUEUE_DOWN_S overrides). */
+export const REDIS_DOWN_S = 60;
+
+/**
+ * Adds the jobs and waits for them. Completions come as events and, every POLL_MS, from reading
+ * each pending job (events published while the submitter was reconnecting are not replayed). A
+ * Redis restarted from an append-only file keeps the jobs, and the sweep goes on; one restarted
+ * without its data (no appendonly) has lost them, which the submission's marker key, written
+ * before the jobs, tells: the submitter then fails in one line, as it does when Redis stays
+ * unreachable for REDIS_DOWN_S.
+ */
 async function submitJobs<S, R>(url: string, name: 'run' | 'scale', specs: { id: string; spec: S }[], onRow?: (r: R) => void, signal?: AbortSignal): Promise<{ rows: R[]; aborted: boolean }> {
   await checkReachable(url);
   const connection = parseQueueUrl(url);
+  const downLimit = Number(process.env.EDSIM_QUEUE_DOWN_S ?? REDIS_DOWN_S) * 1000;
   const queue = new Queue(QUEUE_NAME, { connection });
   const events = new QueueEvents(QUEUE_NAME, { connection });
+  // Reconnection is retried below; without listeners these errors would end the process.
+  queue.on('error', () => undefined);
+  events.on('error', () => undefined);
+  const marker = `edsim:submission:${process.pid}:${Date.now()}:${Math.random().toString(36).slice(2)}`;
+  const client = await queue.client;
   const rows: R[] = [];
+  let poller: NodeJS.Timeout | undefined;
   try {
     await events.waitUntilReady();
-    const pending = new Map<string, true>();
+    const pending = new Map<string, S>();
     let failure: Error | undefined;
     let wake: () => void = () => undefined;
     const take = (id: string, value: unknown): void => {
@@ -95,27 +115,58 @@ async function submitJobs<S, R>(url: string, name: 'run' | 'scale', specs: { id:
       onRow?.(row);
       wake();
     };
+    const fail = (e: Error): void => {
+      failure ??= e;
+      wake();
+    };
     // Listen before adding, so no completion is missed; each job counts once.
     events.on('completed', ({ jobId, returnvalue }) => take(jobId, returnvalue));
     events.on('failed', ({ jobId, failedReason }) => {
-      if (!pending.has(jobId)) return;
-      failure = new EdsimError(`run ${jobId} failed on a worker: ${failedReason}`);
-      wake();
+      if (pending.has(jobId)) fail(new EdsimError(`run ${jobId} failed on a worker: ${failedReason}`));
     });
+    await client.set(marker, String(specs.length), 'EX', 7 * 24 * 3600);
+    const add = (id: string, spec: S) => queue.add(name, spec, { jobId: id, attempts: 2, removeOnComplete: false, removeOnFail: false });
     for (const { id, spec } of specs) {
-      pending.set(id, true);
+      pending.set(id, spec);
       const job = await Job.fromId<S, R>(queue, id);
       if (job && (await job.isCompleted())) take(id, job.returnvalue);
       else if (job && (await job.isFailed())) await job.retry();
-      else if (!job) await queue.add(name, spec, { jobId: id, attempts: 2, removeOnComplete: false, removeOnFail: false });
+      else if (!job) await add(id, spec);
     }
+    let lastOk = Date.now();
+    let lastError = 'no answer';
+    let polling = false;
+    const poll = async (): Promise<void> => {
+      // Bounded whatever the client does with commands while disconnected (queue or fail them).
+      if (Date.now() - lastOk > downLimit) fail(new EdsimError(`lost Redis at ${url} for more than ${Math.round(downLimit / 1000)} s (${lastError}): ${pending.size} run(s) unfinished, ${rows.length} finished`));
+      if (polling || failure) return;
+      polling = true;
+      try {
+        if ((await client.exists(marker)) === 0) {
+          fail(new EdsimError(`Redis at ${url} lost this sweep's jobs (restarted without its data? run it with --appendonly yes): ${pending.size} run(s) unfinished, ${rows.length} finished`));
+          return;
+        }
+        for (const [id, spec] of [...pending]) {
+          const job = await Job.fromId<S, R>(queue, id);
+          if (!job) await add(id, spec); // lost in the last second before a crash (appendfsync everysec): add it again
+          else if (await job.isCompleted()) take(id, job.returnvalue);
+        }
+        lastOk = Date.now();
+      } catch (e) {
+        lastError = (e as Error).message.split('\n')[0]!;
+      } finally {
+        polling = false;
+      }
+    };
+    poller = setInterval(() => void poll(), POLL_MS);
     signal?.addEventListener('abort', () => wake(), { once: true });
     while (pending.size > 0 && !failure && !signal?.aborted) await new Promise<void>((r) => { wake = r; });
-    if (failure) throw failure;
+    if (failure) throw Object.assign(failure, { rows });
+    await client.del(marker).catch(() => undefined);
     return { rows, aborted: pending.size > 0 };
   } finally {
-    await events.close();
-    await queue.close();
+    clearInterval(poller);
+    await Promise.race([Promise.all([events.close(), queue.close()]), new Promise((r) => setTimeout(r, 2000).unref())]);
   }
 }
 

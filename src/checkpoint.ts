@@ -26,11 +26,17 @@ const MAX_CHECKPOINT_BYTES = 2 ** 32;
 
 /** One finished epoch, as the history keeps it (a checkpoint drops the per-thread statistics). */
 export interface EpochRecord {
+  /** Epoch number, from 1. */
   epoch: number;
+  /** Summed absolute error. */
   errSum: number;
+  /** Samples answered wrongly. */
   wrong: number;
+  /** Share of training samples answered right. */
   trainAccuracy: number;
+  /** Wall seconds. */
   seconds: number;
+  /** Training samples per second. */
   samplesPerSecond: number;
 }
 
@@ -38,23 +44,35 @@ export interface EpochRecord {
 export interface DataFingerprint {
   /** How the data was asked for (e.g. "mnist classes 0,1"), for messages; not compared. */
   description: string;
+  /** Samples. */
   n: number;
+  /** Features per sample. */
   features: number;
+  /** Targets per sample. */
   outputs: number;
+  /** Original class labels. */
   classes: number[];
   /** SHA-256 of the features, targets and labels, as stored. */
   sha256: string;
 }
 
+/** A training run's state after its last whole epoch: what {@link Trainer.fit} can resume from. */
 export interface Checkpoint {
+  /** The model: config, weights, classes. */
   model: ModelFile;
+  /** The training settings the run was started with. */
   train: TrainConfig;
+  /** The strategy that wrote it. */
   strategy: StrategyName;
+  /** Threads of the run that wrote it. */
   workers: number;
+  /** What the training data was. */
   data: DataFingerprint;
   /** Epochs finished (the learning-rate schedule's position). */
   epochsDone: number;
+  /** Whether the run had met its stop rule (nothing is left to train). */
   converged: boolean;
+  /** Every finished epoch. */
   history: EpochRecord[];
   /** The shuffle generator's state after the last finished epoch. */
   rng: Uint32Array;
@@ -66,6 +84,7 @@ export interface Checkpoint {
 
 /** Where and how often fit() writes checkpoints. */
 export interface CheckpointOptions {
+  /** The checkpoint file (rewritten in place, atomically). */
   path: string;
   /** Write after every N-th epoch (default 1), and always after the last and when stopped. */
   everyEpochs?: number;
@@ -138,6 +157,7 @@ export function decodeCheckpoint(buf: Buffer, where: string): Checkpoint {
   };
 }
 
+/** Reads and checks a checkpoint file (one-line EdsimError if it is truncated, corrupt, of another version or not a checkpoint). */
 export function readCheckpoint(path: string): Checkpoint {
   return decodeCheckpoint(readChecked(path, 'checkpoint', MAX_CHECKPOINT_BYTES), path);
 }
@@ -206,6 +226,7 @@ function removeStaleTemps(path: string): void {
   }
 }
 
+/** Writes a checkpoint durably: a temporary file, fsync, rename over `path`, fsync of the directory. */
 export function writeCheckpoint(path: string, c: Checkpoint): void {
   durableWrite(path, encodeCheckpoint(c));
 }

@@ -1,5 +1,6 @@
 /** The one error type edsim throws on purpose: its message is a fixed, user-facing line. */
 export class EdsimError extends Error {
+  /** Always "EdsimError". */
   override name = 'EdsimError';
 }
 

@@ -14,8 +14,11 @@ import type { WeightSet } from './engine/weights.js';
 export const MODEL_FORMAT = 'edsim-model';
 export const MODEL_VERSION = 1;
 
+/** A saved model: what {@link saveModel} writes and {@link loadModel} reads. */
 export interface ModelFile {
+  /** The model's settings, shape included. */
   config: ModelConfig;
+  /** Per net, per layer: weights and bias. */
   weights: WeightSet;
   /** Class labels the outputs stand for (empty when the task has no classes). */
   classes: number[];

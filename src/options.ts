@@ -12,6 +12,7 @@ export type Topology = 'kaneko' | 'paired' | 'columns';
 export type RuleName = 'kaneko' | 'bidirectional';
 /** `cells`: Kaneko's two constant source cells of value beta; `vector`: a per-cell bias; `none`. */
 export type BiasMode = 'cells' | 'vector' | 'none';
+/** The presets: starting settings that flags and options override (docs/reference.md). */
 export type PresetName = 'kaneko' | 'article' | 'bench-wide' | 'mnist10' | 'fashion10';
 /** f64: the reference precision (replays, Kaneko's preset); f32: the fast path. */
 export type Precision = 'f64' | 'f32';
@@ -24,24 +25,36 @@ export const KERNEL_CHOICES: readonly KernelChoice[] = ['auto', 'native', 'wasm'
 export const TOPOLOGIES: readonly Topology[] = ['kaneko', 'paired', 'columns'];
 export const RULES: readonly RuleName[] = ['kaneko', 'bidirectional'];
 export const BIAS_MODES: readonly BiasMode[] = ['cells', 'vector', 'none'];
+/** Every preset name. */
 export const PRESETS: readonly PresetName[] = ['kaneko', 'article', 'bench-wide', 'mnist10', 'fashion10'];
 
 /** Everything that defines a network's shape and learning rule; saved with the model. */
 export interface ModelConfig {
+  /** How cells are arranged: see {@link Topology}. */
   topology: Topology;
+  /** The update rule: see {@link RuleName}. */
   rule: RuleName;
+  /** Input features (from the data). */
   inputs: number;
+  /** Output cells (from the data: 1 for two classes, else one per class). */
   outputs: number;
   /** Cells per hidden layer, E and I together (paired: must be even; columns: cells per class column). */
   hidden: number[];
+  /** The hidden cells' activation (and the outputs', unless outputActivation). */
   activation: ActivationName;
   /** The output cells' activation when it differs from the hidden cells' (absent: the same). */
   outputActivation?: ActivationName;
+  /** Sigmoid slope parameter: f(u) = 1 / (1 + exp(-2u / u0)). */
   u0: number;
+  /** Amine diffusion factor for hidden layers. */
   u1: number;
+  /** Value of Kaneko's bias cells. */
   beta: number;
+  /** Bias: see {@link BiasMode}. */
   bias: BiasMode;
+  /** Learning rate of the hidden layers. */
   alphaHidden: number;
+  /** Learning rate of the output layer. */
   alphaOutput: number;
   /** Columns topology: rate of an output's weights from other classes' columns (absent: alphaOutput / 100). */
   alphaCross?: number;
@@ -49,6 +62,7 @@ export interface ModelConfig {
   initScale: number;
   /** Use a correctly rounded exp in the sigmoid, as the C library does (bit-faithful replays; slower). */
   faithfulExp: boolean;
+  /** Float precision of the weights and activations. */
   precision: Precision;
   /** `auto` only until a trainer resolves it (resolveKernels): a built model names what ran. */
   kernels: KernelChoice;
@@ -56,18 +70,26 @@ export interface ModelConfig {
 
 /** How to train: batch size, epochs, order, stop rule. */
 export interface TrainConfig {
+  /** Mini-batch size (1 = online, as Kaneko). */
   batch: number;
+  /** Maximum epochs. */
   epochs: number;
+  /** Shuffle the sample order at the start of every epoch. */
   shuffle: boolean;
   /** Stop once an epoch's summed |error| is below this (Kaneko's rule); 0 disables it. */
   stopErrSum: number;
+  /** Seed of the initial weights and the shuffles. */
   seed: number;
   /** Learning-rate schedule: epoch e (from 0) runs at every rate times 1 / (1 + alphaDecay * e); absent or 0: constant. */
   alphaDecay?: number;
 }
 
+/** A preset: model and training settings, and how --alpha applies. */
+/** A preset: model and training settings, and how --alpha applies. */
 export interface Preset {
+  /** Model settings (inputs and outputs come from the data). */
   model: Omit<ModelConfig, 'inputs' | 'outputs'>;
+  /** Training settings (the seed comes from the caller). */
   train: Omit<TrainConfig, 'seed'>;
   /** When true, --alpha also sets the output layer's rate (Kaneko has a single alpha). */
   alphaTogether: boolean;
@@ -124,6 +146,7 @@ export const PRESET_TABLE: Record<PresetName, Preset> = {
   kaneko: KANEKO, article: ARTICLE, 'bench-wide': BENCH_WIDE, mnist10: INDEPENDENT10, fashion10: FASHION10,
 };
 
+/** The preset called `name`, or an EdsimError naming the known ones. */
 export function getPreset(name: string): Preset {
   check((PRESETS as readonly string[]).includes(name), `unknown preset '${name}' (expected one of: ${PRESETS.join(', ')})`);
   const p = PRESET_TABLE[name as PresetName];

@@ -11,14 +11,21 @@ import { check, EdsimError } from './errors.js';
 /** The dtypes edsim writes and reads (the format has more: edsim's weights are float32 or float64). */
 export type TensorDtype = 'F64' | 'F32' | 'I32' | 'U32';
 
+/** One tensor: its dtype, shape and values (row-major). */
 export interface Tensor {
+  /** The element type. */
   dtype: TensorDtype;
+  /** Dimensions, outermost first. */
   shape: number[];
+  /** The values, row-major, in an array of the dtype's type. */
   data: Float64Array | Float32Array | Int32Array | Uint32Array;
 }
 
+/** A parsed safetensors file. */
 export interface SafetensorsFile {
+  /** Tensors by name, in the file's order. */
   tensors: Map<string, Tensor>;
+  /** The header's __metadata__ (strings only, as the format requires). */
   metadata: Record<string, string>;
 }
 

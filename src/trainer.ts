@@ -18,16 +18,19 @@ import { initWeights, readWeights, type WeightSet, writeWeights } from './engine
 import { allocateTrace, type TraceEvent, TraceRecorder, type TraceSpec, traceEvents } from './parallel/trace.js';
 import { createParallelExecutor, layoutFor, MAX_WORKERS, type ParallelOptions } from './parallel/parallel.js';
 
+/** What {@link createTrainer} takes; anything left out comes from the preset. */
 export interface TrainerOptions {
+  /** Starting settings (default `kaneko`). */
   preset?: PresetName;
   /** Overrides of the preset's model settings (inputs/outputs come from the data). */
   model?: Partial<ModelConfig>;
   /** Overrides of the preset's training settings. */
   train?: Partial<TrainConfig>;
+  /** How work is spread over threads (default: serial; with workers > 1, a byte-identical strategy suited to the model). */
   strategy?: StrategyName;
   /** Threads to use, the calling thread included (1 = everything on the caller). */
   workers?: number;
-  /** Parallel engine settings: stall timeout, and test-only fault injection. */
+  /** Parallel engine settings: stall timeout, and test-only fault injection. @internal */
   parallel?: ParallelOptions;
   /** Record every thread's forward, amine, update, wait and stage spans (read them with trainer.trace()). */
   trace?: boolean;
@@ -39,21 +42,33 @@ export interface TrainerOptions {
   init?: string | ModelFile;
 }
 
+/** One finished epoch. */
 export interface EpochResult {
+  /** Epoch number, from 1, counted over the trainer's whole run. */
   epoch: number;
+  /** Summed absolute error over the epoch (Kaneko's stop rule reads it). */
   errSum: number;
+  /** Samples answered wrongly. */
   wrong: number;
+  /** Share of training samples answered right during the epoch. */
   trainAccuracy: number;
+  /** Wall seconds of the epoch. */
   seconds: number;
+  /** Training samples per second. */
   samplesPerSecond: number;
+  /** Per thread: time computing and waiting. */
   stats: WorkerStats[];
 }
 
+/** Options of {@link Trainer.fit}. */
 export interface FitOptions {
+  /** Epochs to train (default: the training settings'; with `resume`, counted from the run's start). */
   epochs?: number;
+  /** Called after every finished epoch. */
   onEpoch?: (e: EpochResult) => void;
+  /** Aborting stops after the current batch and rolls back to the last whole epoch. */
   signal?: AbortSignal;
-  /** Called after every mini-batch (serial and layer strategies), e.g. to record outputs. */
+  /** Called after every mini-batch (serial and layer strategies), e.g. to record outputs. @internal */
   onBatch?: (start: number, count: number, f: Floats, layout: Layout) => void;
   /** Write checkpoints (a path: after every epoch; or CheckpointOptions) that `resume` can go on from. */
   checkpoint?: string | CheckpointOptions;
@@ -66,25 +81,37 @@ export interface FitOptions {
   resume?: string | Checkpoint;
 }
 
+/** What {@link Trainer.fit} resolves with. */
 export interface FitHistory {
   /** This fit's epochs; after a resume, the checkpoint's epochs first (with empty stats). */
   epochs: EpochResult[];
+  /** Whether an epoch's error sum fell below the stop rule. */
   converged: boolean;
+  /** Whether the signal stopped the run. */
   aborted: boolean;
   /** Epochs the run had done at the checkpoint it resumed from (0 without resume). */
   resumedAt: number;
 }
 
+/** What {@link Trainer.evaluate} resolves with. */
 export interface Evaluation {
+  /** Share of samples answered right. */
   accuracy: number;
+  /** Summed absolute error. */
   errSum: number;
+  /** Samples answered wrongly. */
   wrong: number;
+  /** Samples scored. */
   samples: number;
 }
 
+/** Trains one ED network on one thread or many: fit, evaluate, predict, save, close. */
 export class Trainer {
+  /** The model, once built (at the first fit or load). */
   model: ModelConfig | undefined;
+  /** Where everything lives in shared memory. @internal */
   layout: Layout | undefined;
+  /** The shared memory. @internal */
   mem: Memory | undefined;
   private executor: Executor | undefined;
   /** Original labels of the classes the outputs stand for. */
@@ -103,11 +130,17 @@ export class Trainer {
   /** Record spans for trace() (set before the first fit). */
   tracing = false;
 
+  /** Use {@link createTrainer} or {@link loadTrainer}. @internal */
   constructor(
+    /** The model settings before the data fixes inputs and outputs. @internal */
     readonly modelDefaults: Omit<ModelConfig, 'inputs' | 'outputs'> & Partial<ModelConfig>,
+    /** The training settings. */
     readonly train: TrainConfig,
+    /** How work is spread over threads. */
     readonly strategy: StrategyName,
+    /** Threads, the calling one included. */
     readonly workers: number,
+    /** Parallel engine settings (stall timeout, test faults). @internal */
     readonly parallel: ParallelOptions = {},
   ) {
     this.rng = new Rng(train.seed ^ 0x5eed);
@@ -115,7 +148,7 @@ export class Trainer {
 
   /**
    * The model and memory layout for data of this shape, validated (a model too big for one shared
-   * memory fails here, before anything is allocated).
+   * memory fails here, before anything is allocated). @internal
    */
   plan(inputs: number, outputs: number): { model: ModelConfig; layout: Layout } {
     if (this.initial) {
@@ -288,6 +321,7 @@ export class Trainer {
     return this.executor?.progress?.();
   }
 
+  /** Scores `data` with the current weights: accuracy, error sum, wrong answers. */
   async evaluate(data: Dataset): Promise<Evaluation> {
     check(this.executor, 'the trainer has no model yet: call fit() or load() first');
     check(data.n > 0, 'evaluation data is empty');
@@ -312,25 +346,34 @@ export class Trainer {
   }
 
   /** Every thread's recorded spans as Chrome Trace Event Format events (createTrainer({ trace: true })). */
-  trace(): { events: TraceEvent[]; dropped: number } {
+  trace(): {
+    /** The spans, one track per thread. */
+    events: TraceEvent[];
+    /** Spans lost because a thread's ring was full. */
+    dropped: number;
+  } {
     check(this.traceSpec && this.executor, 'no trace was recorded: create the trainer with trace: true and fit it');
     return traceEvents(this.traceSpec, this.executor.threadNames);
   }
 
+  /** A copy of every layer's weights and bias, as float64. */
   weights(): WeightSet {
     check(this.mem, 'the trainer has no model yet: call fit() or load() first');
     return readWeights(this.mem.f, this.layout!);
   }
 
+  /** The model as {@link saveModel} writes it. */
   modelFile(): ModelFile {
     return { config: this.model!, weights: this.weights(), classes: this.classes };
   }
 
+  /** Writes the model atomically (a name ending in .safetensors writes that format). */
   async save(path: string): Promise<void> {
     check(this.model, 'the trainer has no model yet: call fit() or load() first');
     saveModel(path, this.modelFile());
   }
 
+  /** Ends every worker thread. */
   async close(): Promise<void> {
     await this.executor?.close();
   }
@@ -360,6 +403,7 @@ export function resolveOptions(o: TrainerOptions = {}): { model: Omit<ModelConfi
   return { model, train, strategy, workers };
 }
 
+/** A trainer with `options` resolved against the preset (default `kaneko`); the network is built at the first fit. */
 export async function createTrainer(o: TrainerOptions = {}): Promise<Trainer> {
   const init = typeof o.init === 'string' ? loadModel(o.init) : o.init;
   let r = resolveOptions(o);

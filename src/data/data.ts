@@ -11,7 +11,9 @@ import { gunzipSync } from 'node:zlib';
 import { check, EdsimError } from '../errors.js';
 import type { Samples } from '../engine/engine.js';
 
+/** Samples in memory: row-major features and targets, with class labels. */
 export interface Dataset extends Samples {
+  /** Number of samples. */
   n: number;
   /** Class index per sample (position in `classes`), or -1 for tasks without classes. */
   labels: Int32Array;
@@ -19,12 +21,17 @@ export interface Dataset extends Samples {
   classes: number[];
 }
 
+/** A data set's training and test splits. */
 export interface LoadedData {
+  /** The name it was loaded by. */
   name: string;
+  /** The training split. */
   train: Dataset;
+  /** The test split. */
   test: Dataset;
 }
 
+/** What {@link loadDataset} keeps of a data set. */
 export interface LoadOptions {
   /** Original labels to keep, in output order; default: every label in the data. */
   classes?: number[];

@@ -8,9 +8,11 @@ import type { Floats, LayerLayout, NetLayout } from './layout.js';
 export interface Samples {
   /** Row-major features, `features` per sample. */
   x: Float64Array | Float32Array;
+  /** Features per sample. */
   features: number;
   /** Row-major targets, `outputs` per sample. */
   y: Float64Array;
+  /** Targets (outputs) per sample. */
   outputs: number;
 }
 

@@ -11,7 +11,9 @@ import type { StatsView } from '../parallel/protocol.js';
 import type { TraceRecorder } from '../parallel/trace.js';
 import type { CellRange } from '../parallel/partition.js';
 
+/** How the work of a batch is spread over threads: see docs/parallel.md. */
 export type StrategyName = 'serial' | 'layer' | 'pipeline' | 'output' | 'cells' | 'samples';
+/** Every strategy name, in the order the CLI lists them. */
 export const STRATEGIES: readonly StrategyName[] = ['serial', 'layer', 'pipeline', 'output', 'cells', 'samples'];
 
 export interface EpochTally {
@@ -21,9 +23,13 @@ export interface EpochTally {
   samples: number;
 }
 
+/** Time one thread (or layer group) spent computing and waiting in an epoch. */
 export interface WorkerStats {
+  /** The thread or group, e.g. "coordinator" or "worker 1". */
   group: string;
+  /** Milliseconds spent computing. */
   busyMs: number;
+  /** Milliseconds spent waiting for other threads. */
   waitMs: number;
 }
 

@@ -4,7 +4,12 @@ import type { ModelConfig } from '../options.js';
 import { Rng } from './rng.js';
 
 /** Per net, per layer: the weight matrix (source-major: w[i * nOut + j]) and the bias vector (empty when none). */
-export type WeightSet = { w: Float64Array; b: Float64Array }[][];
+export type WeightSet = {
+  /** The weight matrix, source-major: w[i * cells + j] joins source i to cell j. */
+  w: Float64Array;
+  /** The bias vector (empty when the model has none). */
+  b: Float64Array;
+}[][];
 
 /**
  * Magnitudes uniform in [0, initScale), signs fixed by type(source) * type(cell), drawn net by net,

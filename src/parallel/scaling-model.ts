@@ -19,19 +19,30 @@ import { balanceGroups, type CellRange, cellRanges, firstLayerLive, pipelineGrou
 import { summarize } from '../report/stats.js';
 import { createTrainer, resolveOptions, type TrainerOptions } from '../trainer.js';
 
+/** What one machine's measurements say a model costs ({@link measureCosts}), the scaling model's inputs. */
 export interface MachineCosts {
+  /** Rows per mini-batch measured. */
   batch: number;
   /** Seconds per batch on one thread, per layer index (every net of the model together). */
   forward: number[];
+  /** Seconds per batch on one thread to update each layer. */
   update: number[];
   /** Every layer's sources and cells (the cells strategy's split is computed from them, as it runs). */
-  shapes: { nIn: number; nOut: number }[];
+  shapes: {
+    /** Sources (inputs) of the layer. */
+    nIn: number;
+    /** Cells of the layer. */
+    nOut: number;
+  }[];
   /** The kernels measured, and their cell tile (the cells and pipeline splits depend on them). */
   kernels: 'native' | 'wasm' | 'js';
+  /** Cells per register tile of those kernels (splits fall on whole tiles). */
   cellTile: number;
   /** The splits' inputs: the first layer's live share on this data (firstLayerLive), and whether a pipeline may cut layers. */
   firstLive: number;
+  /** Whether a pipeline group may end inside a layer. */
   splittable: boolean;
+  /** Independent networks in the model (Kaneko's topology: one per output). */
   nets: number;
   /** The coordinator's own seconds per batch: staging, amine, scoring. */
   coordinator: number;
@@ -338,6 +349,7 @@ export async function fastestExactStrategy(o: TrainerOptions, data: Dataset, thr
   return { strategy, predicted };
 }
 
+/** Predicted training rate (samples per second) of `strategy` on `threads` threads, from costs measured by {@link measureCosts}. */
 export function predictSamplesPerSecond(c: MachineCosts, strategy: StrategyName, threads: number): number {
   return c.batch / predictBatchSeconds(c, strategy, threads);
 }

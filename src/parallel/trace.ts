@@ -43,13 +43,21 @@ export class TraceRecorder {
   }
 }
 
+/** One Chrome Trace Event Format event (a span, "X", or a thread name, "M"). */
 export interface TraceEvent {
+  /** The span's phase (forward, update, wait, ...) or "thread_name". */
   name: string;
+  /** "X": a complete span; "M": metadata. */
   ph: 'X' | 'M';
+  /** Process id (always 1). */
   pid: number;
+  /** Thread index. */
   tid: number;
+  /** Start, microseconds from the first span. */
   ts?: number;
+  /** Duration, microseconds. */
   dur?: number;
+  /** Batch, layer and other details. */
   args?: Record<string, string | number>;
 }
 

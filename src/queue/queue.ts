@@ -63,7 +63,7 @@ export async function checkReachable(url: string, ms = 3000): Promise<void> {
  * finish them (`onRow` as each comes). An aborted signal stops waiting: the rows so far come back,
  * and the jobs stay in the queue for the workers.
  */
-export async function submitRuns(url: string, specs: RunSpec[], onRow?: (r: RunRow) => void, signal?: AbortSignal): Promise<{ rows: RunRow[]; aborted: boolean }> {
+export async function submitRuns(url: string, specs: RunSpec[], onRow?: (r: RunRow) => void, signal?: AbortSignal): Promise<Submission<RunRow>> {
   return submitJobs<RunSpec, RunRow>(url, 'run', specs.map((spec) => ({ id: runId(spec), spec })), onRow, signal);
 }
 
@@ -75,6 +75,14 @@ export async function submitRuns(url: string, specs: RunSpec[], onRow?: (r: RunR
 export async function submitScale(url: string, specs: ScaleSpec[], nonce: string, onRows?: (r: CsvRow[]) => void, signal?: AbortSignal): Promise<{ rows: CsvRow[][]; aborted: boolean }> {
   const jobs = specs.map((spec) => ({ id: createHash('sha256').update(JSON.stringify([nonce, spec])).digest('hex').slice(0, 32), spec }));
   return submitJobs<ScaleSpec, CsvRow[]>(url, 'scale', jobs, onRows, signal);
+}
+
+/** What a submission resolves with. */
+export interface Submission<R> {
+  /** The rows finished, in the order they came. */
+  rows: R[];
+  /** Whether the signal stopped the wait before every run finished (the jobs stay queued). */
+  aborted: boolean;
 }
 
 /** How often the submitter reads its jobs' states itself (events can be missed while Redis restarts). */

@@ -11,21 +11,35 @@ import { createTrainer, type TrainerOptions } from '../trainer.js';
 
 /** Everything a run needs, JSON-clonable: where the data comes from, the trainer options, the seed. */
 export interface RunSpec {
+  /** Data set name, as loadDataset takes it. */
   data: string;
+  /** Classes, limit and shifts to load. */
   dataOptions: LoadOptions;
+  /** Trainer options (preset, model, train). */
   options: TrainerOptions;
+  /** The run's seed (overrides options.train.seed). */
   seed: number;
 }
 
+/** One finished run, as a CSV row. */
 export interface RunRow {
+  /** The run's seed. */
   seed: number;
+  /** Epochs run. */
   epochs: number;
+  /** Whether it met the stop rule. */
   converged: boolean;
+  /** The last epoch's error sum. */
   final_err_sum: number;
+  /** Test accuracy. */
   test_accuracy: number;
+  /** Wall seconds of training. */
   seconds: number;
+  /** The machine that ran it. */
   host: string;
+  /** Its CPU. */
   cpu_model: string;
+  /** Its available cores. */
   cores: number;
 }
 
@@ -53,7 +67,27 @@ export async function runOne(spec: RunSpec, loaded?: { train: Dataset; test: Dat
 }
 
 /** A sweep's summary: how many runs converged and in how many epochs, and the test accuracy. */
-export function summarizeRuns(rows: RunRow[]): { runs: number; converged: number; meanEpochs: number; medianEpochs: number; minEpochs: number; maxEpochs: number; meanTestAccuracy: number; medianTestAccuracy: number } {
+export interface SweepSummary {
+  /** Runs. */
+  runs: number;
+  /** Runs that met the stop rule. */
+  converged: number;
+  /** Mean epochs to converge, over the converged runs. */
+  meanEpochs: number;
+  /** Median epochs to converge. */
+  medianEpochs: number;
+  /** Fewest epochs to converge. */
+  minEpochs: number;
+  /** Most epochs to converge. */
+  maxEpochs: number;
+  /** Mean test accuracy over all runs. */
+  meanTestAccuracy: number;
+  /** Median test accuracy. */
+  medianTestAccuracy: number;
+}
+
+/** A sweep's summary: how many runs converged and in how many epochs, and the test accuracy. */
+export function summarizeRuns(rows: RunRow[]): SweepSummary {
   const e = summarize(rows.filter((r) => r.converged).map((r) => r.epochs));
   const a = summarize(rows.map((r) => r.test_accuracy));
   return { runs: rows.length, converged: e.n, meanEpochs: e.mean, medianEpochs: e.median, minEpochs: e.min, maxEpochs: e.max, meanTestAccuracy: a.mean, medianTestAccuracy: a.median };

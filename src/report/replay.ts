@@ -10,10 +10,15 @@ import type { ModelConfig } from '../options.js';
 import { Trainer } from '../trainer.js';
 import type { WeightSet } from '../engine/weights.js';
 
+/** How closely edsim replays a recorded run. */
 export interface ReplayResult {
+  /** The largest absolute difference over every compared value. */
   maxAbsDiff: number;
+  /** Epochs edsim ran. */
   epochs: number;
+  /** Epochs the recording holds. */
   recordedEpochs: number;
+  /** Where the largest difference is (empty when none). */
   detail: string;
 }
 

@@ -3,16 +3,32 @@ import type { Dataset } from '../data/data.js';
 import { summarize } from './stats.js';
 import { createTrainer, type TrainerOptions } from '../trainer.js';
 
+/** How many seeds converged under Kaneko's stop rule, and how fast. */
 export interface SweepResult {
+  /** Seeds run. */
   runs: number;
+  /** Runs that reached the stop rule. */
   converged: number;
+  /** Mean epochs to converge, over the converged runs. */
   meanEpochs: number;
+  /** Median epochs to converge. */
   medianEpochs: number;
+  /** Fewest epochs to converge. */
   minEpochs: number;
+  /** Most epochs to converge. */
   maxEpochs: number;
-  epochsBySeed: { seed: number; epochs: number; converged: boolean }[];
+  /** Per seed: epochs run and whether it converged. */
+  epochsBySeed: {
+    /** The run's seed. */
+    seed: number;
+    /** Epochs it ran. */
+    epochs: number;
+    /** Whether it reached the stop rule. */
+    converged: boolean;
+  }[];
 }
 
+/** Trains one network per seed on `data` (seed by seed, on this thread and its workers) and tallies convergence. */
 export async function sweep(data: Dataset, seeds: number[], opts: TrainerOptions, onSeed?: (done: number) => void): Promise<SweepResult> {
   const bySeed: SweepResult['epochsBySeed'] = [];
   for (const seed of seeds) {

@@ -19,6 +19,9 @@ import { articleReplay, kanekoReplay, type ReplayResult } from '../report/replay
 import { dataOptions, int, type NetworkArgs, num, toTrainerOptions, withDataFlags, withModelFlags, withNetworkFlags } from './cli-options.js';
 import type { ScaleArgs } from './scale-command.js';
 import { choiceLine } from './usage-errors.js';
+import { EXAMPLES } from './examples.js';
+
+const examplePairs = (command: string): [string, string][] => (EXAMPLES[command] ?? []).map((e) => [e.cmd, e.desc]);
 import { parseClasses } from '../data/data.js';
 import { createTrainer, loadTrainer, type Trainer } from '../trainer.js';
 import { summarize } from '../report/stats.js';
@@ -308,31 +311,23 @@ export function buildCli(argv: string[]): Argv {
         .option('trace', { type: 'string', describe: "write every thread's forward/amine/update/wait spans here (Chrome Trace Event JSON, for Perfetto or chrome://tracing) and a timeline of the last batches as FILE.svg" })
         .option('json', { type: 'boolean', default: false, describe: 'last stdout line: one JSON object with the results' })
         .option('quiet', { type: 'boolean', default: false, describe: 'no per-epoch progress' })
-        .example('$0 train --data xor --preset kaneko', "Kaneko's XOR, trained until the error sum is below 0.1")
-        .example('$0 train --data mnist --classes 0,1 --preset bench-wide --strategy cells --workers 2 --epochs 2 --trace cells.json', 'a timeline of every thread (cells.json, cells.svg)')
-        .example('$0 train --data mnist --classes 0,1 --preset article --json', "the article's 512-layer model on MNIST 0/1")
-        .example('$0 train --data mnist --classes 0,1 --preset bench-wide --strategy layer --workers 2', 'layer groups on two threads')
-        .example('$0 train --data mnist --classes 0-9 --preset mnist10 --workers 2', 'ten classes: one network per class over two threads (94.5 %)')
-        .example('$0 train --data fashion-mnist --classes 0-9 --preset fashion10 --workers 2', 'Fashion-MNIST, 24 epochs with a decaying rate (86.4 %, ~10 min)')
-        .example('$0 train --data mnist --classes 0-9 --preset mnist10 --topology columns', 'one network, a column of cells per class')
-        .example('$0 train --data mnist --classes 0,1 --preset bench-wide --epochs 20 --checkpoint run.ckpt --save m.edsim', 'checkpoints after every epoch; if the run is killed, add --resume run.ckpt to go on')
-        .example('$0 train --data mnist --classes 0,1 --preset bench-wide --epochs 2 --model m.edsim --save m2.edsim', 'two more epochs from a saved model'),
+        .example(examplePairs('train')),
     (a) => trainCommand(a as unknown as Parameters<typeof trainCommand>[0]))
     .command('eval', 'evaluate a saved model on a dataset\'s test split', (y) =>
       withDataFlags(y)
         .option('model', { type: 'string', demandOption: true, describe: 'model file written by train --save' })
         .option('json', { type: 'boolean', default: false })
-        .example('$0 eval --model m.edsim --data mnist --classes 0,1', ''),
+        .example(examplePairs('eval')),
     (a) => evalCommand(a as unknown as Parameters<typeof evalCommand>[0]))
     .command('export <model> <output>', 'write a saved model as safetensors (one tensor per layer\'s weights and bias, the config in the metadata) for NumPy, PyTorch and model hubs', (y) =>
       y.positional('model', { type: 'string', demandOption: true, describe: 'edsim model file (train --save)' })
         .positional('output', { type: 'string', demandOption: true, describe: '.safetensors file to write' })
-        .example('$0 export m.edsim m.safetensors', ''),
+        .example(examplePairs('export')),
     (a) => convertModel(String(a.model), String(a.output), 'safetensors'))
     .command('import <input> <output>', 'read a safetensors model (edsim\'s tensor names and metadata, as export writes them) into an edsim model file', (y) =>
       y.positional('input', { type: 'string', demandOption: true, describe: '.safetensors file' })
         .positional('output', { type: 'string', demandOption: true, describe: 'edsim model file to write' })
-        .example('$0 import m.safetensors m.edsim', ''),
+        .example(examplePairs('import')),
     (a) => convertModel(String(a.input), String(a.output), 'json'))
     .command('sweep', 'train one network per seed until Kaneko\'s stop rule; report how many converge and how fast', (y) =>
       withNetworkFlags(y)
@@ -341,14 +336,13 @@ export function buildCli(argv: string[]): Argv {
         .option('out', { type: 'string', describe: 'write one CSV row per run (seed, epochs, converged, final_err_sum, test_accuracy, seconds, host, ...)' })
         .option('json', { type: 'boolean', default: false })
         .option('quiet', { type: 'boolean', default: false })
-        .example('$0 sweep --data xor --preset kaneko --hidden 8 --seeds 1-100 --json', "Kaneko's XOR table, hidden 8")
-        .example('$0 sweep --data mnist --classes 0,1 --preset article --epochs 4 --seeds 1-20 --queue redis://127.0.0.1:6379 --out runs.csv', 'the same runs on every machine running a worker'),
+        .example(examplePairs('sweep')),
     (a) => sweepCommand(a as unknown as Parameters<typeof sweepCommand>[0]))
     .command('worker', 'take training runs from a job queue on Redis until Ctrl-C (one machine of a distributed sweep)', (y) =>
       y.option('queue', { type: 'string', demandOption: true, describe: 'redis://HOST:PORT[/DB]' })
         .option('concurrency', { coerce: (v: unknown) => { const n = Number(v); if (!Number.isInteger(n) || n < 1 || n > 64) throw new EdsimError(`--concurrency must be an integer from 1 to 64, got '${String(v)}'`); return n; }, default: 1, describe: 'runs at a time' })
         .option('lock-ms', { coerce: (v: unknown) => { const n = Number(v); if (!Number.isInteger(n) || n < 500) throw new EdsimError(`--lock-ms must be an integer >= 500, got '${String(v)}'`); return n; }, default: 30000, describe: 'a job whose worker stops answering goes back to the queue after this long' })
-        .example('$0 worker --queue redis://10.0.0.5:6379', 'serve sweeps submitted with --queue'),
+        .example(examplePairs('worker')),
     async (a) => {
       const { runWorker } = await import('../queue/queue.js');
       await runWorker(String(a.queue), { concurrency: a.concurrency as number, lockMs: a['lock-ms'] as number, log: (s) => process.stderr.write(`${s}\n`) });
@@ -367,10 +361,7 @@ export function buildCli(argv: string[]): Argv {
         .option('out', { type: 'string', describe: 'CSV path (default: results/scale-<UTC timestamp>.csv); the SVG goes next to it' })
         .option('json', { type: 'boolean', default: false })
         .option('quiet', { type: 'boolean', default: false, describe: 'no progress display' })
-        .example('$0 scale --data mnist --shifted --presets bench-wide,article --strategies serial,layer,pipeline,cells,samples', 'the default experiment (npm start)')
-        .example('$0 scale --data mnist --shifted --preset bench-wide --strategies serial,samples --weak', 'weak scaling: batch 128 x threads')
-        .example('$0 scale --data mnist --classes 0-9 --preset kaneko --hidden 128 --strategies serial,output --workers 1,2,4,8,16', 'independent output networks over many cores')
-        .example('$0 scale --data mnist --classes 0,1 --preset bench-wide --strategies serial,cells,layer,pipeline --workers 1,2 --predict 4,8,16,32,64', 'measure on this machine, predict up to 64 cores'),
+        .example(examplePairs('scale')),
     async (a) => {
       const { signal, dispose } = interruptSignal();
       const { scaleCommand } = await import('./scale-command.js');
@@ -381,7 +372,7 @@ export function buildCli(argv: string[]): Argv {
       y.option('json', { type: 'boolean', default: false, describe: 'last stdout line: { "kernels": [ ... ] }' })
         .option('repeats', { coerce: (v: unknown) => { const n = Number(v); if (!Number.isInteger(n) || n < 1 || n > 100) throw new EdsimError(`--repeats must be an integer from 1 to 100, got '${String(v)}'`); return n; }, default: 5 })
         .option('shapes', { type: 'string', describe: 'batch x in x out list, e.g. 128x784x256,1x256x128 (default: a standard set)' })
-        .example('$0 bench --json', 'the kernel table as JSON (npm run bench:kernels -- --json)'),
+        .example(examplePairs('bench')),
     async (a) => {
       const { benchKernels, DEFAULT_SHAPES } = await import('../kernels/bench.js');
       const shapes = a.shapes === undefined ? DEFAULT_SHAPES : String(a.shapes).split(',').map((p) => {
@@ -405,7 +396,7 @@ export function buildCli(argv: string[]): Argv {
         .positional('output', { type: 'string', demandOption: true, describe: 'black-and-white PNG to write' })
         .option('kernel', { type: 'string', choices: ['floyd-steinberg', 'jarvis'], default: 'floyd-steinberg' })
         .option('demo', { type: 'boolean', default: false, describe: 'write a smooth test picture to <input> first' })
-        .example('$0 halftone --demo results/halftone-input.png results/halftone-fs.png', 'the README picture'),
+        .example(examplePairs('halftone')),
     async (a) => {
       const { halftoneFile, demoImage } = await import('../data/halftone.js');
       checkWritable(String(a.output));
@@ -414,10 +405,10 @@ export function buildCli(argv: string[]): Argv {
       process.stdout.write(`${a.output}: ${r.width}x${r.height}, ${a.kernel}\n`);
     })
     .command('kaneko-replay <file>', "replay a recorded trajectory of Kaneko's C program; exit 0 iff max abs diff <= 1e-9", (y) =>
-      y.positional('file', { type: 'string', demandOption: true }).example('$0 kaneko-replay parity4-seed1.json', ''),
+      y.positional('file', { type: 'string', demandOption: true }).example(examplePairs('kaneko-replay')),
     async (a) => printReplay(await kanekoReplay(String(a.file))))
     .command('article-replay <file>', "replay a recording of the article's first matrix implementation", (y) =>
-      y.positional('file', { type: 'string', demandOption: true }).example('$0 article-replay xor-v1-seed1.json', ''),
+      y.positional('file', { type: 'string', demandOption: true }).example(examplePairs('article-replay')),
     async (a) => printReplay(await articleReplay(String(a.file))))
     .option('verbose', { type: 'boolean', default: false, describe: 'show stack traces on errors' })
     .demandCommand(1, 'name a command (see --help)')

@@ -1,0 +1,87 @@
+/**
+ * The accuracy search of issue 21, on a validation split only: the last HOLDOUT (default 10 %) of
+ * the training split is held out (MNIST's training samples interleave the classes, so it holds
+ * every class); shifted copies (augmentation) are made of the rest only. Each configuration trains
+ * SEEDS networks, and after every epoch records each network's validation accuracy and that of the
+ * ensemble (outputs averaged over the seeds, then argmax). The test split is never read here.
+ *
+ *   node dist/scripts/search-accuracy.js mnist   # or fashion-mnist; CONFIGS='name,...' picks some
+ * Appends one JSON line per configuration and epoch to results/accuracy-search.jsonl (OUT).
+ */
+import { appendFileSync } from 'node:fs';
+import { type Dataset, loadDataset, sliceDataset, withShifts } from '../src/data/data.js';
+import type { ModelConfig, PresetName, TrainConfig } from '../src/options.js';
+import { createTrainer, type Trainer } from '../src/trainer.js';
+
+interface Config {
+  name: string;
+  preset: PresetName;
+  model?: Partial<ModelConfig>;
+  train?: Partial<TrainConfig>;
+  shifted?: boolean;
+  epochs: number;
+}
+
+const CONFIGS: Config[] = [
+  { name: 'mnist10', preset: 'mnist10', epochs: 20 },
+  { name: 'h256', preset: 'mnist10', model: { hidden: [256] }, epochs: 20 },
+  { name: 'h512', preset: 'mnist10', model: { hidden: [512] }, epochs: 20 },
+  { name: 'shift-h128', preset: 'mnist10', shifted: true, epochs: 12 },
+  { name: 'shift-h256', preset: 'mnist10', model: { hidden: [256] }, shifted: true, epochs: 12 },
+  { name: 'shift-h256-decay', preset: 'mnist10', model: { hidden: [256] }, train: { alphaDecay: 0.1 }, shifted: true, epochs: 12 },
+  { name: 'h256-decay', preset: 'mnist10', model: { hidden: [256] }, train: { alphaDecay: 0.1 }, epochs: 24 },
+  { name: 'h128x2', preset: 'mnist10', model: { hidden: [128, 128] }, epochs: 20 },
+];
+
+/** The share of rows whose largest output is the labelled class. */
+function accuracy(out: Float64Array, d: Dataset): number {
+  let right = 0;
+  for (let s = 0; s < d.n; s++) {
+    let best = 0;
+    for (let k = 1; k < d.outputs; k++) if (out[s * d.outputs + k]! > out[s * d.outputs + best]!) best = k;
+    if (best === d.labels[s]) right++;
+  }
+  return right / d.n;
+}
+
+const dataName = process.argv[2] ?? 'mnist';
+const holdout = Number(process.env.HOLDOUT ?? 0.1);
+const seeds = Number(process.env.SEEDS ?? 3);
+const workers = Number(process.env.WORKERS ?? 2);
+const only = process.env.CONFIGS?.split(',');
+const out = process.env.OUT ?? 'results/accuracy-search.jsonl';
+const loaded = await loadDataset(dataName, {});
+const cut = Math.round(loaded.train.n * (1 - holdout));
+const fit = sliceDataset(loaded.train, 0, cut);
+const validation = sliceDataset(loaded.train, cut, loaded.train.n);
+const side = Math.round(Math.sqrt(fit.features));
+let shifted: Dataset | undefined;
+
+for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
+  const train = c.shifted ? (shifted ??= withShifts(fit, side)) : fit;
+  const trainers: Trainer[] = [];
+  for (let s = 1; s <= seeds; s++) trainers.push(await createTrainer({ preset: c.preset, model: c.model ?? {}, train: { ...c.train, seed: s }, workers }));
+  const t0 = performance.now();
+  try {
+    for (let e = 1; e <= c.epochs; e++) {
+      const sum = new Float64Array(validation.n * validation.outputs);
+      const each: number[] = [];
+      for (const t of trainers) {
+        await t.fit(train, { epochs: 1 });
+        const o = t.predict(validation);
+        each.push(accuracy(o, validation));
+        for (let i = 0; i < sum.length; i++) sum[i]! += o[i]!;
+      }
+      const line = {
+        data: dataName, config: c.name, preset: c.preset, model: c.model ?? {}, train: c.train ?? {}, shifted: c.shifted === true,
+        epoch: e, seeds, trainSamples: train.n, validationSamples: validation.n,
+        validation: each, validationMean: each.reduce((a, b) => a + b, 0) / each.length, ensemble: accuracy(sum, validation),
+        seconds: (performance.now() - t0) / 1000,
+      };
+      appendFileSync(out, `${JSON.stringify(line)}\n`);
+      console.log(`${c.name} epoch ${e}: validation ${(100 * line.validationMean).toFixed(2)} % (ensemble of ${seeds}: ${(100 * line.ensemble).toFixed(2)} %), ${line.seconds.toFixed(0)} s`);
+    }
+  } finally {
+    for (const t of trainers) await t.close();
+  }
+}

@@ -2,7 +2,10 @@
  * ED against backpropagation on 10-class MNIST (our split: 7996 train / 2004 test), accuracy and
  * time to accuracy per epoch (npm run compare:backprop; writes results/backprop-compare.csv), or
  * with --fashion on full Fashion-MNIST (npm run compare:backprop -- --fashion; writes
- * results/backprop-compare-fashion.csv).
+ * results/backprop-compare-fashion.csv), or with --shifted on 10-class MNIST with every training
+ * image's four one-pixel shifts for both sides (the mnist10 preset of issue 21 against MLPs given
+ * the same augmented data; results/backprop-compare-shifted.csv). Each CSV gets an SVG of test
+ * accuracy against training seconds beside it.
  * Backprop: TensorFlow.js with its WebAssembly backend (one thread), Adam 1e-3, batch 128, softmax
  * cross-entropy; matrix products written with explicit transposes (the wasm backend's transposed
  * matMul is 10-20x slower, PERF_NOTES.md). ED: the mnist10 preset (Kaneko's independent output
@@ -13,7 +16,7 @@ import { stringify } from 'csv-stringify/sync';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { loadDataset, type Dataset } from '../src/data/data.js';
-import { provenance } from '../src/report/report.js';
+import { provenance, renderCurveSvg } from '../src/report/report.js';
 import { Rng } from '../src/engine/rng.js';
 import { createTrainer, type TrainerOptions } from '../src/trainer.js';
 
@@ -98,8 +101,16 @@ await tf.setBackend('wasm');
 await tf.ready();
 // --fashion: full Fashion-MNIST (60,000 / 10,000), the fashion10 preset against the same-size MLP.
 const fashion = process.argv.includes('--fashion');
-const out = fashion ? 'results/backprop-compare-fashion.csv' : 'results/backprop-compare.csv';
-if (fashion) {
+const shifted = process.argv.includes('--shifted');
+const out = fashion ? 'results/backprop-compare-fashion.csv' : shifted ? 'results/backprop-compare-shifted.csv' : 'results/backprop-compare.csv';
+if (shifted) {
+  // Both sides see the same 39,980 training images (7,996 and their shifts); the test split as ever.
+  const data = await loadDataset('mnist', { shifted: true });
+  const edName = 'ED mnist10 preset (issue 21): 10 independent nets, 784-128-1 each, on the shifted training set';
+  await ed(data.train, data.test, { preset: 'mnist10', strategy: 'output', workers: 2 }, edName, 10);
+  await backprop(data.train, data.test, [256], 10);
+  await backprop(data.train, data.test, [1024], 10);
+} else if (fashion) {
   const data = await loadDataset('fashion-mnist');
   const edName = 'ED fashion10 preset: 10 independent nets, 784-128-1 each (kaneko rule, init 0.05, alpha 0.3, decay 0.1, batch 16)';
   await ed(data.train, data.test, { preset: 'fashion10', strategy: 'output', workers: 2 }, edName, 24);
@@ -116,4 +127,7 @@ if (fashion) {
 }
 const prov = provenance();
 writeFileSync(out, stringify(rows.map((r) => ({ ...r, ...prov, timestamp: new Date().toISOString() })), { header: true }));
-console.log(`wrote ${out}`);
+const svg = await renderCurveSvg(rows.map((r) => ({ series: `${r.model} (${r.threads} thread${r.threads > 1 ? 's' : ''})`, seconds: r.seconds, accuracy: r.test_accuracy })),
+  `test accuracy against training seconds (${fashion ? 'Fashion-MNIST' : shifted ? '10-class MNIST, shifted training copies' : '10-class MNIST'})`);
+writeFileSync(out.replace(/\.csv$/, '.svg'), svg);
+console.log(`wrote ${out} and ${out.replace(/\.csv$/, '.svg')}`);

@@ -6,6 +6,7 @@
  * ensemble (outputs averaged over the seeds, then argmax). The test split is never read here.
  *
  *   node dist/scripts/search-accuracy.js mnist   # or fashion-mnist; CONFIGS='name,...' picks some
+ * (the f-* configurations are Fashion-MNIST's; SEEDS=1 makes each a third as long).
  * Appends one JSON line per configuration and epoch to results/accuracy-search.jsonl (OUT).
  */
 import { appendFileSync } from 'node:fs';
@@ -31,6 +32,10 @@ const CONFIGS: Config[] = [
   { name: 'shift-h256-decay', preset: 'mnist10', model: { hidden: [256] }, train: { alphaDecay: 0.1 }, shifted: true, epochs: 12 },
   { name: 'h256-decay', preset: 'mnist10', model: { hidden: [256] }, train: { alphaDecay: 0.1 }, epochs: 24 },
   { name: 'h128x2', preset: 'mnist10', model: { hidden: [128, 128] }, epochs: 20 },
+  { name: 'f-base', preset: 'fashion10', epochs: 24 },
+  { name: 'f-h256', preset: 'fashion10', model: { hidden: [256] }, epochs: 24 },
+  { name: 'f-shift', preset: 'fashion10', shifted: true, epochs: 12 },
+  { name: 'f-shift-h256', preset: 'fashion10', model: { hidden: [256] }, shifted: true, epochs: 12 },
 ];
 
 /** The share of rows whose largest output is the labelled class. */

@@ -42,20 +42,8 @@ export interface TrainerOptions {
   init?: string | ModelFile;
 }
 
-/** One finished epoch. */
-export interface EpochResult {
-  /** Epoch number, from 1, counted over the trainer's whole run. */
-  epoch: number;
-  /** Summed absolute error over the epoch (Kaneko's stop rule reads it). */
-  errSum: number;
-  /** Samples answered wrongly. */
-  wrong: number;
-  /** Share of training samples answered right during the epoch. */
-  trainAccuracy: number;
-  /** Wall seconds of the epoch. */
-  seconds: number;
-  /** Training samples per second. */
-  samplesPerSecond: number;
+/** One finished epoch, with each thread's time computing and waiting. */
+export interface EpochResult extends EpochRecord {
   /** Per thread: time computing and waiting. */
   stats: WorkerStats[];
 }

@@ -246,7 +246,7 @@ test('bad checkpoints: truncated, corrupted, another version, a model file, othe
   assert.match(r.stderr, /is a model file, not a checkpoint: train on from it with --model/);
   r = runCli([...trainArgs.map((a) => (a === '0,1' ? '0,2' : a)), '--checkpoint', ck, '--resume', ck]);
   assert.is(r.code, 2);
-  assert.match(r.stderr, /^edsim: .*c\.ckpt was written for other data \(mnist classes 0,1 limit 400: 400 samples, 784 features, 1 output\(s\)\); this run's data \(400 samples, 784 features, 1 output\(s\)\) differs\n$/);
+  assert.match(r.stderr, /^edsim: .*c\.ckpt was written for other data \(mnist classes 0,1 limit 400 shifted: 400 samples, 784 features, 1 output\(s\)\); this run's data \(400 samples, 784 features, 1 output\(s\)\) differs\n$/);
   r = runCli([...trainArgs, '--alpha', '0.9', '--checkpoint', ck, '--resume', ck]);
   assert.is(r.code, 2);
   assert.match(r.stderr, /^edsim: cannot resume from .*: model setting alphaHidden: 0.3 in the checkpoint, 0.9 now\n$/);

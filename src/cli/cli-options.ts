@@ -4,7 +4,7 @@ import { ACTIVATIONS } from '../engine/activations.js';
 import { DATASET_HELP, parseClasses } from '../data/data.js';
 import { check } from '../errors.js';
 import { STRATEGIES, type StrategyName } from '../engine/executor.js';
-import { BIAS_MODES, type ModelConfig, PRESETS, type PresetName, RULES, TOPOLOGIES, type TrainConfig } from '../options.js';
+import { BIAS_MODES, getPreset, type ModelConfig, PRESETS, type PresetName, RULES, TOPOLOGIES, type TrainConfig } from '../options.js';
 import { MAX_WORKERS } from '../parallel/parallel.js';
 import type { TrainerOptions } from '../trainer.js';
 
@@ -134,11 +134,16 @@ export function toTrainerOptions(a: NetworkArgs): TrainerOptions {
   return o;
 }
 
-export function dataOptions(a: { classes?: string; limit?: number; shifted?: boolean }): { classes?: number[]; limit?: number; shifted?: boolean } {
+/**
+ * The data flags as loadDataset options. A preset that trains on shifted copies (mnist10) asks for
+ * them unless --no-shifted says otherwise; images that are not square are left as they are then.
+ */
+export function dataOptions(a: { data?: string; classes?: string; limit?: number; shifted?: boolean; preset?: string }): { classes?: number[]; limit?: number; shifted?: boolean } {
   const o: { classes?: number[]; limit?: number; shifted?: boolean } = {};
   if (a.classes !== undefined) o.classes = parseClasses(a.classes);
   if (a.limit !== undefined) o.limit = a.limit;
-  if (a.shifted === true) o.shifted = true;
+  const byPreset = a.shifted === undefined && a.preset !== undefined && (PRESETS as readonly string[]).includes(a.preset) && getPreset(a.preset).shifted === true;
+  if (a.shifted === true || (byPreset && /^(mnist|fashion-mnist|idx:)/.test(a.data ?? ''))) o.shifted = true;
   return o;
 }
 

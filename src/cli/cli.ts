@@ -106,8 +106,8 @@ function longEpochNotice(trainer: Trainer, log: (s: string) => void, firstDone: 
 }
 
 /** How the data was asked for, recorded in checkpoints for messages ("mnist classes 0,1 shifted"). */
-function describeData(a: { data: string; classes?: string; limit?: number; shifted?: boolean }): string {
-  return [a.data, a.classes !== undefined ? `classes ${a.classes}` : '', a.limit !== undefined ? `limit ${a.limit}` : '', a.shifted ? 'shifted' : ''].filter(Boolean).join(' ');
+function describeData(a: { data: string; classes?: string; limit?: number; shifted?: boolean; preset?: string }): string {
+  return [a.data, a.classes !== undefined ? `classes ${a.classes}` : '', a.limit !== undefined ? `limit ${a.limit}` : '', dataOptions(a).shifted ? 'shifted' : ''].filter(Boolean).join(' ');
 }
 
 interface TrainArgs extends NetworkArgs {
@@ -157,7 +157,7 @@ async function trainCommand(a: TrainArgs): Promise<void> {
     log(`edsim: resuming from ${a.resume}: ${resume.epochsDone} epoch(s) done ${of} (written ${resume.written} by strategy ${resume.strategy} on ${resume.workers} thread(s))`);
   }
   const { model } = trainer.plan(data.train.features, data.train.outputs);
-  log(`edsim: ${a.data}: ${data.train.n} training / ${data.test.n} test samples, ${data.train.features} features, ${data.train.outputs} output(s); preset ${a.preset}, strategy ${trainer.strategy}, ${trainer.workers} thread(s), ${model.precision} on ${kernelsLine(model.kernels)}`);
+  log(`edsim: ${data.name}: ${data.train.n} training / ${data.test.n} test samples, ${data.train.features} features, ${data.train.outputs} output(s); preset ${a.preset}, strategy ${trainer.strategy}, ${trainer.workers} thread(s), ${model.precision} on ${kernelsLine(model.kernels)}`);
   const { signal, dispose } = interruptSignal();
   let epochsSeen = 0;
   const notice = longEpochNotice(trainer, log, () => epochsSeen > 0);

@@ -4,6 +4,7 @@
  * its machine and time).
  */
 import { createHash } from 'node:crypto';
+import type { SweepResult } from '../report/sweep.js';
 import { availableParallelism, cpus, hostname } from 'node:os';
 import { type Dataset, loadDataset, type LoadOptions } from '../data/data.js';
 import { summarize } from '../report/stats.js';
@@ -67,19 +68,7 @@ export async function runOne(spec: RunSpec, loaded?: { train: Dataset; test: Dat
 }
 
 /** A sweep's summary: how many runs converged and in how many epochs, and the test accuracy. */
-export interface SweepSummary {
-  /** Runs. */
-  runs: number;
-  /** Runs that met the stop rule. */
-  converged: number;
-  /** Mean epochs to converge, over the converged runs. */
-  meanEpochs: number;
-  /** Median epochs to converge. */
-  medianEpochs: number;
-  /** Fewest epochs to converge. */
-  minEpochs: number;
-  /** Most epochs to converge. */
-  maxEpochs: number;
+export interface SweepSummary extends Omit<SweepResult, 'epochsBySeed'> {
   /** Mean test accuracy over all runs. */
   meanTestAccuracy: number;
   /** Median test accuracy. */

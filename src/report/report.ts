@@ -130,6 +130,28 @@ export async function renderSvg(summary: ConfigSummary[], title: string): Promis
 }
 
 
+/** Accuracy against training seconds, one line per method (time-to-accuracy curves; vega-lite). */
+export async function renderCurveSvg(points: { series: string; seconds: number; accuracy: number }[], title: string): Promise<string> {
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    width: 520,
+    height: 300,
+    data: { values: points.map((p) => ({ ...p, accuracy: 100 * p.accuracy })) },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'seconds', type: 'quantitative', title: 'training seconds (cumulative)' },
+      y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy (%)', scale: { zero: false } },
+      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 1, labelLimit: 600 } },
+    },
+  };
+  const compiled = vl.compile(spec as unknown as vl.TopLevelSpec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svg;
+}
+
 /**
  * A timeline of the last few batches of a trace (vega-lite): one row per thread, one bar per span,
  * coloured by what it was, so a reader sees the threads update at the same time.

@@ -7,6 +7,7 @@ import { loadModel, parseModel } from '../src/model-io.js';
 import { createTrainer, loadTrainer, resolveOptions } from '../src/trainer.js';
 import { sweep } from '../src/report/sweep.js';
 import { getPreset, validateModelConfig } from '../src/options.js';
+import { dataOptions } from '../src/cli/cli-options.js';
 import { tempDir, withTimeout } from './helpers.js';
 
 for (const [precision, kernels, batch] of [['f64', 'js', 1], ['f32', 'wasm', 1], ['f32', 'wasm', 4]] as const) {
@@ -142,6 +143,14 @@ test('presets pin no kernels: auto picks by precision (kaneko f32 runs native or
   assert.is(resolveOptions({ preset: 'kaneko' }).model.kernels, 'js');
   assert.ok(['native', 'wasm'].includes(resolveOptions({ preset: 'kaneko', model: { precision: 'f32' } }).model.kernels));
   assert.is(resolveOptions({ preset: 'mnist10', model: { precision: 'f64' } }).model.kernels, 'js');
+});
+
+test('a preset that trains on shifted copies (mnist10) asks for them; --no-shifted and non-image data do not', () => {
+  assert.equal(dataOptions({ data: 'mnist', preset: 'mnist10' }), { shifted: true });
+  assert.equal(dataOptions({ data: 'mnist', preset: 'mnist10', shifted: false }), {});
+  assert.equal(dataOptions({ data: 'xor', preset: 'mnist10' }), {});
+  assert.equal(dataOptions({ data: 'mnist', preset: 'fashion10' }), {});
+  assert.ok(getPreset('mnist10').shifted === true && getPreset('bench-wide').shifted === undefined);
 });
 
 test.run();

@@ -69,7 +69,7 @@ export function withDataFlags<T>(y: Argv<T>) {
     .option('data', { type: 'string', demandOption: true, describe: `dataset: ${DATASET_HELP}` })
     .option('classes', { type: 'string', describe: 'classes to keep, e.g. 0,1 or 0-9 (default: all)' })
     .option('limit', { coerce: int('limit', 1, 1e9), describe: 'keep only the first N training samples' })
-    .option('shifted', { type: 'boolean', describe: 'add every training image moved by one pixel right, left, down and up: 5x the training samples, the same sparsity (square images; scaling runs get hundreds of batches from MNIST alone)' });
+    .option('shifted', { type: 'boolean', describe: 'add every training image moved by one pixel right, left, down and up: 5x the training samples, the same sparsity (square images; scaling runs get hundreds of batches from MNIST alone); the mnist10 preset turns it on, --no-shifted off' });
 }
 
 /** Flags that shape the network and its training (shared by train, sweep and scale). */

@@ -36,6 +36,7 @@ const CONFIGS: Config[] = [
   { name: 'f-h256', preset: 'fashion10', model: { hidden: [256] }, epochs: 24 },
   { name: 'f-shift', preset: 'fashion10', shifted: true, epochs: 12 },
   { name: 'f-shift-h256', preset: 'fashion10', model: { hidden: [256] }, shifted: true, epochs: 12 },
+  { name: 'f-h512', preset: 'fashion10', model: { hidden: [512] }, epochs: 24 },
 ];
 
 /** The share of rows whose largest output is the labelled class. */

@@ -137,14 +137,15 @@ const INDEPENDENT10: Preset = {
 };
 
 /**
- * Fashion-MNIST underfits where MNIST overfits: the same networks, longer, with the rate decaying as
- * 1 / (1 + 0.1 e). Chosen on a validation split (the last 6000 training images; decay 0.1 and 0.3,
- * 24 epochs: results/curves.jsonl), then trained on all 60,000.
+ * Fashion-MNIST underfits where MNIST overfits: wider networks (256 hidden cells per class), longer,
+ * with the rate decaying as 1 / (1 + 0.1 e). Chosen on validation splits: the decay and length on
+ * the last 6000 training images (decay 0.1 and 0.3, 24 epochs: results/curves.jsonl); the width in
+ * issue 21's search (results/accuracy-search.jsonl: 87.0 % with 256 cells against 86.2 % with 128;
+ * 512 cells were unstable at this rate, and shifted copies hurt: 85.2 %); then trained on all 60,000.
  */
 const FASHION10: Preset = {
-  model: { ...INDEPENDENT10.model },
+  model: { ...INDEPENDENT10.model, hidden: [256] },
   train: { ...INDEPENDENT10.train, epochs: 24, alphaDecay: 0.1 },
-  // (not shifted: the search of issue 21 is still to decide it for Fashion-MNIST)
   alphaTogether: true,
 };
 

@@ -7,20 +7,16 @@
  * directory): a killed process or a full disk leaves the previous checkpoint as it was.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import type { Dataset } from './data/data.js';
-import type { StrategyName } from './engine/executor.js';
+import { EXACT_STRATEGIES, type StrategyName } from './engine/executor.js';
 import { check, EdsimError } from './errors.js';
-import { readChecked } from './files.js';
-import { type ModelFile, modelFromSafetensors, modelToSafetensors } from './model-io.js';
+import { atomicWrite, readChecked } from './files.js';
+import { MODEL_FORMAT, type ModelFile, modelFromSafetensors, modelToSafetensors } from './model-io.js';
 import type { ModelConfig, TrainConfig } from './options.js';
-import { decodeSafetensors } from './safetensors.js';
+import { decodeSafetensors, isSafetensors } from './safetensors.js';
 
 export const CHECKPOINT_FORMAT = 'edsim-checkpoint';
 export const CHECKPOINT_VERSION = 1;
-/** Strategies whose results are byte-identical to serial: a run may resume on any of them. */
-export const EXACT_STRATEGIES: readonly StrategyName[] = ['serial', 'layer', 'output', 'cells', 'samples'];
 /** Checkpoints larger than this are refused when read (4 GiB covers the largest model one shared memory holds). */
 const MAX_CHECKPOINT_BYTES = 2 ** 32;
 
@@ -129,11 +125,10 @@ export function encodeCheckpoint(c: Checkpoint): Buffer {
 
 export function decodeCheckpoint(buf: Buffer, where: string): Checkpoint {
   check(buf.length > 0, `checkpoint ${where} is empty`);
-  check(!buf.subarray(0, 64).toString('latin1').startsWith('{"format":"edsim-model"'), `${where} is a model file, not a checkpoint: train on from it with --model ${where}`);
+  const aModel = `${where} is a model file, not a checkpoint: train on from it with --model ${where}`;
+  check(isSafetensors(buf) || !buf.subarray(0, 64).toString('latin1').startsWith(`{"format":"${MODEL_FORMAT}"`), aModel);
   const { tensors, metadata } = decodeSafetensors(buf, `checkpoint ${where}`);
-  check(metadata.format === CHECKPOINT_FORMAT, metadata.format === 'edsim-model'
-    ? `${where} is a model file, not a checkpoint: train on from it with --model ${where}`
-    : `${where} is not an edsim checkpoint (its metadata names no edsim-checkpoint format)`);
+  check(metadata.format === CHECKPOINT_FORMAT, metadata.format === MODEL_FORMAT ? aModel : `${where} is not an edsim checkpoint (its metadata names no edsim-checkpoint format)`);
   let meta: Record<string, unknown>;
   try {
     meta = JSON.parse(metadata['edsim.checkpoint'] ?? '') as Record<string, unknown>;
@@ -162,73 +157,9 @@ export function readCheckpoint(path: string): Checkpoint {
   return decodeCheckpoint(readChecked(path, 'checkpoint', MAX_CHECKPOINT_BYTES), path);
 }
 
-/** Test hook: holds the process between writing the temporary file and renaming it (EDSIM_TEST_CHECKPOINT_PAUSE_MS). */
-function testPause(): void {
-  const ms = Number(process.env.EDSIM_TEST_CHECKPOINT_PAUSE_MS ?? 0);
-  if (ms > 0) {
-    process.stderr.write('edsim-test: checkpoint written, not yet renamed\n');
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-  }
-}
-
-/**
- * Writes `data` to `path` so that, whatever happens (SIGKILL, a full disk, a power cut), the path
- * holds either the previous file or the new one, whole: a temporary file in the same directory,
- * flushed to disk, renamed over the path, and the directory flushed. Temporary files that killed
- * writers left behind are removed.
- */
-export function durableWrite(path: string, data: Uint8Array): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  let fd: number | undefined;
-  try {
-    fd = openSync(tmp, 'w');
-    for (let at = 0; at < data.length;) at += writeSync(fd, data, at, data.length - at);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    testPause();
-    renameSync(tmp, path);
-  } catch (e) {
-    if (fd !== undefined) closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch { /* never created */ }
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOSPC' ? 'no space left on device' : code === 'EDQUOT' ? 'disk quota exceeded' : code === 'EACCES' ? 'permission denied' : (code ?? (e as Error).message);
-    throw new EdsimError(`cannot write checkpoint ${path}: ${why}; the previous checkpoint, if any, is intact`);
-  }
-  try {
-    const dfd = openSync(dirname(path), 'r');
-    fsyncSync(dfd);
-    closeSync(dfd);
-  } catch { /* some file systems cannot fsync a directory; the rename is still atomic */ }
-  removeStaleTemps(path);
-}
-
-function removeStaleTemps(path: string): void {
-  const base = basename(path);
-  let names: string[];
-  try {
-    names = readdirSync(dirname(path));
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = name.startsWith(`${base}.`) ? /^\.(\d+)\.tmp$/.exec(name.slice(base.length)) : null;
-    if (!m || Number(m[1]) === process.pid) continue;
-    try {
-      process.kill(Number(m[1]), 0);
-      continue; // a live process is writing it
-    } catch { /* no such process: stale */ }
-    try {
-      unlinkSync(join(dirname(path), name));
-    } catch { /* gone already */ }
-  }
-}
-
-/** Writes a checkpoint durably: a temporary file, fsync, rename over `path`, fsync of the directory. */
+/** Writes a checkpoint durably: a temporary file, fsync, rename over `path`, fsync of the directory (atomicWrite). */
 export function writeCheckpoint(path: string, c: Checkpoint): void {
-  durableWrite(path, encodeCheckpoint(c));
+  atomicWrite(path, encodeCheckpoint(c), 'checkpoint');
 }
 
 /** The model and training settings that must match for a run to resume; undefined when they all do. */

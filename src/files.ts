@@ -1,6 +1,6 @@
 /** File helpers shared by model saving, reports and the CLI. */
-import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { check, EdsimError } from './errors.js';
 
 /**
@@ -60,9 +60,68 @@ export function readChecked(path: string, what: string, maxBytes: number, encodi
   }
 }
 
-/** Writes via a temporary file and a rename, so readers never see a partial file. */
-export function atomicWrite(path: string, data: string | Uint8Array): void {
+/** Test hook: holds the process between writing the temporary file and renaming it (EDSIM_TEST_CHECKPOINT_PAUSE_MS). */
+function testPause(): void {
+  const ms = Number(process.env.EDSIM_TEST_CHECKPOINT_PAUSE_MS ?? 0);
+  if (ms > 0) {
+    process.stderr.write('edsim-test: checkpoint written, not yet renamed\n');
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  }
+}
+
+/**
+ * Writes `data` to `path` so that, whatever happens (SIGKILL, a full disk, a power cut), the path
+ * holds either the previous file or the new one, whole: a temporary file in the same directory,
+ * flushed to disk, renamed over the path, and the directory flushed. A failure is one line naming
+ * `what` (e.g. "checkpoint"); temporary files that killed writers left behind are removed.
+ */
+export function atomicWrite(path: string, data: string | Uint8Array, what = 'file'): void {
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, 'w');
+    for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, bytes.length - at);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    testPause();
+    renameSync(tmp, path);
+  } catch (e) {
+    if (fd !== undefined) closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch { /* never created */ }
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOSPC' ? 'no space left on device' : code === 'EDQUOT' ? 'disk quota exceeded' : code === 'EACCES' ? 'permission denied' : (code ?? (e as Error).message);
+    throw new EdsimError(`cannot write ${what} ${path}: ${why}; the previous ${what}, if any, is intact`);
+  }
+  try {
+    const dfd = openSync(dirname(path), 'r');
+    fsyncSync(dfd);
+    closeSync(dfd);
+  } catch { /* some file systems cannot fsync a directory; the rename is still atomic */ }
+  removeStaleTemps(path);
+}
+
+/** Removes `path`.PID.tmp files whose writer is no longer running. */
+function removeStaleTemps(path: string): void {
+  const base = basename(path);
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = name.startsWith(`${base}.`) ? /^\.(\d+)\.tmp$/.exec(name.slice(base.length)) : null;
+    if (!m || Number(m[1]) === process.pid) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+      continue; // a live process is writing it
+    } catch { /* no such process: stale */ }
+    try {
+      unlinkSync(join(dirname(path), name));
+    } catch { /* gone already */ }
+  }
 }

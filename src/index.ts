@@ -5,7 +5,7 @@
  */
 export { loadDataset, parseClasses, parityData, mirrorData, type Dataset, type LoadedData, type LoadOptions } from './data/data.js';
 export { createTrainer, loadTrainer, Trainer, type TrainerOptions, type FitOptions, type FitHistory, type EpochResult, type Evaluation } from './trainer.js';
-export { STRATEGIES, type StrategyName, type WorkerStats } from './engine/executor.js';
+export { STRATEGIES, EXACT_STRATEGIES, type StrategyName, type WorkerStats } from './engine/executor.js';
 export { measureCosts, predictBatchSeconds, predictSamplesPerSecond, type MachineCosts } from './parallel/scaling-model.js';
 export { PRESETS, getPreset, type ModelConfig, type TrainConfig, type PresetName, type Preset, type RuleName, type Topology, type BiasMode, type Precision, type KernelChoice, type KernelImpl } from './options.js';
 export type { ActivationName } from './engine/activations.js';
@@ -15,5 +15,5 @@ export { kanekoReplay, articleReplay, type ReplayResult } from './report/replay.
 export { sweep, type SweepResult } from './report/sweep.js';
 export { loadModel, saveModel, modelToSafetensors, modelFromSafetensors, type ModelFile } from './model-io.js';
 export { EdsimError } from './errors.js';
-export { readCheckpoint, writeCheckpoint, fingerprintData, EXACT_STRATEGIES, type Checkpoint, type CheckpointOptions, type DataFingerprint, type EpochRecord } from './checkpoint.js';
+export { readCheckpoint, writeCheckpoint, fingerprintData, type Checkpoint, type CheckpointOptions, type DataFingerprint, type EpochRecord } from './checkpoint.js';
 export { encodeSafetensors, decodeSafetensors, type SafetensorsFile, type Tensor, type TensorDtype } from './safetensors.js';

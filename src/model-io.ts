@@ -5,7 +5,7 @@
  */
 import { extname } from 'node:path';
 import { check, EdsimError } from './errors.js';
-import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, isSafetensors, type Tensor } from './safetensors.js';
 import { netShapes } from './engine/layout.js';
 import { type ModelConfig, validateModelConfig } from './options.js';
 import { atomicWrite, MAX_TEXT_BYTES, readChecked } from './files.js';
@@ -49,11 +49,11 @@ export function modelFormatOf(path: string): 'json' | 'safetensors' {
 }
 
 /**
- * Writes atomically (temporary file, then rename) so an interrupted save never leaves half a model;
+ * Writes atomically and durably (atomicWrite) so an interrupted save never leaves half a model;
  * as safetensors where the path ends in .safetensors (or `format` says so), else as edsim's JSON.
  */
 export function saveModel(path: string, m: ModelFile, format = modelFormatOf(path)): void {
-  atomicWrite(path, format === 'safetensors' ? modelToSafetensors(m) : serializeModel(m));
+  atomicWrite(path, format === 'safetensors' ? modelToSafetensors(m) : serializeModel(m), 'model');
 }
 
 /** The tensor names of net n's layer k: `net{n}.layer{k}.weight` (shape [inputs, cells], source-major) and `.bias` ([cells]). */
@@ -73,7 +73,8 @@ export function modelToSafetensors(m: ModelFile, extra: [string, Tensor][] = [],
   });
 }
 
-function modelTensors(m: ModelFile): [string, Tensor][] {
+/** The model's tensors, named as {@link tensorName} says, in its precision. */
+export function modelTensors(m: ModelFile): [string, Tensor][] {
   const f32 = m.config.precision === 'f32';
   const out: [string, Tensor][] = [];
   const shapes = netShapes(m.config);
@@ -149,7 +150,6 @@ export function parseModel(text: string, where: string): ModelFile {
 export function loadModel(path: string): ModelFile {
   const buf = readChecked(path, 'model file', MAX_TEXT_BYTES);
   check(buf.length > 0, `model file ${path} is empty`);
-  // safetensors: an 8-byte length, then the header's '{'; edsim's JSON starts with '{"format"'.
-  if (buf.length >= 9 && buf[8] === 0x7b) return modelFromSafetensors(buf, path);
+  if (isSafetensors(buf)) return modelFromSafetensors(buf, path); // edsim's JSON starts with '{"format"'
   return parseModel(buf.toString('utf8'), path);
 }

@@ -34,6 +34,11 @@ const ARRAY = { F64: Float64Array, F32: Float32Array, I32: Int32Array, U32: Uint
 /** The reference implementation refuses larger headers; so does edsim. */
 const MAX_HEADER = 100_000_000;
 
+/** Whether `buf` starts as a safetensors file does: an 8-byte length, then the JSON header's '{'. */
+export function isSafetensors(buf: Uint8Array): boolean {
+  return buf.length >= 9 && buf[8] === 0x7b;
+}
+
 /** Serialises tensors (in the order given) and string metadata; the header is padded with spaces to 8 bytes. */
 export function encodeSafetensors(tensors: Map<string, Tensor> | [string, Tensor][], metadata: Record<string, string> = {}): Buffer {
   const header: Record<string, unknown> = {};

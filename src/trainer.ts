@@ -109,7 +109,8 @@ export class Trainer {
   private order: Int32Array | undefined;
   /** Every finished epoch of this trainer's run, for checkpoints. */
   private records: EpochRecord[] = [];
-  private convergedAt = false;
+  /** Whether the run met its stop rule (a checkpoint of it has nothing left to train). */
+  private converged = false;
   /** Weights to build the network from instead of fresh ones (createTrainer's `init`). */
   initial: ModelFile | undefined;
   private failed: Error | undefined;
@@ -198,7 +199,7 @@ export class Trainer {
       this.order = Int32Array.from(ck.order);
       this.epochsDone = ck.epochsDone;
       this.records = ck.history.slice();
-      this.convergedAt = ck.converged;
+      this.converged = ck.converged;
       history.epochs = ck.history.map((r) => ({ ...r, stats: [] }));
       history.resumedAt = ck.epochsDone;
       history.converged = ck.converged;
@@ -214,6 +215,7 @@ export class Trainer {
     // shuffle's state and order before the running epoch: a stopped epoch leaves no trace.
     const snapshot = f.slice(0, layout.weightFloats);
     const orderBefore = order.slice();
+    let rngBefore = this.rng.state;
     let written = performance.now();
     const save = (): void => {
       if (!ckOpts) return;
@@ -223,6 +225,7 @@ export class Trainer {
     const rollback = (): void => {
       f.set(snapshot);
       order.set(orderBefore);
+      this.rng.state = rngBefore;
     };
     for (let e = 0; e < epochs; e++) {
       await new Promise<void>((r) => setImmediate(r)); // let signals and worker events in between epochs
@@ -230,10 +233,7 @@ export class Trainer {
         history.aborted = true;
         break;
       }
-      const rngBefore = this.rng.state;
-      const restoreRng = (): void => {
-        this.rng.state = rngBefore;
-      };
+      rngBefore = this.rng.state;
       if (this.train.shuffle) this.rng.shuffle(order);
       f[layout.rate] = 1 / (1 + (this.train.alphaDecay ?? 0) * this.epochsDone);
       const t0 = performance.now();
@@ -245,7 +245,6 @@ export class Trainer {
         // A failed worker leaves a half-trained epoch: go back to the last whole one, so it can be
         // saved; stop every other worker; refuse further training.
         rollback();
-        restoreRng();
         this.failed = e as Error;
         await this.executor!.close();
         throw e;
@@ -253,7 +252,6 @@ export class Trainer {
       const seconds = (performance.now() - t0) / 1000;
       if (tally.samples < data.n) {
         rollback();
-        restoreRng();
         history.aborted = true;
         break;
       }
@@ -267,7 +265,7 @@ export class Trainer {
       history.epochs.push(result);
       const { stats: _, ...record } = result;
       this.records.push(record);
-      if (this.train.stopErrSum > 0 && tally.errSum < this.train.stopErrSum) history.converged = this.convergedAt = true;
+      if (this.train.stopErrSum > 0 && tally.errSum < this.train.stopErrSum) history.converged = this.converged = true;
       const last = history.converged || e === epochs - 1;
       const due = ckOpts?.everySeconds !== undefined ? (performance.now() - written) / 1000 >= ckOpts.everySeconds : this.epochsDone % every === 0;
       if (last || due) save();
@@ -299,7 +297,7 @@ export class Trainer {
     check(this.model && this.order, 'the trainer has no run to checkpoint: call fit() first');
     return {
       model: this.modelFile(), train: this.train, strategy: this.strategy, workers: this.workers, data,
-      epochsDone: this.epochsDone, converged: this.convergedAt, history: this.records, rng: this.rng.state,
+      epochsDone: this.epochsDone, converged: this.converged, history: this.records, rng: this.rng.state,
       order: this.order, written: new Date().toISOString(),
     };
   }
@@ -402,9 +400,8 @@ export async function createTrainer(o: TrainerOptions = {}): Promise<Trainer> {
       const v = o.model?.[k];
       check(v === undefined || JSON.stringify(v) === JSON.stringify(saved[k]), `the model to train on has ${k} ${JSON.stringify(saved[k])}; it cannot change (asked for ${JSON.stringify(v)})`);
     }
-    const model = { ...saved, ...o.model };
-    model.kernels = resolveKernels(o.model?.kernels ?? saved.kernels, model.precision, o.model?.kernels !== undefined);
-    r = resolveOptions({ ...o, model });
+    // Kernels: the fastest here for the saved precision (the saved name may not be available here).
+    r = resolveOptions({ ...o, model: { ...saved, kernels: 'auto', ...o.model } });
   }
   const t = new Trainer(r.model, r.train, r.strategy, r.workers, o.parallel);
   t.tracing = o.trace === true;

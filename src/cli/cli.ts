@@ -20,11 +20,12 @@ import { dataOptions, int, type NetworkArgs, num, toTrainerOptions, withDataFlag
 import type { ScaleArgs } from './scale-command.js';
 import { choiceLine } from './usage-errors.js';
 import { EXAMPLES } from './examples.js';
-
-const examplePairs = (command: string): [string, string][] => (EXAMPLES[command] ?? []).map((e) => [e.cmd, e.desc]);
 import { parseClasses } from '../data/data.js';
 import { createTrainer, loadTrainer, type Trainer } from '../trainer.js';
 import { summarize } from '../report/stats.js';
+
+/** A command's --help examples (src/cli/examples.ts, which the examples test also runs). */
+const examplePairs = (command: string): [string, string][] => (EXAMPLES[command] ?? []).map((e) => [e.cmd, e.desc]);
 
 let verbose = process.argv.includes('--verbose');
 // Output piped into a reader that stops early (| head) is not an error.
@@ -230,11 +231,10 @@ async function evalCommand(a: { model: string; data: string; classes?: string; l
 
 async function convertModel(from: string, to: string, format: 'json' | 'safetensors'): Promise<void> {
   checkWritable(to);
-  const { loadModel, saveModel } = await import('../model-io.js');
+  const { loadModel, modelTensors, saveModel } = await import('../model-io.js');
   const m = loadModel(from);
   saveModel(to, m, format);
-  const tensors = m.weights.reduce((n, net) => n + net.reduce((k, l) => k + 1 + (l.b.length > 0 ? 1 : 0), 0), 0);
-  process.stdout.write(`${to}: ${format === 'safetensors' ? 'safetensors' : 'edsim model'}, ${tensors} tensors (${m.config.precision}), ${m.weights.length} net(s)\n`);
+  process.stdout.write(`${to}: ${format === 'safetensors' ? 'safetensors' : 'edsim model'}, ${modelTensors(m).length} tensors (${m.config.precision}), ${m.weights.length} net(s)\n`);
 }
 
 function parseSeeds(spec: string): number[] {
@@ -244,6 +244,11 @@ function parseSeeds(spec: string): number[] {
   const b = m[2] === undefined ? a : Number(m[2]);
   if (b < a || b - a >= 100000) throw new EdsimError(`--seeds range must run forwards and hold at most 100000 seeds, got '${spec}'`);
   return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+}
+
+/** A sweep's rows as CSV, by seed. */
+function writeRows(path: string, rows: RunRow[]): void {
+  writeFileSync(path, stringify([...rows].sort((x, y) => x.seed - y.seed), { header: true, columns: ROW_COLUMNS, cast: { boolean: (v) => String(v) } }));
 }
 
 async function sweepCommand(a: NetworkArgs & { seeds: string; json: boolean; quiet: boolean; queue?: string; out?: string }): Promise<void> {
@@ -261,13 +266,13 @@ async function sweepCommand(a: NetworkArgs & { seeds: string; json: boolean; qui
   let aborted = false;
   try {
     if (a.queue !== undefined) {
+      const done: RunRow[] = [];
       try {
-        ({ rows, aborted } = await queue!.submitRuns(a.queue, specs, () => progress(rows.length + 1), signal));
+        ({ rows, aborted } = await queue!.submitRuns(a.queue, specs, (r) => progress(done.push(r)), signal));
       } catch (e) {
         // The queue failed mid-sweep: keep the finished rows.
-        const done = (e as { rows?: RunRow[] }).rows;
-        if (a.out !== undefined && done?.length) {
-          writeFileSync(a.out, stringify(done.sort((x, y) => x.seed - y.seed), { header: true, columns: ROW_COLUMNS, cast: { boolean: (v) => String(v) } }));
+        if (a.out !== undefined && done.length > 0) {
+          writeRows(a.out, done);
           (e as Error).message += `; the ${done.length} finished run(s) are in ${a.out}`;
         }
         throw e;
@@ -285,8 +290,8 @@ async function sweepCommand(a: NetworkArgs & { seeds: string; json: boolean; qui
     dispose();
   }
   if (!a.quiet && !a.json && process.stderr.isTTY) process.stderr.write('\n');
+  if (a.out !== undefined) writeRows(a.out, rows);
   rows.sort((x, y) => x.seed - y.seed);
-  if (a.out !== undefined) writeFileSync(a.out, stringify(rows, { header: true, columns: ROW_COLUMNS, cast: { boolean: (v) => String(v) } }));
   const r = summarizeRuns(rows);
   if (a.json) process.stdout.write(`${JSON.stringify({ data: a.data, preset: a.preset, hidden: a.hidden ?? null, ...r, ...(aborted ? { aborted: true } : {}) })}\n`);
   else process.stdout.write(`${r.converged}/${r.runs} converged; epochs to converge: mean ${r.meanEpochs.toFixed(2)}, median ${r.medianEpochs}, min ${r.minEpochs}, max ${r.maxEpochs}; test accuracy mean ${pct(r.meanTestAccuracy)}\n`);

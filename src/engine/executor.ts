@@ -15,6 +15,8 @@ import type { CellRange } from '../parallel/partition.js';
 export type StrategyName = 'serial' | 'layer' | 'pipeline' | 'output' | 'cells' | 'samples';
 /** Every strategy name, in the order the CLI lists them. */
 export const STRATEGIES: readonly StrategyName[] = ['serial', 'layer', 'pipeline', 'output', 'cells', 'samples'];
+/** The strategies whose trained weights are byte-identical to serial for any thread count (all but pipeline). */
+export const EXACT_STRATEGIES: readonly StrategyName[] = ['serial', 'layer', 'output', 'cells', 'samples'];
 
 export interface EpochTally {
   errSum: number;

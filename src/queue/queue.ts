@@ -98,7 +98,7 @@ export const REDIS_DOWN_S = 60;
  * before the jobs, tells: the submitter then fails in one line, as it does when Redis stays
  * unreachable for REDIS_DOWN_S.
  */
-async function submitJobs<S, R>(url: string, name: 'run' | 'scale', specs: { id: string; spec: S }[], onRow?: (r: R) => void, signal?: AbortSignal): Promise<{ rows: R[]; aborted: boolean }> {
+async function submitJobs<S, R>(url: string, name: 'run' | 'scale', specs: { id: string; spec: S }[], onRow?: (r: R) => void, signal?: AbortSignal): Promise<Submission<R>> {
   await checkReachable(url);
   const connection = parseQueueUrl(url);
   const downLimit = Number(process.env.EDSIM_QUEUE_DOWN_S ?? REDIS_DOWN_S) * 1000;
@@ -133,13 +133,24 @@ async function submitJobs<S, R>(url: string, name: 'run' | 'scale', specs: { id:
       if (pending.has(jobId)) fail(new EdsimError(`run ${jobId} failed on a worker: ${failedReason}`));
     });
     await client.set(marker, String(specs.length), 'EX', 7 * 24 * 3600);
-    const add = (id: string, spec: S) => queue.add(name, spec, { jobId: id, attempts: 2, removeOnComplete: false, removeOnFail: false });
+    /**
+     * Brings one run's job to where it should be: a finished job's row is taken; a missing one is
+     * added (at submission; later: lost in the last second before a crash, appendfsync everysec);
+     * a failed one is retried at submission (a sweep submitted again) and fails the sweep later (a
+     * failure whose event came while the submitter was reconnecting).
+     */
+    const settle = async (id: string, spec: S, submitting: boolean): Promise<void> => {
+      const job = await Job.fromId<S, R>(queue, id);
+      if (!job) await queue.add(name, spec, { jobId: id, attempts: 2, removeOnComplete: false, removeOnFail: false });
+      else if (await job.isCompleted()) take(id, job.returnvalue);
+      else if (await job.isFailed()) {
+        if (submitting) await job.retry();
+        else fail(new EdsimError(`run ${id} failed on a worker: ${job.failedReason}`));
+      }
+    };
     for (const { id, spec } of specs) {
       pending.set(id, spec);
-      const job = await Job.fromId<S, R>(queue, id);
-      if (job && (await job.isCompleted())) take(id, job.returnvalue);
-      else if (job && (await job.isFailed())) await job.retry();
-      else if (!job) await add(id, spec);
+      await settle(id, spec, true);
     }
     let lastOk = Date.now();
     let lastError = 'no answer';
@@ -154,11 +165,7 @@ async function submitJobs<S, R>(url: string, name: 'run' | 'scale', specs: { id:
           fail(new EdsimError(`Redis at ${url} lost this sweep's jobs (restarted without its data? run it with --appendonly yes): ${pending.size} run(s) unfinished, ${rows.length} finished`));
           return;
         }
-        for (const [id, spec] of [...pending]) {
-          const job = await Job.fromId<S, R>(queue, id);
-          if (!job) await add(id, spec); // lost in the last second before a crash (appendfsync everysec): add it again
-          else if (await job.isCompleted()) take(id, job.returnvalue);
-        }
+        for (const [id, spec] of [...pending]) await settle(id, spec, false);
         lastOk = Date.now();
       } catch (e) {
         lastError = (e as Error).message.split('\n')[0]!;
@@ -169,7 +176,7 @@ async function submitJobs<S, R>(url: string, name: 'run' | 'scale', specs: { id:
     poller = setInterval(() => void poll(), POLL_MS);
     signal?.addEventListener('abort', () => wake(), { once: true });
     while (pending.size > 0 && !failure && !signal?.aborted) await new Promise<void>((r) => { wake = r; });
-    if (failure) throw Object.assign(failure, { rows });
+    if (failure) throw failure;
     await client.del(marker).catch(() => undefined);
     return { rows, aborted: pending.size > 0 };
   } finally {

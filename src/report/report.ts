@@ -91,6 +91,15 @@ export function formatTable(s: ConfigSummary[]): string {
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
+/** Renders a vega-lite spec to SVG, headless. */
+async function specToSvg(spec: object): Promise<string> {
+  const compiled = vl.compile(spec as unknown as vl.TopLevelSpec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svg;
+}
+
 /** Speedup and efficiency against workers, one line per strategy, with the ideal; rendered by vega-lite + vega. */
 export async function renderSvg(summary: ConfigSummary[], title: string): Promise<string> {
   const maxW = Math.max(1, ...summary.map((s) => s.workers));
@@ -122,11 +131,7 @@ export async function renderSvg(summary: ConfigSummary[], title: string): Promis
       },
     },
   };
-  const compiled = vl.compile(spec as unknown as vl.TopLevelSpec).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
-  const svg = await view.toSVG();
-  view.finalize();
-  return svg;
+  return specToSvg(spec);
 }
 
 
@@ -145,11 +150,7 @@ export async function renderCurveSvg(points: { series: string; seconds: number; 
       color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 1, labelLimit: 600 } },
     },
   };
-  const compiled = vl.compile(spec as unknown as vl.TopLevelSpec).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
-  const svg = await view.toSVG();
-  view.finalize();
-  return svg;
+  return specToSvg(spec);
 }
 
 /**
@@ -180,11 +181,7 @@ export async function renderTimelineSvg(events: TraceEvent[], batches = 4, title
       color: { field: 'span', type: 'nominal', title: null, scale: { domain: ['forward', 'amine', 'update', 'wait', 'stage'], range: ['#4c78a8', '#f58518', '#54a24b', '#d3d3d3', '#b279a2'] } },
     },
   };
-  const compiled = vl.compile(spec as unknown as vl.TopLevelSpec).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
-  const svg = await view.toSVG();
-  view.finalize();
-  return svg;
+  return specToSvg(spec);
 }
 
 /** Writes a trace as Chrome Trace Event Format JSON, and its timeline next to it (FILE.svg). */

@@ -79,7 +79,8 @@ def forward(tensors, cfg, x):
             last = k == layers[-1]
             h = act(cfg.get("outputActivation") or cfg["activation"] if last else cfg["activation"], u, cfg["u0"])
         outs.append(h)
-    return np.concatenate(outs, axis=1)
+    # An ensemble (config "ensemble": k networks per output, member-major): the mean of its members.
+    return np.concatenate(outs, axis=1).reshape(rows, cfg.get("ensemble", 1), -1).mean(axis=1)
 
 
 def main():

@@ -37,6 +37,9 @@ const CONFIGS: Config[] = [
   { name: 'f-shift', preset: 'fashion10', shifted: true, epochs: 12 },
   { name: 'f-shift-h256', preset: 'fashion10', model: { hidden: [256] }, shifted: true, epochs: 12 },
   { name: 'f-h512', preset: 'fashion10', model: { hidden: [512] }, epochs: 24 },
+  { name: 'f-h512-r0.15', preset: 'fashion10', model: { hidden: [512], alphaHidden: 0.15, alphaOutput: 0.15 }, epochs: 24 },
+  { name: 'f-h256-r0.15', preset: 'fashion10', model: { alphaHidden: 0.15, alphaOutput: 0.15 }, epochs: 24 },
+  { name: 'f-h128', preset: 'fashion10', model: { hidden: [128] }, epochs: 24 },
 ];
 
 /** The share of rows whose largest output is the labelled class. */

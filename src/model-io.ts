@@ -63,7 +63,7 @@ export const tensorName = (n: number, k: number, what: 'weight' | 'bias'): strin
 export const FORWARD_NOTE = 'Per net n (kaneko topology: one net per output; paired/columns: one net), x0 = the input row with every feature twice (kaneko/columns: x1,x1,x2,x2,...; paired: all features, then all again), '
   + 'preceded by [beta, beta] when config.bias is "cells". Layer k: u = x @ weight (+ bias when present), o = act(u) with sigmoid(u) = 1 / (1 + exp(-2u/u0)), '
   + 'relu, elu, softplus(u) = log1p(exp(u/5))/5, tanh; act is config.activation, the last layer config.outputActivation if set. The next layer reads [beta, beta] (bias cells) then o. '
-  + 'The outputs are the last layers\' o, nets in order.';
+  + 'The outputs are the last layers\' o, nets in order; with config.ensemble = m (kaneko topology, m nets per output, net j * outputs + o serving output o), output o is the mean of its m nets\' o.';
 
 /** The model as safetensors: a tensor per layer's weights and bias, in the model's precision; config and classes as JSON in the metadata. */
 export function modelToSafetensors(m: ModelFile, extra: [string, Tensor][] = [], metadata: Record<string, string> = {}): Buffer {

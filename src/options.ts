@@ -56,6 +56,11 @@ export interface ModelConfig {
   alphaHidden: number;
   /** Learning rate of the output layer. */
   alphaOutput: number;
+  /**
+   * Kaneko topology: independent networks per output (absent: 1), trained side by side on the same
+   * samples from different initial weights; an output is the mean of its networks' outputs.
+   */
+  ensemble?: number;
   /** Columns topology: rate of an output's weights from other classes' columns (absent: alphaOutput / 100). */
   alphaCross?: number;
   /** Initial weight magnitudes are uniform in [0, initScale). */
@@ -181,6 +186,10 @@ export function validateModelConfig(c: ModelConfig): void {
   check(Array.isArray(c.hidden) && c.hidden.length >= 1, 'hidden must list at least one hidden layer, e.g. --hidden 8');
   check(c.hidden.length <= 4096, 'hidden may list at most 4096 layers');
   for (const h of c.hidden) positiveInt(h, 'hidden layer size', 65536);
+  if (c.ensemble !== undefined) {
+    positiveInt(c.ensemble, 'ensemble', 64);
+    check(c.ensemble === 1 || c.topology === 'kaneko', `an ensemble needs the kaneko topology (independent networks per output), not ${c.topology}`);
+  }
   if (c.topology === 'paired') {
     check(c.hidden.every((h) => h % 2 === 0), 'paired topology needs an even number of cells per hidden layer (n E + n I)');
   }

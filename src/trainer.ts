@@ -4,7 +4,7 @@
  */
 import type { Dataset } from './data/data.js';
 import { check, EdsimError } from './errors.js';
-import { type Executor, slotSerial, SerialExecutor, STRATEGIES, type StrategyName, type WorkerStats } from './engine/executor.js';
+import { type Executor, memberMeans, slotSerial, SerialExecutor, STRATEGIES, type StrategyName, type WorkerStats } from './engine/executor.js';
 import { allocateMemory, type Floats, type Layout, type Memory } from './engine/layout.js';
 import { loadModel, type ModelFile, saveModel } from './model-io.js';
 import {
@@ -328,7 +328,8 @@ export class Trainer {
     check(data.x.length % data.features === 0 && data.x.length > 0, 'prediction data is empty or ragged');
     const n = data.x.length / data.features;
     const y = data.y.length === n * this.model.outputs ? data.y : new Float64Array(n * this.model.outputs);
-    return slotSerial(this.mem!, this.layout!, this.model).outputs({ x: data.x, features: data.features, y, outputs: this.model.outputs });
+    const rows = slotSerial(this.mem!, this.layout!, this.model).outputs({ x: data.x, features: data.features, y, outputs: this.model.outputs });
+    return memberMeans(rows, n, this.layout.members * this.model.outputs, this.layout.members);
   }
 
   /** Every thread's recorded spans as Chrome Trace Event Format events (createTrainer({ trace: true })). */

@@ -9,17 +9,7 @@ import { serializeModel } from '../src/model-io.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/safetensors.js';
 import { createTrainer, loadTrainer, type TrainerOptions } from '../src/trainer.js';
 import { killResume } from '../scripts/kill-resume.js';
-import { ROOT, runCli, tempDir, withTimeout } from './helpers.js';
-
-async function rejects(fn: () => Promise<unknown>, re: RegExp): Promise<void> {
-  try {
-    await fn();
-  } catch (e) {
-    assert.match((e as Error).message, re);
-    return;
-  }
-  assert.unreachable(`expected a rejection matching ${re}`);
-}
+import { rejects, ROOT, runCli, tempDir, withTimeout } from './helpers.js';
 
 const mnist01 = await loadDataset('mnist', { classes: [0, 1], limit: 512 });
 
@@ -142,6 +132,7 @@ function numpyPython(): string | undefined {
 const SCRIPT = join(ROOT, 'scripts', 'safetensors-forward.py');
 const models: [string, TrainerOptions, Dataset][] = [
   ['kaneko topology f64, bias cells, 3 nets', { preset: 'kaneko', model: { hidden: [6, 4] }, train: { epochs: 30 } }, mirrorData(3)],
+  ['kaneko topology f64, an ensemble of 3 nets per output', { preset: 'kaneko', model: { hidden: [6], ensemble: 3 }, train: { epochs: 30 } }, mirrorData(3)],
   ['paired f32, bias vector, relu hidden, sigmoid out', { preset: 'bench-wide', model: { hidden: [32, 16], bias: 'vector', activation: 'relu', outputActivation: 'sigmoid' }, train: { epochs: 1 } }, mnist01.train],
   ['columns f32, tanh', { preset: 'mnist10', model: { hidden: [8], topology: 'columns', activation: 'tanh', bias: 'none' }, train: { epochs: 2 } }, parityData(4)],
 ];

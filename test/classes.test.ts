@@ -9,7 +9,8 @@ import { computeLayout, netShapes } from '../src/engine/layout.js';
 import { saveModel } from '../src/model-io.js';
 import { getPreset, type ModelConfig } from '../src/options.js';
 import { createTrainer, loadTrainer, type TrainerOptions } from '../src/trainer.js';
-import { expectClose, tempDir, withTimeout } from './helpers.js';
+import { slotSerial, type StrategyName } from '../src/engine/executor.js';
+import { expectClose, rejects, tempDir, withTimeout } from './helpers.js';
 
 const dir = tempDir();
 const K = 3, H = 4;
@@ -153,6 +154,52 @@ test('alpha decay: epoch e runs at rate / (1 + decay * e), on every thread', wit
     await t.close();
   }
   assert.ok(saved[0] === saved[1], 'output strategy with decay differs from serial');
+}));
+
+test('an ensemble: member 0 is the single model, byte for byte; outputs are the members\' mean; every exact strategy matches serial', withTimeout(90000, async () => {
+  const mnist = await loadDataset('mnist', { limit: 300, classes: [0, 1, 2] });
+  const o = (ensemble: number, strategy: StrategyName = 'serial', workers = 1): TrainerOptions =>
+    ({ preset: 'mnist10', model: { hidden: [8], ensemble }, train: { epochs: 2, alphaDecay: 0.5 }, strategy, workers });
+  const single = await createTrainer(o(1));
+  await single.fit(mnist.train);
+  const ens = await createTrainer(o(3));
+  await ens.fit(mnist.train);
+  const K = mnist.train.outputs;
+  assert.is(ens.weights().length, 3 * K, 'three nets per output');
+  assert.equal(ens.weights().slice(0, K), single.weights(), 'member 0 against the single model');
+  assert.not.equal(ens.weights().slice(K, 2 * K), single.weights(), 'member 1 starts elsewhere');
+  // The members' mean, from the raw rows of every net, against predict and evaluate.
+  const test = mnist.test;
+  const rows = slotSerial(ens.mem!, ens.layout!, ens.model!).outputs({ x: test.x, features: test.features, y: test.y, outputs: test.outputs });
+  const mean = ens.predict(test);
+  assert.is(mean.length, test.n * K);
+  let right = 0;
+  for (let s = 0; s < test.n; s++) {
+    let best = 0;
+    for (let c = 0; c < K; c++) {
+      const m = (rows[s * 3 * K + c]! + rows[s * 3 * K + K + c]! + rows[s * 3 * K + 2 * K + c]!) / 3;
+      assert.is(mean[s * K + c], m, `sample ${s} output ${c}`);
+      if (m > mean[s * K + best]!) best = c;
+    }
+    if (best === test.labels[s]) right++;
+  }
+  assert.is((await ens.evaluate(test)).accuracy, right / test.n, 'evaluate scores the mean');
+  const file = join(dir, 'ens-serial.edsim');
+  await ens.save(file);
+  for (const t of [single, ens]) await t.close();
+  for (const [strategy, workers] of [['output', 2], ['output', 3], ['cells', 2], ['samples', 2], ['layer', 2]] as const) {
+    const t = await createTrainer(o(3, strategy, workers));
+    await t.fit(mnist.train);
+    const f = join(dir, `ens-${strategy}.edsim`);
+    await t.save(f);
+    await t.close();
+    assert.ok(readFileSync(f).equals(readFileSync(file)), `${strategy} x${workers} differs from serial`);
+  }
+  const loaded = await loadTrainer(file);
+  expectClose(loaded.predict(test), mean, 0, 'the saved ensemble');
+  await loaded.close();
+  await rejects(createTrainer({ preset: 'bench-wide', model: { ensemble: 2 } }), /an ensemble needs the kaneko topology/);
+  await rejects(createTrainer({ preset: 'mnist10', model: { ensemble: 0 } }), /ensemble must be an integer from 1 to 64, got 0/);
 }));
 
 test.run();

@@ -4,20 +4,8 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { loadDataset, mirrorData, parityData, parseClasses, readIdx } from '../src/data/data.js';
-import { EdsimError } from '../src/errors.js';
-import { tempDir, withTimeout } from './helpers.js';
+import { rejects, tempDir, withTimeout } from './helpers.js';
 
-async function rejects(p: Promise<unknown>, re: RegExp): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    assert.instance(e, EdsimError, `not an EdsimError: ${String(e)}`);
-    assert.match((e as Error).message, re);
-    assert.not.match((e as Error).message, /\n/);
-    return;
-  }
-  assert.unreachable(`expected an error matching ${re}`);
-}
 
 test('parity and mirror patterns: input bits of pattern k are the bits of k, bit 0 first', () => {
   const p = parityData(3);

@@ -4,7 +4,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as assert from 'uvu/assert';
 import type { Dataset } from '../src/data/data.js';
+import { EdsimError } from '../src/errors.js';
 import { createTrainer, type TrainerOptions } from '../src/trainer.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -86,4 +88,17 @@ export function hangingWorkerRun(strategy: string): Run {
   `;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Asserts that `p` (or what `p()` returns) rejects with a one-line EdsimError matching `re`. */
+export async function rejects(p: Promise<unknown> | (() => Promise<unknown>), re: RegExp): Promise<void> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    assert.instance(e, EdsimError, `not an EdsimError: ${String(e)}`);
+    assert.match((e as Error).message, re);
+    assert.not.match((e as Error).message, /\n/);
+    return;
+  }
+  assert.unreachable(`expected a rejection matching ${re}`);
 }

@@ -143,7 +143,7 @@ test('WebAssembly SIMD kernels (f32) match the float64 reference on odd shapes',
       offs.push(off);
       off += Math.ceil(n / 4) * 4;
     }
-    const mem = allocateMemory({ batch: 1, elem: 4, floats: off + 1, weightFloats: 0, rate: off, bytes: Math.ceil((4096 + (off + 4) * 4) / 65536) * 65536, nets: [], slots: [] }, 0);
+    const mem = allocateMemory({ batch: 1, elem: 4, floats: off + 1, weightFloats: 0, rate: off, bytes: Math.ceil((4096 + (off + 4) * 4) / 65536) * 65536, members: 1, nets: [], slots: [] }, 0);
     const [w, bias, x, y, gE, gI] = offs as [number, number, number, number, number, number];
     const W = rand(nIn * nOut, -1, 1), bv = rand(nOut, -1, 1), X = rand(B * nIn), G = rand(B * nOut, -1, 1), G2 = rand(B * nOut, -1, 1);
     for (const [v, o] of [[W, w], [bv, bias], [X, x], [G, gE], [G2, gI]] as [number[], number][]) mem.f.set(v, o);

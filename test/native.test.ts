@@ -30,7 +30,7 @@ function scratch(B: number, nIn: number, nOut: number) {
     offs.push(off);
     off += Math.ceil(n / 16) * 16;
   }
-  const mem = allocateMemory({ batch: 1, elem: 4, floats: off + 1, weightFloats: 0, rate: off, bytes: Math.ceil((4096 + (off + 4) * 4) / 65536) * 65536, nets: [], slots: [] }, 0);
+  const mem = allocateMemory({ batch: 1, elem: 4, floats: off + 1, weightFloats: 0, rate: off, bytes: Math.ceil((4096 + (off + 4) * 4) / 65536) * 65536, members: 1, nets: [], slots: [] }, 0);
   for (let i = 0; i < off; i++) mem.f[i] = rng.next() * 2 - 1;
   const [w, bias, x, y, g, g2, types] = offs as [number, number, number, number, number, number, number];
   for (let i = 0; i < nIn; i++) mem.f[types + i] = i % 3 === 0 ? 0 : 1;

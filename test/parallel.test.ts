@@ -1,6 +1,5 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { loadDataset } from '../src/data/data.js';
 import { EdsimError } from '../src/errors.js';
@@ -13,7 +12,7 @@ import { identityOrder } from '../src/engine/executor.js';
 import { kernelsFor } from '../src/kernels/backend.js';
 import { spinBudgetUs, waitAtLeast } from '../src/parallel/protocol.js';
 import { nativeAddon } from '../src/kernels/native.js';
-import { hangingWorkerRun, ROOT, tempDir, trainedModelFile, withTimeout } from './helpers.js';
+import { hangingWorkerRun, tempDir, trainedModelFile, withTimeout } from './helpers.js';
 
 const dir = tempDir();
 const mnist01 = await loadDataset('mnist', { classes: [0, 1], limit: 256 });

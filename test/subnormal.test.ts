@@ -32,7 +32,7 @@ const KU = [-100, -87, -1, 0, 1, 40, 79.5, 80, 80.25, 81, 87, 88, 100, 1e6];
 const K = -5;
 
 function sigmoidInput(): { mem: ReturnType<typeof allocateMemory>; at: number } {
-  const mem = allocateMemory({ batch: 1, elem: 4, floats: 64, weightFloats: 0, rate: 63, bytes: 65536, nets: [], slots: [] }, 0);
+  const mem = allocateMemory({ batch: 1, elem: 4, floats: 64, weightFloats: 0, rate: 63, bytes: 65536, members: 1, nets: [], slots: [] }, 0);
   KU.forEach((ku, i) => { mem.f[i] = ku / K; });
   return { mem, at: 4096 };
 }

@@ -30,6 +30,7 @@ export interface NetworkArgs {
   beta?: number;
   bias?: string;
   'init-scale'?: number;
+  ensemble?: number;
   seed: number;
   precision?: string;
   kernels?: string;
@@ -92,6 +93,7 @@ export function withModelFlags<T>(y: Argv<T>) {
     .option('beta', { coerce: num('beta'), describe: 'value of the bias cells' })
     .option('bias', { type: 'string', choices: BIAS_MODES as string[] })
     .option('init-scale', { coerce: num('init-scale'), describe: 'initial weight magnitudes are uniform in [0, scale)' })
+    .option('ensemble', { coerce: int('ensemble', 1, 64), describe: 'kaneko topology: N independent networks per output from different initial weights, trained side by side; an output is their mean' })
     .option('seed', { coerce: int('seed', 0, 0xffffffff), default: 1, describe: 'random seed for weights and shuffles' })
     .option('precision', { type: 'string', choices: ['f32', 'f64'], describe: 'float32 (fast) or float64 (reference)' })
     .option('kernels', { type: 'string', choices: ['auto', 'native', 'wasm', 'js'], describe: 'native SIMD addon (f32; the default where it built), WebAssembly SIMD (f32) or plain JavaScript; auto: the fastest available' });
@@ -119,6 +121,7 @@ export function toTrainerOptions(a: NetworkArgs): TrainerOptions {
   if (a.beta !== undefined) model.beta = a.beta;
   if (a.bias !== undefined) model.bias = a.bias as ModelConfig['bias'];
   if (a['init-scale'] !== undefined) model.initScale = a['init-scale'];
+  if (a.ensemble !== undefined) model.ensemble = a.ensemble;
   if (a.precision !== undefined) {
     model.precision = a.precision as ModelConfig['precision'];
     // Asking for float64 alone means the JavaScript kernels (the wasm ones are float32).

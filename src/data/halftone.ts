@@ -4,7 +4,7 @@
  * not-yet-visited neighbours with fixed weights.
  */
 import { readChecked } from '../files.js';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
 import { EdsimError } from '../errors.js';
 

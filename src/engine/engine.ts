@@ -37,7 +37,7 @@ export function stageBatch(f: Floats, net: NetLayout, data: Samples, order: Int3
   for (let b = 0; b < count; b++) {
     const s = order[start + b]!;
     const t = net.target + b * net.outputs;
-    const ys = s * data.outputs + net.firstOutput;
+    const ys = s * data.outputs + net.dataOutput;
     for (let k = 0; k < net.outputs; k++) f[t + k] = data.y[ys + k]!;
     if (rows) {
       if (!gather) f.set(rows.subarray(s * 2 * nf, (s + 1) * 2 * nf), net.input + b * net.inputStride + cells);
@@ -102,7 +102,7 @@ export function stageStaged(f: Floats, net: NetLayout, data: Samples, rows: Floa
   const s = order[p]!;
   const w = 2 * data.features;
   f.set(rows.subarray(s * w, (s + 1) * w), net.input + (net.biasCells ? 2 : 0));
-  const ys = s * data.outputs + net.firstOutput;
+  const ys = s * data.outputs + net.dataOutput;
   for (let k = 0; k < net.outputs; k++) f[net.target + k] = data.y[ys + k]!;
 }
 

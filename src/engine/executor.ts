@@ -85,30 +85,53 @@ export function gatherBatch(f: Floats, nets: NetLayout[], count: number, out: Fl
 }
 
 /**
+ * Value c of row b of an ensemble's rows (`members` rows of `width` values side by side, `total` =
+ * members x width a row): the mean over the members, summed in member order (1 member: the value).
+ */
+function memberMean(v: Float64Array, b: number, c: number, total: number, members: number): number {
+  const width = total / members;
+  let s = v[b * total + c]!;
+  if (members === 1) return s;
+  for (let m = 1; m < members; m++) s += v[b * total + m * width + c]!;
+  return s / members;
+}
+
+/** Rows of `total` values (an ensemble's members side by side) as rows of their means, total / members values a row. */
+export function memberMeans(v: Float64Array, n: number, total: number, members: number): Float64Array {
+  if (members === 1) return v;
+  const width = total / members;
+  const out = new Float64Array(n * width);
+  for (let b = 0; b < n; b++) for (let c = 0; c < width; c++) out[b * width + c] = memberMean(v, b, c, total, members);
+  return out;
+}
+
+/**
  * Adds rows of outputs and errors to the tally: summed |error| and outputs off by more than 0.5
  * (Kaneko's counts), and correct samples (one output: rounds to the target; several outputs with
  * classes: argmax is the label; otherwise every output within 0.5). Row b is sample order[start + b].
+ * An ensemble's rows (`members` > 1) are scored by their members' mean outputs and errors.
  */
-export function tallyRows(out: Float64Array, err: Float64Array, count: number, total: number, labels: Int32Array, order: Int32Array, start: number, t: EpochTally): void {
+export function tallyRows(out: Float64Array, err: Float64Array, count: number, total: number, labels: Int32Array, order: Int32Array, start: number, t: EpochTally, members = 1): void {
+  const width = total / members;
   for (let b = 0; b < count; b++) {
     let allOk = true;
     let best = -1;
     let bestV = -Infinity;
-    for (let c = 0; c < total; c++) {
-      const e = Math.abs(err[b * total + c]!);
+    for (let c = 0; c < width; c++) {
+      const e = Math.abs(memberMean(err, b, c, total, members));
       t.errSum += e;
       if (e > 0.5) {
         t.wrong++;
         allOk = false;
       }
-      const v = out[b * total + c]!;
+      const v = memberMean(out, b, c, total, members);
       if (v > bestV) {
         bestV = v;
         best = c;
       }
     }
     const label = labels[order[start + b]!]!;
-    t.correct += total > 1 && label >= 0 ? (best === label ? 1 : 0) : allOk ? 1 : 0;
+    t.correct += width > 1 && label >= 0 ? (best === label ? 1 : 0) : allOk ? 1 : 0;
   }
   t.samples += count;
 }
@@ -118,14 +141,16 @@ export class BatchRows {
   readonly out: Float64Array;
   readonly err: Float64Array;
   readonly total: number;
+  readonly members: number;
   constructor(layout: Layout) {
     this.total = layout.nets.reduce((s, n) => s + n.outputs, 0);
+    this.members = layout.members;
     this.out = new Float64Array(layout.batch * this.total);
     this.err = new Float64Array(layout.batch * this.total);
   }
   tally(f: Floats, nets: NetLayout[], count: number, labels: Int32Array, order: Int32Array, start: number, t: EpochTally): void {
     gatherBatch(f, nets, count, this.out, this.err, this.total);
-    tallyRows(this.out, this.err, count, this.total, labels, order, start, t);
+    tallyRows(this.out, this.err, count, this.total, labels, order, start, t, this.members);
   }
 }
 
@@ -222,7 +247,7 @@ export class SerialExecutor implements Executor {
       if (signal?.aborted) return tally; // incomplete: the trainer rolls the epoch back
       runNets(this.k, this.mem.f, this.layout, k, k + 1, data, order, n, train, c.u0, c.u1, c.rule === 'kaneko', this.epochRows.out, this.epochRows.err, total);
     }
-    tallyRows(this.epochRows.out, this.epochRows.err, n, total, data.labels, order, 0, tally);
+    tallyRows(this.epochRows.out, this.epochRows.err, n, total, data.labels, order, 0, tally, this.layout.members);
     this.busy += performance.now() - t0;
     return tally;
   }
@@ -253,7 +278,7 @@ export class SerialExecutor implements Executor {
     return this.run(data, identityOrder(data.y.length / data.outputs), this.layout.batch, false);
   }
 
-  /** Forward passes only; every sample's outputs, row-major (`outputs` per sample). */
+  /** Forward passes only; every sample's outputs, row-major (every net's outputs side by side: an ensemble's members one after another). */
   outputs(data: Samples): Float64Array {
     const n = data.x.length / data.features;
     const order = identityOrder(n);

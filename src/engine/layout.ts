@@ -57,8 +57,10 @@ export interface LayerLayout extends LayerShape {
 
 export interface NetLayout {
   layers: LayerLayout[];
-  /** Index of this net's first output among the model's outputs. */
+  /** Index of this net's first output among every net's outputs side by side (an ensemble's members one after another). */
   firstOutput: number;
+  /** Index of this net's first output among the data's targets (firstOutput but for an ensemble's later members). */
+  dataOutput: number;
   outputs: number;
   /** Stage 0: where inputs are staged, and how (Kaneko interleaves E/I copies, paired blocks them). */
   input: number;
@@ -86,6 +88,8 @@ export interface Layout {
   bytes: number;
   /** The rate multiplier's offset (see NetLayout.rate). */
   rate: number;
+  /** Kaneko ensembles: networks per output (1 otherwise); the nets' outputs side by side are `members` rows of the model's outputs. */
+  members: number;
   /** The nets of activation slot 0 (all slots share the weights). */
   nets: NetLayout[];
   /**
@@ -129,8 +133,9 @@ export function netShapes(c: ModelConfig): LayerShape[][] {
     return [layers];
   }
   if (c.topology === 'kaneko') {
+    // Member m's net for output o is net m * outputs + o: member 0 is the single model (weights are drawn net by net).
     const nets: LayerShape[][] = [];
-    for (let n = 0; n < c.outputs; n++) {
+    for (let n = 0; n < c.outputs * (c.ensemble ?? 1); n++) {
       let prev = inputTypes();
       const layers: LayerShape[] = [];
       for (const h of c.hidden) {
@@ -188,7 +193,7 @@ export function computeLayout(c: ModelConfig, batch: number, slots = 1): Layout 
       };
     });
     return {
-      layers: placed, firstOutput: shapes.length > 1 ? n : 0, outputs,
+      layers: placed, firstOutput: shapes.length > 1 ? n : 0, dataOutput: shapes.length > 1 ? n % c.outputs : 0, outputs,
       input: stageOff[0]!, inputStride: layers[0]!.nIn, interleaved: c.topology !== 'paired', biasCells: cells > 0,
       target: take(batch * outputs), err: take(batch * outputs), amine: take(batch * channels), channels, rate,
     };
@@ -196,7 +201,7 @@ export function computeLayout(c: ModelConfig, batch: number, slots = 1): Layout 
   const elem = c.precision === 'f32' ? 4 : 8;
   const bytes = Math.ceil((CTRL_BYTES + off * elem) / PAGE) * PAGE;
   checkFits(bytes, c.precision === 'f64');
-  return { batch, elem, floats: off, weightFloats, rate, bytes, nets: slotNets[0]!, slots: slotNets };
+  return { batch, elem, floats: off, weightFloats, rate, bytes, members: c.topology === 'kaneko' ? (c.ensemble ?? 1) : 1, nets: slotNets[0]!, slots: slotNets };
 }
 
 function checkFits(bytes: number, f64: boolean): void {

@@ -29,7 +29,7 @@ function setup(elem: 4 | 8, B: number, nIn: number, nOut: number): { mem: Memory
     offs.push(off);
     off += Math.ceil(n / 4) * 4;
   }
-  const mem = allocateMemory({ batch: B, elem, floats: off + 1, weightFloats: 0, rate: off, bytes: Math.ceil((4096 + (off + 4) * elem) / 65536) * 65536, nets: [], slots: [] }, 0);
+  const mem = allocateMemory({ batch: B, elem, floats: off + 1, weightFloats: 0, rate: off, bytes: Math.ceil((4096 + (off + 4) * elem) / 65536) * 65536, members: 1, nets: [], slots: [] }, 0);
   const rng = new Rng(1);
   for (let i = 0; i < off; i++) mem.f[i] = rng.next() - 0.5;
   const [w, x, y, gE, gI] = offs as [number, number, number, number, number];

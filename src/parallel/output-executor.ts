@@ -82,7 +82,7 @@ export class OutputExecutor implements Executor {
     for (let g = 1; g < this.bounds.length - 1; g++) await this.crew.waitFor(SLOT.UPD + g, e, () => this.names[g]!);
     this.stats.addWait(0, performance.now() - t0);
     const tally = emptyTally();
-    tallyRows(s.out, s.err, n, this.total, data.labels, order, 0, tally);
+    tallyRows(s.out, s.err, n, this.total, data.labels, order, 0, tally, this.layout.members);
     return tally;
   }
 

@@ -207,7 +207,7 @@ export function layoutFor(strategy: StrategyName, workers: number, c: ModelConfi
   if (strategy === 'samples') return computeLayout(c, batch, 2);
   // Kaneko's independent nets trained online, net by net: a second slot holds the next sample, so
   // fused kernels update one sample and forward the next in one pass over the weights.
-  if ((strategy === 'serial' || strategy === 'output') && c.topology === 'kaneko' && c.outputs > 1 && batch === 1) return computeLayout(c, batch, 2);
+  if ((strategy === 'serial' || strategy === 'output') && c.topology === 'kaneko' && c.outputs * (c.ensemble ?? 1) > 1 && batch === 1) return computeLayout(c, batch, 2);
   if (strategy !== 'pipeline') return computeLayout(c, batch, 1);
   const groups = Math.min(workers, computeLayout(c, 1).nets[0]!.layers.length);
   return computeLayout(c, batch, groups + 1);

@@ -127,7 +127,7 @@ export class SamplesExecutor implements Executor {
     if (aborted) return tally; // incomplete: the trainer rolls the epoch back
     const out = new Float64Array(this.results, 0, n * this.total);
     const err = new Float64Array(this.results, n * this.total * 8, n * this.total);
-    tallyRows(out, err, n, this.total, data.labels, order, 0, tally);
+    tallyRows(out, err, n, this.total, data.labels, order, 0, tally, this.layout.members);
     return tally;
   }
 

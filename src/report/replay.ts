@@ -3,7 +3,6 @@
  * their initial weights and reports the largest absolute difference from the recording.
  */
 import { MAX_TEXT_BYTES, readChecked } from '../files.js';
-import { readFileSync } from 'node:fs';
 import type { Dataset } from '../data/data.js';
 import { check, EdsimError } from '../errors.js';
 import type { ModelConfig } from '../options.js';

@@ -6,7 +6,9 @@
  * ensemble (outputs averaged over the seeds, then argmax). The test split is never read here.
  *
  *   node dist/scripts/search-accuracy.js mnist   # or fashion-mnist; CONFIGS='name,...' picks some
- * (the f-* configurations are Fashion-MNIST's; SEEDS=1 makes each a third as long).
+ * (the f-* configurations are Fashion-MNIST's; SEEDS=1 makes each a third as long). EXTRA='[{"name":
+ * "x","preset":"fashion10","model":{...},"train":{...},"epochs":8}]' adds configurations; LIMIT=N
+ * trains on the first N images of the fit split only (quick screens; the validation split stays whole).
  * Appends one JSON line per configuration and epoch to results/accuracy-search.jsonl (OUT).
  */
 import { appendFileSync } from 'node:fs';
@@ -58,10 +60,12 @@ const holdout = Number(process.env.HOLDOUT ?? 0.1);
 const seeds = Number(process.env.SEEDS ?? 3);
 const workers = Number(process.env.WORKERS ?? 2);
 const only = process.env.CONFIGS?.split(',');
+if (process.env.EXTRA) CONFIGS.push(...(JSON.parse(process.env.EXTRA) as Config[]));
+const limit = process.env.LIMIT ? Number(process.env.LIMIT) : undefined;
 const out = process.env.OUT ?? 'results/accuracy-search.jsonl';
 const loaded = await loadDataset(dataName, {});
 const cut = Math.round(loaded.train.n * (1 - holdout));
-const fit = sliceDataset(loaded.train, 0, cut);
+const fit = sliceDataset(loaded.train, 0, Math.min(cut, limit ?? cut));
 const validation = sliceDataset(loaded.train, cut, loaded.train.n);
 const side = Math.round(Math.sqrt(fit.features));
 let shifted: Dataset | undefined;
@@ -82,7 +86,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
         for (let i = 0; i < sum.length; i++) sum[i]! += o[i]!;
       }
       const line = {
-        data: dataName, config: c.name, preset: c.preset, model: c.model ?? {}, train: c.train ?? {}, shifted: c.shifted === true,
+        data: dataName, config: c.name, ...(limit ? { limit } : {}), preset: c.preset, model: c.model ?? {}, train: c.train ?? {}, shifted: c.shifted === true,
         epoch: e, seeds, trainSamples: train.n, validationSamples: validation.n,
         validation: each, validationMean: each.reduce((a, b) => a + b, 0) / each.length, ensemble: accuracy(sum, validation),
         seconds: (performance.now() - t0) / 1000,

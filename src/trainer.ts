@@ -397,12 +397,15 @@ export async function createTrainer(o: TrainerOptions = {}): Promise<Trainer> {
   if (init) {
     // The saved config fixes the shape; explicit non-shape settings (rates, kernels) still apply.
     const { inputs: _i, outputs: _o, ...saved } = init.config;
-    for (const k of ['topology', 'hidden', 'bias', 'precision'] as const) {
+    const ensemble = saved.ensemble ?? 1;
+    for (const k of ['topology', 'hidden', 'bias', 'precision', 'ensemble'] as const) {
       const v = o.model?.[k];
-      check(v === undefined || JSON.stringify(v) === JSON.stringify(saved[k]), `the model to train on has ${k} ${JSON.stringify(saved[k])}; it cannot change (asked for ${JSON.stringify(v)})`);
+      const was = k === 'ensemble' ? ensemble : saved[k];
+      check(v === undefined || JSON.stringify(v) === JSON.stringify(was), `the model to train on has ${k} ${JSON.stringify(was)}; it cannot change (asked for ${JSON.stringify(v)})`);
     }
-    // Kernels: the fastest here for the saved precision (the saved name may not be available here).
-    r = resolveOptions({ ...o, model: { ...saved, kernels: 'auto', ...o.model } });
+    // Kernels: the fastest here for the saved precision (the saved name may not be available here);
+    // the saved ensemble size, also where the file predates ensembles (a preset's must not apply).
+    r = resolveOptions({ ...o, model: { ...saved, ensemble: saved.ensemble, kernels: 'auto', ...o.model } });
   }
   const t = new Trainer(r.model, r.train, r.strategy, r.workers, o.parallel);
   t.tracing = o.trace === true;

@@ -203,6 +203,17 @@ test('train --model trains on from a saved model; another shape or class count i
   r = runCli([...base, '--hidden', '32', '--model', m]);
   assert.is(r.code, 2);
   assert.match(r.stderr, /^edsim: the model to train on has hidden \[16\]; it cannot change \(asked for \[32\]\)\n$/);
+  // Ensembles: the saved size holds, also for a file without one under a preset that has one.
+  const k = (preset: string): string[] => ['train', '--data', 'mnist', '--classes', '0-2', '--limit', '200', '--preset', preset, '--no-shifted', '--epochs', '1', '--json'];
+  const single = join(dir, 'single.edsim');
+  r = runCli([...k('mnist10'), '--hidden', '8', '--save', single]);
+  assert.is(r.code, 0, r.stderr);
+  r = runCli([...k('fashion10'), '--model', single, '--save', join(dir, 'on.edsim')]);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(JSON.parse(readFileSync(join(dir, 'on.edsim'), 'utf8')).weights.length, 3, 'still one net per class');
+  r = runCli([...k('mnist10'), '--model', single, '--ensemble', '2']);
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /^edsim: the model to train on has ensemble 1; it cannot change \(asked for 2\)\n$/);
 }));
 
 const trainArgs = ['train', '--data', 'mnist', '--classes', '0,1', '--limit', '400', '--preset', 'mnist10', '--hidden', '16', '--quiet'];

@@ -119,7 +119,8 @@ test('options are validated with fixed messages', () => {
   assert.is(resolveOptions({ preset: 'bench-wide', workers: 4, train: { batch: 16 } }).strategy, 'cells'); // under 8 rows a thread
   assert.is(resolveOptions({ preset: 'article' }).strategy, 'serial');
   assert.is(resolveOptions({ preset: 'mnist10', workers: 2 }).strategy, 'output');
-  assert.is(getPreset('fashion10').model.hidden[0], 256);
+  assert.is(getPreset('fashion10').model.hidden[0], 512);
+  assert.is(getPreset('fashion10').model.ensemble, 4);
   assert.is(getPreset('mnist10').model.hidden[0], 128);
 });
 

@@ -329,7 +329,7 @@ export class Trainer {
     const n = data.x.length / data.features;
     const y = data.y.length === n * this.model.outputs ? data.y : new Float64Array(n * this.model.outputs);
     const rows = slotSerial(this.mem!, this.layout!, this.model).outputs({ x: data.x, features: data.features, y, outputs: this.model.outputs });
-    return memberMeans(rows, n, this.layout.members * this.model.outputs, this.layout.members);
+    return memberMeans(rows, n, this.layout.members);
   }
 
   /** Every thread's recorded spans as Chrome Trace Event Format events (createTrainer({ trace: true })). */
@@ -397,10 +397,9 @@ export async function createTrainer(o: TrainerOptions = {}): Promise<Trainer> {
   if (init) {
     // The saved config fixes the shape; explicit non-shape settings (rates, kernels) still apply.
     const { inputs: _i, outputs: _o, ...saved } = init.config;
-    const ensemble = saved.ensemble ?? 1;
-    for (const k of ['topology', 'hidden', 'bias', 'precision', 'ensemble'] as const) {
+    const shape = { topology: saved.topology, hidden: saved.hidden, bias: saved.bias, precision: saved.precision, ensemble: saved.ensemble ?? 1 };
+    for (const [k, was] of Object.entries(shape) as [keyof typeof shape, unknown][]) {
       const v = o.model?.[k];
-      const was = k === 'ensemble' ? ensemble : saved[k];
       check(v === undefined || JSON.stringify(v) === JSON.stringify(was), `the model to train on has ${k} ${JSON.stringify(was)}; it cannot change (asked for ${JSON.stringify(v)})`);
     }
     // Kernels: the fastest here for the saved precision (the saved name may not be available here);

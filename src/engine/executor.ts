@@ -85,23 +85,23 @@ export function gatherBatch(f: Floats, nets: NetLayout[], count: number, out: Fl
 }
 
 /**
- * Value c of row b of an ensemble's rows (`members` rows of `width` values side by side, `total` =
- * members x width a row): the mean over the members, summed in member order (1 member: the value).
+ * The value at v[at] averaged with the `members` - 1 values `width` apart after it (an ensemble's
+ * members side by side in a row), summed in member order; one member: the value itself.
  */
-function memberMean(v: Float64Array, b: number, c: number, total: number, members: number): number {
-  const width = total / members;
-  let s = v[b * total + c]!;
-  if (members === 1) return s;
-  for (let m = 1; m < members; m++) s += v[b * total + m * width + c]!;
+function memberMean(v: Float64Array, at: number, width: number, members: number): number {
+  if (members === 1) return v[at]!;
+  let s = v[at]!;
+  for (let m = 1; m < members; m++) s += v[at + m * width]!;
   return s / members;
 }
 
-/** Rows of `total` values (an ensemble's members side by side) as rows of their means, total / members values a row. */
-export function memberMeans(v: Float64Array, n: number, total: number, members: number): Float64Array {
+/** n rows of an ensemble's members side by side as rows of their means (one member: `v` itself). */
+export function memberMeans(v: Float64Array, n: number, members: number): Float64Array {
   if (members === 1) return v;
+  const total = v.length / n;
   const width = total / members;
   const out = new Float64Array(n * width);
-  for (let b = 0; b < n; b++) for (let c = 0; c < width; c++) out[b * width + c] = memberMean(v, b, c, total, members);
+  for (let b = 0; b < n; b++) for (let c = 0; c < width; c++) out[b * width + c] = memberMean(v, b * total + c, width, members);
   return out;
 }
 
@@ -118,13 +118,13 @@ export function tallyRows(out: Float64Array, err: Float64Array, count: number, t
     let best = -1;
     let bestV = -Infinity;
     for (let c = 0; c < width; c++) {
-      const e = Math.abs(memberMean(err, b, c, total, members));
+      const e = Math.abs(memberMean(err, b * total + c, width, members));
       t.errSum += e;
       if (e > 0.5) {
         t.wrong++;
         allOk = false;
       }
-      const v = memberMean(out, b, c, total, members);
+      const v = memberMean(out, b * total + c, width, members);
       if (v > bestV) {
         bestV = v;
         best = c;

@@ -201,7 +201,7 @@ export function computeLayout(c: ModelConfig, batch: number, slots = 1): Layout 
   const elem = c.precision === 'f32' ? 4 : 8;
   const bytes = Math.ceil((CTRL_BYTES + off * elem) / PAGE) * PAGE;
   checkFits(bytes, c.precision === 'f64');
-  return { batch, elem, floats: off, weightFloats, rate, bytes, members: c.topology === 'kaneko' ? (c.ensemble ?? 1) : 1, nets: slotNets[0]!, slots: slotNets };
+  return { batch, elem, floats: off, weightFloats, rate, bytes, members: c.ensemble ?? 1, nets: slotNets[0]!, slots: slotNets };
 }
 
 function checkFits(bytes: number, f64: boolean): void {

@@ -4,7 +4,8 @@
 ED's forward pass computed from the tensors and the config in the metadata.
 
   safetensors-forward.py forward MODEL.safetensors X.f64 FEATURES OUT.f64
-      outputs of every row of X (float64, row-major) -> OUT (float64, row-major)
+      outputs of every row of X (float64, row-major; pixels, also for a model with a feature bank)
+      -> OUT (float64, row-major)
   safetensors-forward.py write MODEL.safetensors OUT.safetensors SCALE
       writes the model again from Python: every tensor as float64 times SCALE (signs kept), the
       metadata copied, the header padded as the format allows
@@ -63,6 +64,39 @@ def act(name, u, u0):
     raise ValueError(name)
 
 
+def gabor(x, spec):
+    """The fixed Gabor features edsim's config.features names (metadata edsim.features holds the bank)."""
+    n = x.shape[0]
+    side = int(round(x.shape[1] ** 0.5))
+    r, p = spec["radius"], spec["pool"]
+    cells = -(-side // p)
+    imgs = x.reshape(n, side, side)
+    pad = np.pad(imgs, ((0, 0), (r, r), (r, r)))
+    dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
+    out = []
+    for k in range(spec["orientations"]):
+        t = k * np.pi / spec["orientations"]
+        xr = dx * np.cos(t) + dy * np.sin(t)
+        yr = -dx * np.sin(t) + dy * np.cos(t)
+        env = np.exp(-(xr**2 + spec["gamma"] ** 2 * yr**2) / (2 * spec["sigma"] ** 2))
+        even = env * np.cos(2 * np.pi * xr / spec["lambda"])
+        even -= even.mean()
+        odd = env * np.sin(2 * np.pi * xr / spec["lambda"])
+        re = np.zeros_like(imgs)
+        im = np.zeros_like(imgs)
+        for a in range(-r, r + 1):
+            for b in range(-r, r + 1):
+                moved = pad[:, r - a : r - a + side, r - b : r - b + side]  # pixel (y - a, x - b)
+                re += moved * even[a + r, b + r]
+                im += moved * odd[a + r, b + r]
+        energy = np.zeros((n, cells * p, cells * p))
+        energy[:, :side, :side] = np.minimum(1, np.sqrt(re**2 + im**2) / spec["scale"])
+        out.append(energy.reshape(n, cells, p, cells, p).max(axis=(2, 4)).reshape(n, -1))
+    if spec["raw"]:
+        out.append(x)
+    return np.concatenate(out, axis=1)
+
+
 def forward(tensors, cfg, x):
     rows = x.shape[0]
     nets = sorted({int(k.split(".")[0][3:]) for k in tensors})
@@ -88,6 +122,8 @@ def main():
         tensors, meta = read(sys.argv[2])
         cfg = json.loads(meta["edsim.config"])
         x = np.fromfile(sys.argv[3], dtype="<f8").reshape(-1, int(sys.argv[4]))
+        if "edsim.features" in meta:
+            x = gabor(x, json.loads(meta["edsim.features"]))
         forward(tensors, cfg, x).astype("<f8").tofile(sys.argv[5])
     elif sys.argv[1] == "write":
         tensors, meta = read(sys.argv[2])

@@ -9,10 +9,13 @@
  * (the f-* configurations are Fashion-MNIST's; SEEDS=1 makes each a third as long). EXTRA='[{"name":
  * "x","preset":"fashion10","model":{...},"train":{...},"epochs":8}]' adds configurations; LIMIT=N
  * trains on the first N images of the fit split only (quick screens; the validation split stays whole).
+ * The g* configurations read Gabor features of the images (src/data/features.ts); an EXTRA one's
+ * "features" field (a spec's fields over the named bank's) does the same.
  * Appends one JSON line per configuration and epoch to results/accuracy-search.jsonl (OUT).
  */
 import { appendFileSync } from 'node:fs';
 import { type Dataset, loadDataset, sliceDataset, withShifts } from '../src/data/data.js';
+import { GABOR, type GaborSpec, withFeatures } from '../src/data/features.js';
 import type { ModelConfig, PresetName, TrainConfig } from '../src/options.js';
 import { createTrainer, type Trainer } from '../src/trainer.js';
 
@@ -22,6 +25,8 @@ interface Config {
   model?: Partial<ModelConfig>;
   train?: Partial<TrainConfig>;
   shifted?: boolean;
+  /** Train and validate on Gabor features of the images (a spec's fields over the named bank's). */
+  features?: Partial<GaborSpec>;
   epochs: number;
 }
 
@@ -42,6 +47,11 @@ const CONFIGS: Config[] = [
   { name: 'f-h512-r0.15', preset: 'fashion10', model: { hidden: [512], alphaHidden: 0.15, alphaOutput: 0.15 }, epochs: 24 },
   { name: 'f-h256-r0.15', preset: 'fashion10', model: { alphaHidden: 0.15, alphaOutput: 0.15 }, epochs: 24 },
   { name: 'f-h128', preset: 'fashion10', model: { hidden: [128] }, epochs: 24 },
+  { name: 'g8', preset: 'mnist10', features: {}, shifted: true, epochs: 10 },
+  { name: 'g4', preset: 'mnist10', features: { orientations: 4 }, shifted: true, epochs: 10 },
+  { name: 'g8-pool4', preset: 'mnist10', features: { pool: 4 }, shifted: true, epochs: 10 },
+  { name: 'g8-raw', preset: 'mnist10', features: { raw: true }, shifted: true, epochs: 10 },
+  { name: 'g8-h256', preset: 'mnist10', model: { hidden: [256] }, features: {}, shifted: true, epochs: 10 },
 ];
 
 /** The share of rows whose largest output is the labelled class. */
@@ -71,24 +81,30 @@ const side = Math.round(Math.sqrt(fit.features));
 let shifted: Dataset | undefined;
 
 for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
-  const train = c.shifted ? (shifted ??= withShifts(fit, side)) : fit;
+  let train = c.shifted ? (shifted ??= withShifts(fit, side)) : fit;
+  let held = validation;
+  if (c.features) {
+    const spec = { ...GABOR, ...c.features };
+    train = withFeatures(train, spec);
+    held = withFeatures(validation, spec);
+  }
   const trainers: Trainer[] = [];
   for (let s = 1; s <= seeds; s++) trainers.push(await createTrainer({ preset: c.preset, model: c.model ?? {}, train: { ...c.train, seed: s }, workers }));
   const t0 = performance.now();
   try {
     for (let e = 1; e <= c.epochs; e++) {
-      const sum = new Float64Array(validation.n * validation.outputs);
+      const sum = new Float64Array(held.n * held.outputs);
       const each: number[] = [];
       for (const t of trainers) {
         await t.fit(train, { epochs: 1 });
-        const o = t.predict(validation);
-        each.push(accuracy(o, validation));
+        const o = t.predict(held);
+        each.push(accuracy(o, held));
         for (let i = 0; i < sum.length; i++) sum[i]! += o[i]!;
       }
       const line = {
-        data: dataName, config: c.name, ...(limit ? { limit } : {}), preset: c.preset, model: c.model ?? {}, train: c.train ?? {}, shifted: c.shifted === true,
+        data: dataName, config: c.name, ...(limit ? { limit } : {}), preset: c.preset, model: c.model ?? {}, train: c.train ?? {}, shifted: c.shifted === true, ...(c.features ? { features: { ...GABOR, ...c.features } } : {}),
         epoch: e, seeds, trainSamples: train.n, validationSamples: validation.n,
-        validation: each, validationMean: each.reduce((a, b) => a + b, 0) / each.length, ensemble: accuracy(sum, validation),
+        validation: each, validationMean: each.reduce((a, b) => a + b, 0) / each.length, ensemble: accuracy(sum, held),
         seconds: (performance.now() - t0) / 1000,
       };
       appendFileSync(out, `${JSON.stringify(line)}\n`);

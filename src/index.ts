@@ -4,6 +4,7 @@
  * @module edsim
  */
 export { loadDataset, parseClasses, parityData, mirrorData, type Dataset, type LoadedData, type LoadOptions } from './data/data.js';
+export { GABOR, featureCount, featureSpec, gaborFeatures, withFeatures, type FeatureName, type GaborSpec } from './data/features.js';
 export { createTrainer, loadTrainer, Trainer, type TrainerOptions, type FitOptions, type FitHistory, type EpochResult, type Evaluation } from './trainer.js';
 export { STRATEGIES, EXACT_STRATEGIES, type StrategyName, type WorkerStats } from './engine/executor.js';
 export { measureCosts, predictBatchSeconds, predictSamplesPerSecond, type MachineCosts } from './parallel/scaling-model.js';

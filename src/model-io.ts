@@ -3,6 +3,7 @@
  * compare byte for byte), or safetensors (one tensor per layer's weights and bias in the model's
  * precision, the config in the header's metadata) for NumPy, PyTorch and the model hubs.
  */
+import { featureSpec } from './data/features.js';
 import { extname } from 'node:path';
 import { check, EdsimError } from './errors.js';
 import { decodeSafetensors, encodeSafetensors, isSafetensors, type Tensor } from './safetensors.js';
@@ -63,13 +64,17 @@ export const tensorName = (n: number, k: number, what: 'weight' | 'bias'): strin
 export const FORWARD_NOTE = 'Per net n (kaneko topology: one net per output; paired/columns: one net), x0 = the input row with every feature twice (kaneko/columns: x1,x1,x2,x2,...; paired: all features, then all again), '
   + 'preceded by [beta, beta] when config.bias is "cells". Layer k: u = x @ weight (+ bias when present), o = act(u) with sigmoid(u) = 1 / (1 + exp(-2u/u0)), '
   + 'relu, elu, softplus(u) = log1p(exp(u/5))/5, tanh; act is config.activation, the last layer config.outputActivation if set. The next layer reads [beta, beta] (bias cells) then o. '
-  + 'The outputs are the last layers\' o, nets in order; with config.ensemble = m (kaneko topology, m nets per output, net j * outputs + o serving output o), output o is the mean of its m nets\' o.';
+  + 'The outputs are the last layers\' o, nets in order; with config.ensemble = m (kaneko topology, m nets per output, net j * outputs + o serving output o), output o is the mean of its m nets\' o. '
+  + 'With config.features (e.g. "gabor"), the input row is not the pixels but their features as metadata edsim.features describes (JSON of the bank): per orientation k (angle k * pi / orientations), '
+  + 'even and odd kernels over dx, dy in [-radius, radius]: xr = dx cos + dy sin, yr = -dx sin + dy cos, env = exp(-(xr^2 + gamma^2 yr^2) / (2 sigma^2)), even = env cos(2 pi xr / lambda) minus its mean, odd = env sin(2 pi xr / lambda); '
+  + 're and im = the square image convolved with each (same size, zeros outside), energy = min(1, sqrt(re^2 + im^2) / scale), the max of each pool x pool block (row-major blocks); features ordered orientation, block row, block column, then the pixels if raw.';
 
 /** The model as safetensors: a tensor per layer's weights and bias, in the model's precision; config and classes as JSON in the metadata. */
 export function modelToSafetensors(m: ModelFile, extra: [string, Tensor][] = [], metadata: Record<string, string> = {}): Buffer {
   return encodeSafetensors([...modelTensors(m), ...extra], {
     format: MODEL_FORMAT, 'edsim.version': String(MODEL_VERSION),
-    'edsim.config': JSON.stringify(m.config), 'edsim.classes': JSON.stringify(m.classes), 'edsim.forward': FORWARD_NOTE, ...metadata,
+    'edsim.config': JSON.stringify(m.config), 'edsim.classes': JSON.stringify(m.classes), 'edsim.forward': FORWARD_NOTE,
+    ...(m.config.features ? { 'edsim.features': JSON.stringify(featureSpec(m.config.features)) } : {}), ...metadata,
   });
 }
 

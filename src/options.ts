@@ -1,5 +1,6 @@
 import { ACTIVATIONS, type ActivationName } from './engine/activations.js';
 import { check } from './errors.js';
+import { FEATURE_NAMES, type FeatureName } from './data/features.js';
 import { nativeAddon, nativeReason, warnFallbackOnce } from './kernels/native.js';
 
 /**
@@ -13,7 +14,7 @@ export type RuleName = 'kaneko' | 'bidirectional';
 /** `cells`: Kaneko's two constant source cells of value beta; `vector`: a per-cell bias; `none`. */
 export type BiasMode = 'cells' | 'vector' | 'none';
 /** The presets: starting settings that flags and options override (docs/reference.md). */
-export type PresetName = 'kaneko' | 'article' | 'bench-wide' | 'mnist10' | 'fashion10';
+export type PresetName = 'kaneko' | 'article' | 'bench-wide' | 'mnist10' | 'fashion10' | 'mnist10-gabor';
 /** f64: the reference precision (replays, Kaneko's preset); f32: the fast path. */
 export type Precision = 'f64' | 'f32';
 /** native: the C++ addon's SIMD kernels (f32 only); wasm: WebAssembly SIMD kernels (f32 only); js: plain JavaScript. */
@@ -26,7 +27,7 @@ export const TOPOLOGIES: readonly Topology[] = ['kaneko', 'paired', 'columns'];
 export const RULES: readonly RuleName[] = ['kaneko', 'bidirectional'];
 export const BIAS_MODES: readonly BiasMode[] = ['cells', 'vector', 'none'];
 /** Every preset name. */
-export const PRESETS: readonly PresetName[] = ['kaneko', 'article', 'bench-wide', 'mnist10', 'fashion10'];
+export const PRESETS: readonly PresetName[] = ['kaneko', 'article', 'bench-wide', 'mnist10', 'fashion10', 'mnist10-gabor'];
 
 /** Everything that defines a network's shape and learning rule; saved with the model. */
 export interface ModelConfig {
@@ -61,6 +62,11 @@ export interface ModelConfig {
    * samples from different initial weights; an output is the mean of its networks' outputs.
    */
   ensemble?: number;
+  /**
+   * A fixed input feature bank (data/features.ts): the network reads its features of the images,
+   * not the pixels, and `inputs` counts features; callers still pass pixels (absent: pixels).
+   */
+  features?: FeatureName;
   /** Columns topology: rate of an output's weights from other classes' columns (absent: alphaOutput / 100). */
   alphaCross?: number;
   /** Initial weight magnitudes are uniform in [0, initScale). */
@@ -155,8 +161,21 @@ const FASHION10: Preset = {
   alphaTogether: true,
 };
 
+/**
+ * "Features + ED", reported apart from the raw-pixel presets: mnist10 reading the images through a
+ * fixed Gabor bank (data/features.ts: 8 orientations, energies max-pooled 2x2, 1568 features),
+ * computed once and never learned; ED trains everything after it. Chosen on the validation split
+ * (results/accuracy-search.jsonl, configurations g*).
+ */
+const GABOR10: Preset = {
+  model: { ...INDEPENDENT10.model, features: 'gabor' },
+  train: { ...INDEPENDENT10.train },
+  alphaTogether: true,
+  shifted: true,
+};
+
 export const PRESET_TABLE: Record<PresetName, Preset> = {
-  kaneko: KANEKO, article: ARTICLE, 'bench-wide': BENCH_WIDE, mnist10: INDEPENDENT10, fashion10: FASHION10,
+  kaneko: KANEKO, article: ARTICLE, 'bench-wide': BENCH_WIDE, mnist10: INDEPENDENT10, fashion10: FASHION10, 'mnist10-gabor': GABOR10,
 };
 
 /** The preset called `name`, or an EdsimError naming the known ones. */
@@ -191,6 +210,7 @@ export function validateModelConfig(c: ModelConfig): void {
     positiveInt(c.ensemble, 'ensemble', 64);
     check(c.ensemble === 1 || c.topology === 'kaneko', `an ensemble needs the kaneko topology (independent networks per output), not ${c.topology}`);
   }
+  check(c.features === undefined || (FEATURE_NAMES as readonly string[]).includes(c.features), `unknown feature bank '${String(c.features)}' (expected one of: ${FEATURE_NAMES.join(', ')})`);
   if (c.topology === 'paired') {
     check(c.hidden.every((h) => h % 2 === 0), 'paired topology needs an even number of cells per hidden layer (n E + n I)');
   }

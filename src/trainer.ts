@@ -3,6 +3,7 @@
  * at the first fit (or load), when the data's shape is known.
  */
 import type { Dataset } from './data/data.js';
+import { featureCount, featureSpec, gaborFeatures } from './data/features.js';
 import { check, EdsimError } from './errors.js';
 import { type Executor, memberMeans, slotSerial, SerialExecutor, STRATEGIES, type StrategyName, type WorkerStats } from './engine/executor.js';
 import { allocateMemory, type Floats, type Layout, type Memory } from './engine/layout.js';
@@ -118,6 +119,8 @@ export class Trainer {
   private traceSpec: TraceSpec | undefined;
   /** Record spans for trace() (set before the first fit). */
   tracing = false;
+  /** Each data set's features, by its pixels, computed once (models with a feature bank). */
+  private readonly featureRows = new WeakMap<object, Float64Array>();
 
   /** Use {@link createTrainer} or {@link loadTrainer}. @internal */
   constructor(
@@ -133,6 +136,22 @@ export class Trainer {
     readonly parallel: ParallelOptions = {},
   ) {
     this.rng = new Rng(train.seed ^ 0x5eed);
+  }
+
+  /**
+   * The data as the network reads it: through the model's feature bank where it has one (computed
+   * once per data set), else as it is. Users always pass pixels. @internal
+   */
+  seen<T extends Pick<Dataset, 'x' | 'features'>>(data: T): T {
+    const name = this.modelDefaults.features;
+    if (name === undefined) return data;
+    const spec = featureSpec(name);
+    let x = this.featureRows.get(data.x);
+    if (!x) {
+      x = gaborFeatures(data.x, data.x.length / data.features, data.features, spec);
+      this.featureRows.set(data.x, x);
+    }
+    return { ...data, x, features: featureCount(spec, data.features) };
   }
 
   /**
@@ -179,21 +198,22 @@ export class Trainer {
    * Trains; resolves with the history. An aborted signal stops after the current batch and rolls
    * back to the last whole epoch. With `checkpoint`, writes checkpoints; with `resume`, goes on from one.
    */
-  async fit(data: Dataset, opts: FitOptions = {}): Promise<FitHistory> {
-    check(data.n > 0, 'training data is empty');
+  async fit(pixels: Dataset, opts: FitOptions = {}): Promise<FitHistory> {
+    check(pixels.n > 0, 'training data is empty');
     if (this.failed) throw new EdsimError(`this trainer's workers failed earlier (${this.failed.message}); create a new trainer`);
     const ckOpts = typeof opts.checkpoint === 'string' ? { path: opts.checkpoint } : opts.checkpoint;
     const every = ckOpts?.everyEpochs ?? 1;
     check(Number.isInteger(every) && every >= 1, `checkpoint every N epochs: N must be a positive integer, got ${every}`);
     check(ckOpts?.everySeconds === undefined || (Number.isFinite(ckOpts.everySeconds) && ckOpts.everySeconds >= 0), `checkpoint seconds must be a number >= 0, got ${String(ckOpts?.everySeconds)}`);
-    const fingerprint = ckOpts || opts.resume ? fingerprintData(data, ckOpts?.dataDescription ?? '') : undefined;
+    const fingerprint = ckOpts || opts.resume ? fingerprintData(pixels, ckOpts?.dataDescription ?? '') : undefined;
+    const data = this.seen(pixels);
     const history: FitHistory = { epochs: [], converged: false, aborted: false, resumedAt: 0 };
     let epochs = opts.epochs ?? this.train.epochs;
     check(Number.isInteger(epochs) && epochs >= 1, `epochs must be a positive integer, got ${epochs}`);
     if (opts.resume) {
       const ck = typeof opts.resume === 'string' ? readCheckpoint(opts.resume) : opts.resume;
       const where = typeof opts.resume === 'string' ? opts.resume : 'the checkpoint';
-      this.checkResume(ck, data, where);
+      this.checkResume(ck, pixels, where);
       await this.build(data.features, data.outputs, ck.model.weights, data);
       this.rng.state = ck.rng;
       this.order = Int32Array.from(ck.order);
@@ -288,7 +308,7 @@ export class Trainer {
       const d = ck.data;
       throw new EdsimError(`${where} was written for other data (${d.description || 'a data set'}: ${d.n} samples, ${d.features} features, ${d.outputs} output(s)); this run's data (${data.n} samples, ${data.features} features, ${data.outputs} output(s)) differs`);
     }
-    const why = resumeMismatch(ck, this.plan(data.features, data.outputs).model, this.train, this.strategy, this.workers);
+    const why = resumeMismatch(ck, this.plan(this.seen(data).features, data.outputs).model, this.train, this.strategy, this.workers);
     if (why) throw new EdsimError(`cannot resume from ${where}: ${why}`);
   }
 
@@ -308,9 +328,10 @@ export class Trainer {
   }
 
   /** Scores `data` with the current weights: accuracy, error sum, wrong answers. */
-  async evaluate(data: Dataset): Promise<Evaluation> {
+  async evaluate(pixels: Dataset): Promise<Evaluation> {
     check(this.executor, 'the trainer has no model yet: call fit() or load() first');
-    check(data.n > 0, 'evaluation data is empty');
+    check(pixels.n > 0, 'evaluation data is empty');
+    const data = this.seen(pixels);
     if (this.failed) throw new EdsimError(`this trainer's workers failed earlier (${this.failed.message}); load the saved model to evaluate it`);
     check(data.features === this.model!.inputs && data.outputs === this.model!.outputs,
       `data has ${data.features} features and ${data.outputs} outputs, but the model expects ${this.model!.inputs} and ${this.model!.outputs}`);
@@ -322,8 +343,10 @@ export class Trainer {
    * The model's outputs for every sample of `data` (row-major, one row of `outputs` values per
    * sample), computed on the calling thread with the weights in place; targets are ignored.
    */
-  predict(data: Pick<Dataset, 'x' | 'features' | 'outputs' | 'y'>): Float64Array {
+  predict(pixels: Pick<Dataset, 'x' | 'features' | 'outputs' | 'y'>): Float64Array {
     check(this.model && this.layout, 'the trainer has no model yet: call fit() or load() first');
+    check(pixels.features > 0 && pixels.x.length % pixels.features === 0 && pixels.x.length > 0, 'prediction data is empty or ragged');
+    const data = this.seen(pixels);
     check(data.features === this.model.inputs, `data has ${data.features} features, but the model expects ${this.model.inputs}`);
     check(data.x.length % data.features === 0 && data.x.length > 0, 'prediction data is empty or ragged');
     const n = data.x.length / data.features;
@@ -397,14 +420,14 @@ export async function createTrainer(o: TrainerOptions = {}): Promise<Trainer> {
   if (init) {
     // The saved config fixes the shape; explicit non-shape settings (rates, kernels) still apply.
     const { inputs: _i, outputs: _o, ...saved } = init.config;
-    const shape = { topology: saved.topology, hidden: saved.hidden, bias: saved.bias, precision: saved.precision, ensemble: saved.ensemble ?? 1 };
+    const shape = { topology: saved.topology, hidden: saved.hidden, bias: saved.bias, precision: saved.precision, ensemble: saved.ensemble ?? 1, features: saved.features ?? 'none' };
     for (const [k, was] of Object.entries(shape) as [keyof typeof shape, unknown][]) {
       const v = o.model?.[k];
       check(v === undefined || JSON.stringify(v) === JSON.stringify(was), `the model to train on has ${k} ${JSON.stringify(was)}; it cannot change (asked for ${JSON.stringify(v)})`);
     }
     // Kernels: the fastest here for the saved precision (the saved name may not be available here);
-    // the saved ensemble size, also where the file predates ensembles (a preset's must not apply).
-    r = resolveOptions({ ...o, model: { ...saved, ensemble: saved.ensemble, kernels: 'auto', ...o.model } });
+    // the saved ensemble size and feature bank, also where the file predates them (a preset's must not apply).
+    r = resolveOptions({ ...o, model: { ...saved, ensemble: saved.ensemble, features: saved.features, kernels: 'auto', ...o.model } });
   }
   const t = new Trainer(r.model, r.train, r.strategy, r.workers, o.parallel);
   t.tracing = o.trace === true;

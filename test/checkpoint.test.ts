@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCheckpoint } from '../src/checkpoint.js';
-import { loadDataset, mirrorData, parityData, type Dataset } from '../src/data/data.js';
+import { loadDataset, mirrorData, parityData, sliceDataset, type Dataset } from '../src/data/data.js';
 import { serializeModel } from '../src/model-io.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/safetensors.js';
 import { createTrainer, loadTrainer, type TrainerOptions } from '../src/trainer.js';
@@ -38,6 +38,7 @@ const cases: [string, TrainerOptions, Dataset, Partial<TrainerOptions>][] = [
   ['cells x2 f32 mini-batch with a decaying rate', { preset: 'bench-wide', model: { hidden: [64, 32] }, train: { alphaDecay: 0.3 }, strategy: 'cells', workers: 2 }, mnist01.train, {}],
   ['layer x2 f32, resumed on samples x2', { preset: 'bench-wide', model: { hidden: [32, 32] }, strategy: 'layer', workers: 2 }, mnist01.train, { strategy: 'samples' }],
   ['output x2, f32 batch', { preset: 'mnist10', model: { hidden: [16] }, strategy: 'output', workers: 2 }, mirrorData(4), {}],
+  ['output x2 through the Gabor bank, resumed on serial', { preset: 'mnist10', model: { hidden: [8], features: 'gabor' }, strategy: 'output', workers: 2 }, mnist01.train, { strategy: 'serial', workers: 1 }],
 ];
 for (const [name, o, data, resumeWith] of cases) {
   test(`resume: ${name}: byte-identical to the run never stopped`, withTimeout(60000, async () => {
@@ -134,6 +135,7 @@ const models: [string, TrainerOptions, Dataset][] = [
   ['kaneko topology f64, bias cells, 3 nets', { preset: 'kaneko', model: { hidden: [6, 4] }, train: { epochs: 30 } }, mirrorData(3)],
   ['kaneko topology f64, an ensemble of 3 nets per output', { preset: 'kaneko', model: { hidden: [6], ensemble: 3 }, train: { epochs: 30 } }, mirrorData(3)],
   ['paired f32, bias vector, relu hidden, sigmoid out', { preset: 'bench-wide', model: { hidden: [32, 16], bias: 'vector', activation: 'relu', outputActivation: 'sigmoid' }, train: { epochs: 1 } }, mnist01.train],
+  ['kaneko topology f64 through the Gabor bank (the script computes the features from the pixels)', { preset: 'kaneko', model: { hidden: [4], features: 'gabor' }, train: { epochs: 1, stopErrSum: 0 } }, sliceDataset(mnist01.train, 0, 60)],
   ['columns f32, tanh', { preset: 'mnist10', model: { hidden: [8], topology: 'columns', activation: 'tanh', bias: 'none' }, train: { epochs: 2 } }, parityData(4)],
 ];
 for (const [name, o, data] of models) {

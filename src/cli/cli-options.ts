@@ -31,6 +31,7 @@ export interface NetworkArgs {
   bias?: string;
   'init-scale'?: number;
   ensemble?: number;
+  features?: string;
   seed: number;
   precision?: string;
   kernels?: string;
@@ -70,7 +71,7 @@ export function withDataFlags<T>(y: Argv<T>) {
     .option('data', { type: 'string', demandOption: true, describe: `dataset: ${DATASET_HELP}` })
     .option('classes', { type: 'string', describe: 'classes to keep, e.g. 0,1 or 0-9 (default: all)' })
     .option('limit', { coerce: int('limit', 1, 1e9), describe: 'keep only the first N training samples' })
-    .option('shifted', { type: 'boolean', describe: 'add every training image moved by one pixel right, left, down and up: 5x the training samples, the same sparsity (square images; scaling runs get hundreds of batches from MNIST alone); the mnist10 preset turns it on, --no-shifted off' });
+    .option('shifted', { type: 'boolean', describe: 'add every training image moved by one pixel right, left, down and up: 5x the training samples, the same sparsity (square images; scaling runs get hundreds of batches from MNIST alone); the mnist10 and mnist10-gabor presets turn it on, --no-shifted off' });
 }
 
 /** Flags that shape the network and its training (shared by train, sweep and scale). */
@@ -94,6 +95,7 @@ export function withModelFlags<T>(y: Argv<T>) {
     .option('bias', { type: 'string', choices: BIAS_MODES as string[] })
     .option('init-scale', { coerce: num('init-scale'), describe: 'initial weight magnitudes are uniform in [0, scale)' })
     .option('ensemble', { coerce: int('ensemble', 1, 64), describe: 'kaneko topology: N independent networks per output from different initial weights, trained side by side; an output is their mean' })
+    .option('features', { type: 'string', choices: ['gabor', 'none'], describe: 'read the images through a fixed bank of Gabor filters (8 orientations, energies max-pooled 2x2: 1568 features from 28x28), computed once, never learned ("features + ED"; square images); none: the pixels (turns a preset\'s bank off)' })
     .option('seed', { coerce: int('seed', 0, 0xffffffff), default: 1, describe: 'random seed for weights and shuffles' })
     .option('precision', { type: 'string', choices: ['f32', 'f64'], describe: 'float32 (fast) or float64 (reference)' })
     .option('kernels', { type: 'string', choices: ['auto', 'native', 'wasm', 'js'], describe: 'native SIMD addon (f32; the default where it built), WebAssembly SIMD (f32) or plain JavaScript; auto: the fastest available' });
@@ -122,6 +124,7 @@ export function toTrainerOptions(a: NetworkArgs): TrainerOptions {
   if (a.bias !== undefined) model.bias = a.bias as ModelConfig['bias'];
   if (a['init-scale'] !== undefined) model.initScale = a['init-scale'];
   if (a.ensemble !== undefined) model.ensemble = a.ensemble;
+  if (a.features !== undefined) model.features = a.features === 'none' ? undefined : a.features as ModelConfig['features'];
   if (a.precision !== undefined) {
     model.precision = a.precision as ModelConfig['precision'];
     // Asking for float64 alone means the JavaScript kernels (the wasm ones are float32).

@@ -52,6 +52,7 @@ const CONFIGS: Config[] = [
   { name: 'g8-pool4', preset: 'mnist10', features: { pool: 4 }, shifted: true, epochs: 10 },
   { name: 'g8-raw', preset: 'mnist10', features: { raw: true }, shifted: true, epochs: 10 },
   { name: 'g8-h256', preset: 'mnist10', model: { hidden: [256] }, features: {}, shifted: true, epochs: 10 },
+  { name: 'fg-h512-r0.15', preset: 'fashion10', model: { ensemble: 1 }, features: {}, epochs: 12 },
 ];
 
 /** The share of rows whose largest output is the labelled class. */

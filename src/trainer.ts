@@ -154,6 +154,12 @@ export class Trainer {
     return { ...data, x, features: featureCount(spec, data.features) };
   }
 
+  /** The inputs the network reads from samples of `pixels` values: its feature bank's count, or the pixels. */
+  inputsFor(pixels: number): number {
+    const name = this.modelDefaults.features;
+    return name === undefined ? pixels : featureCount(featureSpec(name), pixels);
+  }
+
   /**
    * The model and memory layout for data of this shape, validated (a model too big for one shared
    * memory fails here, before anything is allocated). @internal
@@ -308,7 +314,7 @@ export class Trainer {
       const d = ck.data;
       throw new EdsimError(`${where} was written for other data (${d.description || 'a data set'}: ${d.n} samples, ${d.features} features, ${d.outputs} output(s)); this run's data (${data.n} samples, ${data.features} features, ${data.outputs} output(s)) differs`);
     }
-    const why = resumeMismatch(ck, this.plan(this.seen(data).features, data.outputs).model, this.train, this.strategy, this.workers);
+    const why = resumeMismatch(ck, this.plan(this.inputsFor(data.features), data.outputs).model, this.train, this.strategy, this.workers);
     if (why) throw new EdsimError(`cannot resume from ${where}: ${why}`);
   }
 

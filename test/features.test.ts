@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { loadDataset, sliceDataset } from '../src/data/data.js';
 import { featureCount, GABOR, gaborFeatures, gaborKernels, type GaborSpec, withFeatures } from '../src/data/features.js';
 import { serializeModel } from '../src/model-io.js';
+import { measureCosts } from '../src/parallel/scaling-model.js';
 import { createTrainer, loadTrainer, type TrainerOptions } from '../src/trainer.js';
 import { expectClose, rejects, runCli, tempDir, withTimeout } from './helpers.js';
 
@@ -106,6 +107,11 @@ test('the bank in parallel: output x2 and cells x2 write the serial model byte f
   }
   assert.ok(files[1] === files[0], 'output x2 differs from serial');
   assert.ok(files[2] === files[0], 'cells x2 differs from serial');
+}));
+
+test('the scaling model measures the network a bank feeds (1568 inputs, not the 784 pixels)', withTimeout(60000, async () => {
+  const costs = await measureCosts({ preset: 'mnist10', model: { hidden: [8], features: 'gabor' } }, small);
+  assert.is(costs.shapes[0]!.nIn, 2 * 1568 + 2, 'every feature twice (E and I) and the two bias cells');
 }));
 
 test('training on keeps a file\'s bank (a preset\'s does not apply to a file without one) and refuses to change it', withTimeout(60000, async () => {

@@ -157,8 +157,9 @@ async function trainCommand(a: TrainArgs): Promise<void> {
     const of = resume.converged ? 'converged' : `of ${trainer.train.epochs}`;
     log(`edsim: resuming from ${a.resume}: ${resume.epochsDone} epoch(s) done ${of} (written ${resume.written} by strategy ${resume.strategy} on ${resume.workers} thread(s))`);
   }
-  const { model } = trainer.plan(data.train.features, data.train.outputs);
-  log(`edsim: ${data.name}: ${data.train.n} training / ${data.test.n} test samples, ${data.train.features} features, ${data.train.outputs} output(s); preset ${a.preset}, strategy ${trainer.strategy}, ${trainer.workers} thread(s), ${model.precision} on ${kernelsLine(model.kernels)}`);
+  const { model } = trainer.plan(trainer.inputsFor(data.train.features), data.train.outputs);
+  const bank = model.features ? ` (read as ${model.inputs} ${model.features} features)` : '';
+  log(`edsim: ${data.name}: ${data.train.n} training / ${data.test.n} test samples, ${data.train.features} features${bank}, ${data.train.outputs} output(s); preset ${a.preset}, strategy ${trainer.strategy}, ${trainer.workers} thread(s), ${model.precision} on ${kernelsLine(model.kernels)}`);
   const { signal, dispose } = interruptSignal();
   let epochsSeen = 0;
   const notice = longEpochNotice(trainer, log, () => epochsSeen > 0);

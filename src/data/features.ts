@@ -14,6 +14,7 @@ import { check } from '../errors.js';
 
 /** The input feature banks a model may read through (absent: raw pixels). */
 export type FeatureName = 'gabor';
+/** Every feature bank's name. */
 export const FEATURE_NAMES: readonly FeatureName[] = ['gabor'];
 
 /** A Gabor bank's parameters (the named bank is {@link GABOR}; other values are for searches). */

@@ -189,8 +189,9 @@ export async function measureHandoff(rounds = 2000): Promise<number> {
 }
 
 /** Measures the costs of a model on this machine with one thread (a serial trainer on the data's shape, one real batch). */
-export async function measureCosts(o: TrainerOptions, data: Dataset): Promise<MachineCosts> {
+export async function measureCosts(o: TrainerOptions, pixels: Dataset): Promise<MachineCosts> {
   const t = await createTrainer({ ...o, strategy: 'serial', workers: 1 });
+  const data = t.seen(pixels); // the network's inputs: a feature bank's features, where the model has one
   try {
     await t.build(data.features, data.outputs);
     const { layout, mem, model } = t;

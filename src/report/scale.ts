@@ -76,7 +76,7 @@ export async function predictRows(data: LoadedData, presets: { name: string; opt
     // Weak scaling: each thread count has its own batch, so its own costs.
     const costsAt = new Map<number, Awaited<ReturnType<typeof measureCosts>>>([[serialCosts.batch, serialCosts]]);
     const t = await createTrainer({ ...p.options, strategy: 'serial', workers: 1 });
-    const { model } = t.plan(data.train.features, data.train.outputs);
+    const { model } = t.plan(t.inputsFor(data.train.features), data.train.outputs);
     await t.close();
     for (const c of configs) {
       const batch = resolveOptions(c.options).train.batch;

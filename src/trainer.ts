@@ -145,13 +145,12 @@ export class Trainer {
   seen<T extends Pick<Dataset, 'x' | 'features'>>(data: T): T {
     const name = this.modelDefaults.features;
     if (name === undefined) return data;
-    const spec = featureSpec(name);
     let x = this.featureRows.get(data.x);
     if (!x) {
-      x = gaborFeatures(data.x, data.x.length / data.features, data.features, spec);
+      x = gaborFeatures(data.x, data.x.length / data.features, data.features, featureSpec(name));
       this.featureRows.set(data.x, x);
     }
-    return { ...data, x, features: featureCount(spec, data.features) };
+    return { ...data, x, features: this.inputsFor(data.features) };
   }
 
   /** The inputs the network reads from samples of `pixels` values: its feature bank's count, or the pixels. */
@@ -337,8 +336,8 @@ export class Trainer {
   async evaluate(pixels: Dataset): Promise<Evaluation> {
     check(this.executor, 'the trainer has no model yet: call fit() or load() first');
     check(pixels.n > 0, 'evaluation data is empty');
-    const data = this.seen(pixels);
     if (this.failed) throw new EdsimError(`this trainer's workers failed earlier (${this.failed.message}); load the saved model to evaluate it`);
+    const data = this.seen(pixels);
     check(data.features === this.model!.inputs && data.outputs === this.model!.outputs,
       `data has ${data.features} features and ${data.outputs} outputs, but the model expects ${this.model!.inputs} and ${this.model!.outputs}`);
     const t = await this.executor.evaluate(data);
@@ -354,7 +353,6 @@ export class Trainer {
     check(pixels.features > 0 && pixels.x.length % pixels.features === 0 && pixels.x.length > 0, 'prediction data is empty or ragged');
     const data = this.seen(pixels);
     check(data.features === this.model.inputs, `data has ${data.features} features, but the model expects ${this.model.inputs}`);
-    check(data.x.length % data.features === 0 && data.x.length > 0, 'prediction data is empty or ragged');
     const n = data.x.length / data.features;
     const y = data.y.length === n * this.model.outputs ? data.y : new Float64Array(n * this.model.outputs);
     const rows = slotSerial(this.mem!, this.layout!, this.model).outputs({ x: data.x, features: data.features, y, outputs: this.model.outputs });

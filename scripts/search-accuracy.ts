@@ -8,7 +8,8 @@
  *   node dist/scripts/search-accuracy.js mnist   # or fashion-mnist; CONFIGS='name,...' picks some
  * (the f-* configurations are Fashion-MNIST's; SEEDS=1 makes each a third as long). EXTRA='[{"name":
  * "x","preset":"fashion10","model":{...},"train":{...},"epochs":8}]' adds configurations; LIMIT=N
- * trains on the first N images of the fit split only (quick screens; the validation split stays whole).
+ * trains on the first N images of the fit split only (quick screens; the validation split stays whole);
+ * SPLIT=per-class holds out the last HOLDOUT of every class instead (see split()).
  * The g* configurations read Gabor features of the images (src/data/features.ts); an EXTRA one's
  * "features" field (a spec's fields over the named bank's) does the same.
  * Appends one JSON line per configuration and epoch to results/accuracy-search.jsonl (OUT).
@@ -52,6 +53,8 @@ const CONFIGS: Config[] = [
   { name: 'g8-pool4', preset: 'mnist10', features: { pool: 4 }, shifted: true, epochs: 10 },
   { name: 'g8-raw', preset: 'mnist10', features: { raw: true }, shifted: true, epochs: 10 },
   { name: 'g8-h256', preset: 'mnist10', model: { hidden: [256] }, features: {}, shifted: true, epochs: 10 },
+  { name: 'g8-shuffle', preset: 'mnist10', features: {}, shifted: true, train: { shuffle: true }, epochs: 10 },
+  { name: 'shift-h128-shuffle', preset: 'mnist10', shifted: true, train: { shuffle: true }, epochs: 10 },
   { name: 'fg-h512-r0.15', preset: 'fashion10', model: { ensemble: 1 }, features: {}, epochs: 12 },
 ];
 
@@ -75,9 +78,38 @@ if (process.env.EXTRA) CONFIGS.push(...(JSON.parse(process.env.EXTRA) as Config[
 const limit = process.env.LIMIT ? Number(process.env.LIMIT) : undefined;
 const out = process.env.OUT ?? 'results/accuracy-search.jsonl';
 const loaded = await loadDataset(dataName, {});
-const cut = Math.round(loaded.train.n * (1 - holdout));
-const fit = sliceDataset(loaded.train, 0, Math.min(cut, limit ?? cut));
-const validation = sliceDataset(loaded.train, cut, loaded.train.n);
+/** The rows `rows` of a data set, in that order. */
+function pick(d: Dataset, rows: number[]): Dataset {
+  const x = new Float64Array(rows.length * d.features);
+  const y = new Float64Array(rows.length * d.outputs);
+  const labels = new Int32Array(rows.length);
+  rows.forEach((r, i) => {
+    x.set(d.x.subarray(r * d.features, (r + 1) * d.features), i * d.features);
+    y.set(d.y.subarray(r * d.outputs, (r + 1) * d.outputs), i * d.outputs);
+    labels[i] = d.labels[r]!;
+  });
+  return { ...d, n: rows.length, x, y, labels };
+}
+
+/**
+ * SPLIT=per-class holds out the last HOLDOUT of every class and interleaves the rest class by class,
+ * as the mnist loader orders its training split: the fit split then ends, as the whole training
+ * split does, with a run of the most frequent classes (which training without shuffling feels).
+ * The default holds out the last HOLDOUT of the training split as it is ordered.
+ */
+function split(d: Dataset): [Dataset, Dataset] {
+  if (process.env.SPLIT !== 'per-class') {
+    const cut = Math.round(d.n * (1 - holdout));
+    return [sliceDataset(d, 0, Math.min(cut, limit ?? cut)), sliceDataset(d, cut, d.n)];
+  }
+  const byClass = d.classes.map((_, c) => Array.from(d.labels.keys()).filter((r) => d.labels[r] === c));
+  const kept = byClass.map((rows) => rows.slice(0, Math.round(rows.length * (1 - holdout))));
+  const fitRows: number[] = [];
+  for (let k = 0; k < Math.max(...kept.map((r) => r.length)); k++) for (const rows of kept) if (k < rows.length) fitRows.push(rows[k]!);
+  return [pick(d, fitRows.slice(0, limit ?? fitRows.length)), pick(d, byClass.flatMap((rows, c) => rows.slice(kept[c]!.length)))];
+}
+
+const [fit, validation] = split(loaded.train);
 const side = Math.round(Math.sqrt(fit.features));
 let shifted: Dataset | undefined;
 
@@ -103,7 +135,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
         for (let i = 0; i < sum.length; i++) sum[i]! += o[i]!;
       }
       const line = {
-        data: dataName, config: c.name, ...(limit ? { limit } : {}), preset: c.preset, model: c.model ?? {}, train: c.train ?? {}, shifted: c.shifted === true, ...(c.features ? { features: { ...GABOR, ...c.features } } : {}),
+        data: dataName, config: c.name, ...(limit ? { limit } : {}), ...(process.env.SPLIT ? { split: process.env.SPLIT } : {}), preset: c.preset, model: c.model ?? {}, train: c.train ?? {}, shifted: c.shifted === true, ...(c.features ? { features: { ...GABOR, ...c.features } } : {}),
         epoch: e, seeds, trainSamples: train.n, validationSamples: validation.n,
         validation: each, validationMean: each.reduce((a, b) => a + b, 0) / each.length, ensemble: accuracy(sum, held),
         seconds: (performance.now() - t0) / 1000,

@@ -6,9 +6,11 @@ import { check, EdsimError } from './errors.js';
 /**
  * Fails early (before any training) when `path` cannot be written: besides the directory and
  * permission checks, a real probe (open for appending, or create and remove), since a directory
- * like /proc passes access() checks and refuses the write only at the end of a run.
+ * like /proc passes access() checks and refuses the write only at the end of a run. `flag` names
+ * where the path came from (e.g. `--save`) in the message for an empty one.
  */
-export function checkWritable(path: string): void {
+export function checkWritable(path: string, flag?: string): void {
+  check(path.trim() !== '', `${flag ?? 'a file to write'} needs a file name, got an empty one`);
   const full = resolve(path);
   if (existsSync(full)) {
     check(!statSync(full).isDirectory(), `cannot write ${path}: it is a directory`);

@@ -91,6 +91,8 @@ const badInputs: [string, string[], RegExp][] = [
   ['missing IDX dir', ['train', '--data', `idx:${join(dir, 'none')}`], /does not exist/],
   ['unwritable save path', ['train', '--data', 'xor', '--save', join(dir, 'no', 'such', 'dir', 'm.edsim')], /directory .* does not exist/],
   ['save path is a directory', ['train', '--data', 'xor', '--save', dir], /it is a directory/],
+  ['an empty trace path', ['train', '--data', 'xor', '--epochs', '2', '--trace', ''], /^edsim: --trace needs a file name, got an empty one\n$/],
+  ['an empty export path', ['export', 'm.edsim', ''], /^edsim: <output> needs a file name, got an empty one\n$/],
   ['wrong model version', ['eval', '--model', badModel, '--data', 'xor'], /format version 7/],
   ['corrupt model', ['eval', '--model', corrupt, '--data', 'xor'], /not valid JSON/],
   ['missing model', ['eval', '--model', join(dir, 'none.edsim'), '--data', 'xor'], /cannot read model file/],

@@ -124,9 +124,9 @@ interface TrainArgs extends NetworkArgs {
 }
 
 async function trainCommand(a: TrainArgs): Promise<void> {
-  if (a.save !== undefined) checkWritable(a.save);
-  if (a.trace !== undefined) checkWritable(a.trace);
-  if (a.checkpoint !== undefined) checkWritable(a.checkpoint);
+  if (a.save !== undefined) checkWritable(a.save, '--save');
+  if (a.trace !== undefined) checkWritable(a.trace, '--trace');
+  if (a.checkpoint !== undefined) checkWritable(a.checkpoint, '--checkpoint');
   if (a.checkpoint === undefined && (a['checkpoint-every'] !== undefined || a['checkpoint-seconds'] !== undefined)) {
     throw new EdsimError('--checkpoint-every and --checkpoint-seconds need --checkpoint FILE');
   }
@@ -231,7 +231,7 @@ async function evalCommand(a: { model: string; data: string; classes?: string; l
 }
 
 async function convertModel(from: string, to: string, format: 'json' | 'safetensors'): Promise<void> {
-  checkWritable(to);
+  checkWritable(to, '<output>');
   const { loadModel, modelTensors, saveModel } = await import('../model-io.js');
   const m = loadModel(from);
   saveModel(to, m, format);
@@ -255,7 +255,7 @@ function writeRows(path: string, rows: RunRow[]): void {
 async function sweepCommand(a: NetworkArgs & { seeds: string; json: boolean; quiet: boolean; queue?: string; out?: string }): Promise<void> {
   const seeds = parseSeeds(a.seeds);
   const opts = toTrainerOptions(a);
-  if (a.out !== undefined) checkWritable(a.out);
+  if (a.out !== undefined) checkWritable(a.out, '--out');
   const queue = a.queue !== undefined ? await import('../queue/queue.js') : undefined;
   if (a.queue !== undefined) queue!.parseQueueUrl(a.queue);
   const specs: RunSpec[] = seeds.map((seed) => ({ data: a.data, dataOptions: dataOptions(a), options: opts, seed }));
@@ -405,7 +405,7 @@ export function buildCli(argv: string[]): Argv {
         .example(examplePairs('halftone')),
     async (a) => {
       const { halftoneFile, demoImage } = await import('../data/halftone.js');
-      checkWritable(String(a.output));
+      checkWritable(String(a.output), '<output>');
       if (a.demo) demoImage(String(a.input));
       const r = halftoneFile(String(a.input), String(a.output), a.kernel as 'floyd-steinberg' | 'jarvis');
       process.stdout.write(`${a.output}: ${r.width}x${r.height}, ${a.kernel}\n`);

@@ -77,7 +77,7 @@ export async function scaleCommand(a: ScaleArgs, signal: AbortSignal): Promise<n
   if (a.queue !== undefined) parseQueueUrl(a.queue);
   const out = a.out ?? defaultCsvPath();
   if (a.out === undefined && !existsSync(dirname(out))) mkdirSync(dirname(out), { recursive: true });
-  checkWritable(out);
+  checkWritable(out, '--out');
   const svgPath = out.replace(/\.csv$/i, '') + '.svg';
   checkWritable(svgPath);
   const presets = presetNames.map((name) => {

@@ -116,10 +116,10 @@ let shifted: Dataset | undefined;
 for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
   let train = c.shifted ? (shifted ??= withShifts(fit, side)) : fit;
   let held = validation;
-  if (c.features) {
-    const spec = { ...GABOR, ...c.features };
-    train = withFeatures(train, spec);
-    held = withFeatures(validation, spec);
+  const bank = c.features && { ...GABOR, ...c.features };
+  if (bank) {
+    train = withFeatures(train, bank);
+    held = withFeatures(validation, bank);
   }
   const trainers: Trainer[] = [];
   for (let s = 1; s <= seeds; s++) trainers.push(await createTrainer({ preset: c.preset, model: c.model ?? {}, train: { ...c.train, seed: s }, workers }));
@@ -135,7 +135,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
         for (let i = 0; i < sum.length; i++) sum[i]! += o[i]!;
       }
       const line = {
-        data: dataName, config: c.name, ...(limit ? { limit } : {}), ...(process.env.SPLIT ? { split: process.env.SPLIT } : {}), preset: c.preset, model: c.model ?? {}, train: c.train ?? {}, shifted: c.shifted === true, ...(c.features ? { features: { ...GABOR, ...c.features } } : {}),
+        data: dataName, config: c.name, ...(limit ? { limit } : {}), ...(process.env.SPLIT ? { split: process.env.SPLIT } : {}), preset: c.preset, model: c.model ?? {}, train: c.train ?? {}, shifted: c.shifted === true, ...(bank ? { features: bank } : {}),
         epoch: e, seeds, trainSamples: train.n, validationSamples: validation.n,
         validation: each, validationMean: each.reduce((a, b) => a + b, 0) / each.length, ensemble: accuracy(sum, held),
         seconds: (performance.now() - t0) / 1000,

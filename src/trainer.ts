@@ -119,8 +119,8 @@ export class Trainer {
   private traceSpec: TraceSpec | undefined;
   /** Record spans for trace() (set before the first fit). */
   tracing = false;
-  /** Each data set's features, by its pixels, computed once (models with a feature bank). */
-  private readonly featureRows = new WeakMap<object, Float64Array>();
+  /** Each data set as the network reads it, computed once (models with a feature bank; see seen()). */
+  private readonly views = new WeakMap<object, object>();
 
   /** Use {@link createTrainer} or {@link loadTrainer}. @internal */
   constructor(
@@ -139,18 +139,20 @@ export class Trainer {
   }
 
   /**
-   * The data as the network reads it: through the model's feature bank where it has one (computed
-   * once per data set), else as it is. Users always pass pixels. @internal
+   * The data as the network reads it: through the model's feature bank where it has one, else as it
+   * is. Users always pass pixels. The view is made once per data set object and then is the same
+   * object every call, so a strategy that shares its training data with its workers (output) knows
+   * it again at the next fit. @internal
    */
   seen<T extends Pick<Dataset, 'x' | 'features'>>(data: T): T {
     const name = this.modelDefaults.features;
     if (name === undefined) return data;
-    let x = this.featureRows.get(data.x);
-    if (!x) {
-      x = gaborFeatures(data.x, data.x.length / data.features, data.features, featureSpec(name));
-      this.featureRows.set(data.x, x);
+    let view = this.views.get(data) as T | undefined;
+    if (!view) {
+      view = { ...data, x: gaborFeatures(data.x, data.x.length / data.features, data.features, featureSpec(name)), features: this.inputsFor(data.features) };
+      this.views.set(data, view);
     }
-    return { ...data, x, features: this.inputsFor(data.features) };
+    return view;
   }
 
   /** The inputs the network reads from samples of `pixels` values: its feature bank's count, or the pixels. */

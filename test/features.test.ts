@@ -109,6 +109,18 @@ test('the bank in parallel: output x2 and cells x2 write the serial model byte f
   assert.ok(files[2] === files[0], 'cells x2 differs from serial');
 }));
 
+test('through the bank, two fits on output x2 train as one fit does (the shared training data is known again)', withTimeout(60000, async () => {
+  const o: TrainerOptions = { preset: 'mnist10', model: { hidden: [8], features: 'gabor' }, train: { epochs: 2 } };
+  const once = await createTrainer(o);
+  await once.fit(small);
+  const twice = await createTrainer({ ...o, strategy: 'output', workers: 2 });
+  await twice.fit(small, { epochs: 1 });
+  await twice.fit(small, { epochs: 1 });
+  assert.ok(serializeModel(twice.modelFile()) === serializeModel(once.modelFile()), 'two fits of one epoch differ from one fit of two');
+  await once.close();
+  await twice.close();
+}));
+
 test('the scaling model measures the network a bank feeds (1568 inputs, not the 784 pixels)', withTimeout(60000, async () => {
   const costs = await measureCosts({ preset: 'mnist10', model: { hidden: [8], features: 'gabor' } }, small);
   assert.is(costs.shapes[0]!.nIn, 2 * 1568 + 2, 'every feature twice (E and I) and the two bias cells');

@@ -15,7 +15,7 @@
  * Appends one JSON line per configuration and epoch to results/accuracy-search.jsonl (OUT).
  */
 import { appendFileSync } from 'node:fs';
-import { type Dataset, loadDataset, sliceDataset, withShifts } from '../src/data/data.js';
+import { classData, type Dataset, loadDataset, perClassSplit, sliceDataset, withShifts } from '../src/data/data.js';
 import { GABOR, type GaborSpec, withFeatures } from '../src/data/features.js';
 import type { ModelConfig, PresetName, TrainConfig } from '../src/options.js';
 import { createTrainer, type Trainer } from '../src/trainer.js';
@@ -78,22 +78,9 @@ if (process.env.EXTRA) CONFIGS.push(...(JSON.parse(process.env.EXTRA) as Config[
 const limit = process.env.LIMIT ? Number(process.env.LIMIT) : undefined;
 const out = process.env.OUT ?? 'results/accuracy-search.jsonl';
 const loaded = await loadDataset(dataName, {});
-/** The rows `rows` of a data set, in that order. */
-function pick(d: Dataset, rows: number[]): Dataset {
-  const x = new Float64Array(rows.length * d.features);
-  const y = new Float64Array(rows.length * d.outputs);
-  const labels = new Int32Array(rows.length);
-  rows.forEach((r, i) => {
-    x.set(d.x.subarray(r * d.features, (r + 1) * d.features), i * d.features);
-    y.set(d.y.subarray(r * d.outputs, (r + 1) * d.outputs), i * d.outputs);
-    labels[i] = d.labels[r]!;
-  });
-  return { ...d, n: rows.length, x, y, labels };
-}
-
 /**
  * SPLIT=per-class holds out the last HOLDOUT of every class and interleaves the rest class by class,
- * as the mnist loader orders its training split: the fit split then ends, as the whole training
+ * as the mnist loader orders its training split (the loader's own perClassSplit): the fit split then ends, as the whole training
  * split does, with a run of the most frequent classes (which training without shuffling feels).
  * The default holds out the last HOLDOUT of the training split as it is ordered.
  */
@@ -102,11 +89,9 @@ function split(d: Dataset): [Dataset, Dataset] {
     const cut = Math.round(d.n * (1 - holdout));
     return [sliceDataset(d, 0, Math.min(cut, limit ?? cut)), sliceDataset(d, cut, d.n)];
   }
-  const byClass = d.classes.map((_, c) => Array.from(d.labels.keys()).filter((r) => d.labels[r] === c));
-  const kept = byClass.map((rows) => rows.slice(0, Math.round(rows.length * (1 - holdout))));
-  const fitRows: number[] = [];
-  for (let k = 0; k < Math.max(...kept.map((r) => r.length)); k++) for (const rows of kept) if (k < rows.length) fitRows.push(rows[k]!);
-  return [pick(d, fitRows.slice(0, limit ?? fitRows.length)), pick(d, byClass.flatMap((rows, c) => rows.slice(kept[c]!.length)))];
+  const raw = Array.from(d.labels, (c) => d.classes[c]!);
+  const rows = perClassSplit(raw, d.classes, 1 - holdout);
+  return [classData(d.x, d.features, raw, rows.train.slice(0, limit ?? rows.train.length), d.classes), classData(d.x, d.features, raw, rows.test, d.classes)];
 }
 
 const [fit, validation] = split(loaded.train);

@@ -2,6 +2,7 @@
 import type { Argv } from 'yargs';
 import { ACTIVATIONS } from '../engine/activations.js';
 import { DATASET_HELP, parseClasses } from '../data/data.js';
+import { FEATURE_NAMES } from '../data/features.js';
 import { check } from '../errors.js';
 import { STRATEGIES, type StrategyName } from '../engine/executor.js';
 import { BIAS_MODES, getPreset, type ModelConfig, PRESETS, type PresetName, RULES, TOPOLOGIES, type TrainConfig } from '../options.js';
@@ -95,7 +96,7 @@ export function withModelFlags<T>(y: Argv<T>) {
     .option('bias', { type: 'string', choices: BIAS_MODES as string[] })
     .option('init-scale', { coerce: num('init-scale'), describe: 'initial weight magnitudes are uniform in [0, scale)' })
     .option('ensemble', { coerce: int('ensemble', 1, 64), describe: 'kaneko topology: N independent networks per output from different initial weights, trained side by side; an output is their mean' })
-    .option('features', { type: 'string', choices: ['gabor', 'none'], describe: 'read the images through a fixed bank of Gabor filters (8 orientations, energies max-pooled 2x2: 1568 features from 28x28), computed once, never learned ("features + ED"; square images); none: the pixels (turns a preset\'s bank off)' })
+    .option('features', { type: 'string', choices: [...FEATURE_NAMES, 'none'], describe: 'read the images through a fixed bank of Gabor filters (8 orientations, energies max-pooled 2x2: 1568 features from 28x28), computed once, never learned ("features + ED"; square images); none: the pixels (turns a preset\'s bank off)' })
     .option('seed', { coerce: int('seed', 0, 0xffffffff), default: 1, describe: 'random seed for weights and shuffles' })
     .option('precision', { type: 'string', choices: ['f32', 'f64'], describe: 'float32 (fast) or float64 (reference)' })
     .option('kernels', { type: 'string', choices: ['auto', 'native', 'wasm', 'js'], describe: 'native SIMD addon (f32; the default where it built), WebAssembly SIMD (f32) or plain JavaScript; auto: the fastest available' });

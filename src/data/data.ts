@@ -118,14 +118,14 @@ function selectClasses(rawLabels: ArrayLike<number>, want: number[] | undefined,
   return classes;
 }
 
-/** Per class, the first floor(0.8 n) rows train and the rest test; train rows interleave the classes round-robin. */
-function perClassSplit(rawLabels: ArrayLike<number>, classes: number[]): { train: number[]; test: number[] } {
+/** Per class, the first floor(share n) rows train and the rest test; train rows interleave the classes round-robin. */
+export function perClassSplit(rawLabels: ArrayLike<number>, classes: number[], share = 0.8): { train: number[]; test: number[] } {
   const byClass = classes.map((c) => {
     const rows: number[] = [];
     for (let r = 0; r < rawLabels.length; r++) if (rawLabels[r] === c) rows.push(r);
     return rows;
   });
-  const cut = byClass.map((rows) => Math.floor(0.8 * rows.length));
+  const cut = byClass.map((rows) => Math.floor(share * rows.length));
   return { train: roundRobin(byClass.map((rows, i) => rows.slice(0, cut[i]))), test: byClass.flatMap((rows, i) => rows.slice(cut[i])) };
 }
 

@@ -14,8 +14,6 @@ import { check } from '../errors.js';
 
 /** The input feature banks a model may read through (absent: raw pixels). */
 export type FeatureName = 'gabor';
-/** Every feature bank's name. */
-export const FEATURE_NAMES: readonly FeatureName[] = ['gabor'];
 
 /** A Gabor bank's parameters (the named bank is {@link GABOR}; other values are for searches). */
 export interface GaborSpec {
@@ -41,6 +39,8 @@ export interface GaborSpec {
 export const GABOR: Readonly<GaborSpec> = { orientations: 8, radius: 3, sigma: 2, lambda: 5, gamma: 0.5, pool: 2, scale: 18, raw: false };
 
 const BANKS: Record<FeatureName, Readonly<GaborSpec>> = { gabor: GABOR };
+/** Every feature bank's name. */
+export const FEATURE_NAMES = Object.keys(BANKS) as readonly FeatureName[];
 
 /** The spec a feature name stands for. */
 export function featureSpec(name: FeatureName): GaborSpec {
@@ -103,6 +103,8 @@ export function gaborFeatures(x: ArrayLike<number>, n: number, pixels: number, s
   const out = new Float64Array(n * width);
   const re = new Float64Array(pixels);
   const im = new Float64Array(pixels);
+  // Each pixel's pooling block, the same for every map of every sample.
+  const blockOf = Int32Array.from({ length: pixels }, (_, q) => Math.floor(Math.floor(q / side) / spec.pool) * cells + Math.floor((q % side) / spec.pool));
   for (let s = 0; s < n; s++) {
     const img = s * pixels;
     const row = s * width;
@@ -130,8 +132,8 @@ export function gaborFeatures(x: ArrayLike<number>, n: number, pixels: number, s
       const base = row + k * perMap;
       for (let q = 0; q < pixels; q++) {
         const energy = Math.min(1, Math.sqrt(re[q]! * re[q]! + im[q]! * im[q]!) / spec.scale);
-        const cell = Math.floor(Math.floor(q / side) / spec.pool) * cells + Math.floor((q % side) / spec.pool);
-        if (energy > out[base + cell]!) out[base + cell] = energy;
+        const at = base + blockOf[q]!;
+        if (energy > out[at]!) out[at] = energy;
       }
     }
     if (spec.raw) for (let q = 0; q < pixels; q++) out[row + spec.orientations * perMap + q] = x[img + q]!;

@@ -124,6 +124,8 @@ def main():
         x = np.fromfile(sys.argv[3], dtype="<f8").reshape(-1, int(sys.argv[4]))
         if "edsim.features" in meta:
             x = gabor(x, json.loads(meta["edsim.features"]))
+        # Input coding (config inputPower, inputScale): scale * sign(v) * |v|^power, value by value.
+        x = cfg.get("inputScale", 1) * np.sign(x) * np.abs(x) ** cfg.get("inputPower", 1)
         forward(tensors, cfg, x).astype("<f8").tofile(sys.argv[5])
     elif sys.argv[1] == "write":
         tensors, meta = read(sys.argv[2])

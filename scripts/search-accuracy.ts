@@ -16,6 +16,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { classData, type Dataset, loadDataset, perClassSplit, sliceDataset, withShifts } from '../src/data/data.js';
+import { codeInputs } from '../src/data/coding.js';
 import { GABOR, type GaborSpec, withFeatures } from '../src/data/features.js';
 import type { ModelConfig, PresetName, TrainConfig } from '../src/options.js';
 import { createTrainer, type Trainer } from '../src/trainer.js';
@@ -28,8 +29,13 @@ interface Config {
   shifted?: boolean;
   /** Train and validate on Gabor features of the images (a spec's fields over the named bank's). */
   features?: Partial<GaborSpec>;
+  /** A per-pixel input coding of the raw pixels (see coded()): no pixel reads its neighbours. */
+  coding?: string;
   epochs: number;
 }
+
+/** The quick screens' network: one net of 128 hidden cells per class at mnist10's rate, fashion10's decay. */
+const Q_NET: Partial<ModelConfig> = { ensemble: 1, hidden: [128], alphaHidden: 0.3, alphaOutput: 0.3 };
 
 const CONFIGS: Config[] = [
   { name: 'mnist10', preset: 'mnist10', epochs: 20 },
@@ -56,7 +62,53 @@ const CONFIGS: Config[] = [
   { name: 'g8-shuffle', preset: 'mnist10', features: {}, shifted: true, train: { shuffle: true }, epochs: 10 },
   { name: 'shift-h128-shuffle', preset: 'mnist10', shifted: true, train: { shuffle: true }, epochs: 10 },
   { name: 'fg-h512-r0.15', preset: 'fashion10', model: { ensemble: 1 }, features: {}, epochs: 12 },
+  // Quick screens of per-pixel input codings (run with LIMIT=12000 SEEDS=1): fp-g8's network on pixels.
+  { name: 'fq-pixels', preset: 'fashion10', model: Q_NET, epochs: 10 },
+  { name: 'fq-complement', preset: 'fashion10', model: Q_NET, coding: 'complement', epochs: 10 },
+  { name: 'fq-sqrt', preset: 'fashion10', model: Q_NET, coding: 'sqrt', epochs: 10 },
+  { name: 'fq-thermo3', preset: 'fashion10', model: Q_NET, coding: 'thermo3', epochs: 10 },
+  { name: 'fq-center', preset: 'fashion10', model: Q_NET, coding: 'center', epochs: 10 },
+  { name: 'fq-bidir', preset: 'fashion10', model: { ...Q_NET, rule: 'bidirectional' }, epochs: 10 },
+  { name: 'fq-scale0.5', preset: 'fashion10', model: Q_NET, coding: 'scale@0.5', epochs: 10 },
+  { name: 'fq-scale0.7', preset: 'fashion10', model: Q_NET, coding: 'scale@0.7', epochs: 10 },
+  { name: 'fq-complement0.25', preset: 'fashion10', model: Q_NET, coding: 'complement@0.25', epochs: 10 },
+  { name: 'fq-sqrt0.5', preset: 'fashion10', model: Q_NET, coding: 'sqrt@0.5', epochs: 10 },
+  { name: 'fq-sqrt0.4', preset: 'fashion10', model: Q_NET, coding: 'sqrt@0.4', epochs: 10 },
+  { name: 'fq-sqrt0.6', preset: 'fashion10', model: Q_NET, coding: 'sqrt@0.6', epochs: 10 },
+  { name: 'fq-pow0.33-0.4', preset: 'fashion10', model: Q_NET, coding: 'pow0.33@0.4', epochs: 10 },
+  { name: 'fq-pow0.7-0.6', preset: 'fashion10', model: Q_NET, coding: 'pow0.7@0.6', epochs: 10 },
+  { name: 'f-h512-r0.15-sqrt0.5', preset: 'fashion10', model: { ensemble: 1 }, coding: 'sqrt@0.5', epochs: 12 },
+  // SEEDS=4: its ensemble column is fashion10's ensemble of 4 read through the coding.
+  { name: 'f-ens-h512-r0.15-sqrt0.5', preset: 'fashion10', model: { ensemble: 1 }, coding: 'sqrt@0.5', epochs: 12 },
+  { name: 'f-h512-r0.3-sqrt0.5', preset: 'fashion10', model: { ensemble: 1, alphaHidden: 0.3, alphaOutput: 0.3 }, coding: 'sqrt@0.5', epochs: 12 },
 ];
+
+/**
+ * Per-pixel input codings screened for raw-pixel Fashion-MNIST (each pixel coded alone, nothing
+ * learned, no pixel reading another): 'sqrt' feeds sqrt(x), 'powP' x^P and 'scale' x, each times a
+ * suffix '@s' (e.g. 'sqrt@0.5': the library's input coding, data/coding.ts, power 0.5, scale 0.5);
+ * 'complement' feeds x and 1 - x; 'thermoK' feeds K ramps clamp(K x - k, 0, 1), k = 0..K-1
+ * (sum = K x); 'center' feeds x - 0.5; these three also times the suffix.
+ */
+function coded(d: Dataset, spec: string): Dataset {
+  const [coding, factor] = spec.split('@') as [string, string | undefined];
+  const scale = factor === undefined ? 1 : Number(factor);
+  const power = coding === 'sqrt' ? 0.5 : coding.startsWith('pow') ? Number(coding.slice(3)) : coding === 'scale' ? 1 : undefined;
+  if (power !== undefined) return { ...d, x: codeInputs(d.x, { power, scale }) };
+  const f = d.features;
+  const k = coding.startsWith('thermo') ? Number(coding.slice(6)) : coding === 'complement' ? 2 : 1;
+  const x = new Float64Array(d.n * f * k);
+  for (let i = 0; i < d.n * f; i++) {
+    const v = d.x[i]!;
+    const s = Math.floor(i / f);
+    const p = i % f;
+    if (coding === 'complement') { x[s * 2 * f + p] = scale * v; x[s * 2 * f + f + p] = scale * (1 - v); }
+    else if (coding === 'center') x[i] = scale * (v - 0.5);
+    else if (coding.startsWith('thermo')) for (let r = 0; r < k; r++) x[(s * k + r) * f + p] = scale * Math.min(1, Math.max(0, k * v - r));
+    else throw new Error(`unknown coding ${coding}`);
+  }
+  return { ...d, features: f * k, x };
+}
 
 /** The share of rows whose largest output is the labelled class. */
 function accuracy(out: Float64Array, d: Dataset): number {
@@ -106,6 +158,10 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
     train = withFeatures(train, bank);
     held = withFeatures(validation, bank);
   }
+  if (c.coding) {
+    train = coded(train, c.coding);
+    held = coded(held, c.coding);
+  }
   const trainers: Trainer[] = [];
   for (let s = 1; s <= seeds; s++) trainers.push(await createTrainer({ preset: c.preset, model: c.model ?? {}, train: { ...c.train, seed: s }, workers }));
   const t0 = performance.now();
@@ -120,7 +176,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
         for (let i = 0; i < sum.length; i++) sum[i]! += o[i]!;
       }
       const line = {
-        data: dataName, config: c.name, ...(limit ? { limit } : {}), ...(process.env.SPLIT ? { split: process.env.SPLIT } : {}), preset: c.preset, model: c.model ?? {}, train: c.train ?? {}, shifted: c.shifted === true, ...(bank ? { features: bank } : {}),
+        data: dataName, config: c.name, ...(limit ? { limit } : {}), ...(process.env.SPLIT ? { split: process.env.SPLIT } : {}), preset: c.preset, model: c.model ?? {}, train: c.train ?? {}, shifted: c.shifted === true, ...(bank ? { features: bank } : {}), ...(c.coding ? { coding: c.coding } : {}),
         epoch: e, seeds, trainSamples: train.n, validationSamples: validation.n,
         validation: each, validationMean: each.reduce((a, b) => a + b, 0) / each.length, ensemble: accuracy(sum, held),
         seconds: (performance.now() - t0) / 1000,

@@ -67,7 +67,8 @@ export const FORWARD_NOTE = 'Per net n (kaneko topology: one net per output; pai
   + 'The outputs are the last layers\' o, nets in order; with config.ensemble = m (kaneko topology, m nets per output, net j * outputs + o serving output o), output o is the mean of its m nets\' o. '
   + 'With config.features (e.g. "gabor"), the input row is not the pixels but their features as metadata edsim.features describes (JSON of the bank): per orientation k (angle k * pi / orientations), '
   + 'even and odd kernels over dx, dy in [-radius, radius]: xr = dx cos + dy sin, yr = -dx sin + dy cos, env = exp(-(xr^2 + gamma^2 yr^2) / (2 sigma^2)), even = env cos(2 pi xr / lambda) minus its mean, odd = env sin(2 pi xr / lambda); '
-  + 're and im = the square image convolved with each (same size, zeros outside), energy = min(1, sqrt(re^2 + im^2) / scale), the max of each pool x pool block (row-major blocks); features ordered orientation, block row, block column, then the pixels if raw.';
+  + 're and im = the square image convolved with each (same size, zeros outside), energy = min(1, sqrt(re^2 + im^2) / scale), the max of each pool x pool block (row-major blocks); features ordered orientation, block row, block column, then the pixels if raw. '
+  + 'With config.inputPower or config.inputScale (absent: 1), every value of that row v becomes inputScale * sign(v) * |v|^inputPower before anything reads it.';
 
 /** The model as safetensors: a tensor per layer's weights and bias, in the model's precision; config and classes as JSON in the metadata. */
 export function modelToSafetensors(m: ModelFile, extra: [string, Tensor][] = [], metadata: Record<string, string> = {}): Buffer {

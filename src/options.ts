@@ -1,5 +1,6 @@
 import { ACTIVATIONS, type ActivationName } from './engine/activations.js';
 import { check } from './errors.js';
+import { checkCoding } from './data/coding.js';
 import { FEATURE_NAMES, type FeatureName } from './data/features.js';
 import { nativeAddon, nativeReason, warnFallbackOnce } from './kernels/native.js';
 
@@ -67,6 +68,13 @@ export interface ModelConfig {
    * not the pixels, and `inputs` counts features; callers still pass pixels (absent: pixels).
    */
   features?: FeatureName;
+  /**
+   * Input coding (data/coding.ts): every value the network reads (a pixel, or a bank's feature)
+   * becomes inputScale * sign(v) * |v|^inputPower; absent: 1 (the values as they are).
+   */
+  inputPower?: number;
+  /** See inputPower. */
+  inputScale?: number;
   /** Columns topology: rate of an output's weights from other classes' columns (absent: alphaOutput / 100). */
   alphaCross?: number;
   /** Initial weight magnitudes are uniform in [0, initScale). */
@@ -228,6 +236,7 @@ export function validateModelConfig(c: ModelConfig): void {
     positiveInt(c.ensemble, 'ensemble', 64);
     check(c.ensemble === 1 || c.topology === 'kaneko', `an ensemble needs the kaneko topology (independent networks per output), not ${c.topology}`);
   }
+  checkCoding({ power: c.inputPower, scale: c.inputScale });
   check(c.features === undefined || (FEATURE_NAMES as readonly string[]).includes(c.features), `unknown feature bank '${String(c.features)}' (expected one of: ${FEATURE_NAMES.join(', ')})`);
   if (c.topology === 'paired') {
     check(c.hidden.every((h) => h % 2 === 0), 'paired topology needs an even number of cells per hidden layer (n E + n I)');

@@ -3,6 +3,7 @@
  * at the first fit (or load), when the data's shape is known.
  */
 import type { Dataset } from './data/data.js';
+import { codeInputs, codes } from './data/coding.js';
 import { featureCount, featureSpec, gaborFeatures } from './data/features.js';
 import { check, EdsimError } from './errors.js';
 import { type Executor, memberMeans, slotSerial, SerialExecutor, STRATEGIES, type StrategyName, type WorkerStats } from './engine/executor.js';
@@ -139,17 +140,19 @@ export class Trainer {
   }
 
   /**
-   * The data as the network reads it: through the model's feature bank where it has one, else as it
-   * is. Users always pass pixels. The view is made once per data set object and then is the same
-   * object every call, so a strategy that shares its training data with its workers (output) knows
-   * it again at the next fit. @internal
+   * The data as the network reads it: through the model's feature bank where it has one, then its
+   * input coding where it has one, else as it is. Users always pass pixels. The view is made once
+   * per data set object and then is the same object every call, so a strategy that shares its
+   * training data with its workers (output) knows it again at the next fit. @internal
    */
   seen<T extends Pick<Dataset, 'x' | 'features'>>(data: T): T {
     const name = this.modelDefaults.features;
-    if (name === undefined) return data;
+    const coding = { power: this.modelDefaults.inputPower, scale: this.modelDefaults.inputScale };
+    if (name === undefined && !codes(coding)) return data;
     let view = this.views.get(data) as T | undefined;
     if (!view) {
-      view = { ...data, x: gaborFeatures(data.x, data.x.length / data.features, data.features, featureSpec(name)), features: this.inputsFor(data.features) };
+      const x = name === undefined ? data.x : gaborFeatures(data.x, data.x.length / data.features, data.features, featureSpec(name));
+      view = { ...data, x: codes(coding) ? codeInputs(x, coding) : x, features: this.inputsFor(data.features) };
       this.views.set(data, view);
     }
     return view;
@@ -426,14 +429,15 @@ export async function createTrainer(o: TrainerOptions = {}): Promise<Trainer> {
   if (init) {
     // The saved config fixes the shape; explicit non-shape settings (rates, kernels) still apply.
     const { inputs: _i, outputs: _o, ...saved } = init.config;
-    const shape = { topology: saved.topology, hidden: saved.hidden, bias: saved.bias, precision: saved.precision, ensemble: saved.ensemble ?? 1, features: saved.features ?? 'none' };
+    const shape = { topology: saved.topology, hidden: saved.hidden, bias: saved.bias, precision: saved.precision, ensemble: saved.ensemble ?? 1, features: saved.features ?? 'none',
+      inputPower: saved.inputPower ?? 1, inputScale: saved.inputScale ?? 1 };
     for (const [k, was] of Object.entries(shape) as [keyof typeof shape, unknown][]) {
       const v = o.model?.[k];
       check(v === undefined || JSON.stringify(v) === JSON.stringify(was), `the model to train on has ${k} ${JSON.stringify(was)}; it cannot change (asked for ${JSON.stringify(v)})`);
     }
     // Kernels: the fastest here for the saved precision (the saved name may not be available here);
-    // the saved ensemble size and feature bank, also where the file predates them (a preset's must not apply).
-    r = resolveOptions({ ...o, model: { ...saved, ensemble: saved.ensemble, features: saved.features, kernels: 'auto', ...o.model } });
+    // the saved ensemble size, feature bank and input coding, also where the file predates them (a preset's must not apply).
+    r = resolveOptions({ ...o, model: { ...saved, ensemble: saved.ensemble, features: saved.features, inputPower: saved.inputPower, inputScale: saved.inputScale, kernels: 'auto', ...o.model } });
   }
   const t = new Trainer(r.model, r.train, r.strategy, r.workers, o.parallel);
   t.tracing = o.trace === true;

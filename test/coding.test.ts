@@ -1,0 +1,97 @@
+/** The input coding (scale * sign(v) * |v|^power, value by value): the coding itself, and models that read through it. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { join } from 'node:path';
+import { codeInputs } from '../src/data/coding.js';
+import { type Dataset, loadDataset, sliceDataset } from '../src/data/data.js';
+import { GABOR, withFeatures } from '../src/data/features.js';
+import { serializeModel } from '../src/model-io.js';
+import { createTrainer, loadTrainer, type TrainerOptions } from '../src/trainer.js';
+import { expectClose, rejects, runCli, tempDir, withTimeout } from './helpers.js';
+
+const dir = tempDir();
+const mnist = await loadDataset('mnist', { classes: [0, 1, 2], limit: 300 });
+const small = sliceDataset(mnist.train, 0, 120);
+const SQRT = { inputPower: 0.5, inputScale: 0.5 };
+const coded = (d: Dataset, power = 0.5, scale = 0.5): Dataset => ({ ...d, x: codeInputs(d.x, { power, scale }) });
+
+test('the coding: scale * sign(v) * |v|^power, value by value; power 1 and scale 1 leave values as they are', () => {
+  expectClose(codeInputs([0, 0.25, 1, -4], { power: 0.5, scale: 0.5 }), [0, 0.25, 0.5, -1], 1e-15, 'sqrt, halved');
+  expectClose(codeInputs([0.5, -2], { power: 2, scale: 3 }), [0.75, -12], 1e-15, 'square, tripled');
+  expectClose(codeInputs([0.3, -0.7], {}), [0.3, -0.7], 0, 'absent fields');
+});
+
+test('a model with a coding reads pixels and computes what a plain model computes on coded pixels, byte for byte', withTimeout(60000, async () => {
+  const o: TrainerOptions = { preset: 'mnist10', model: { hidden: [8] }, train: { epochs: 2 } };
+  const viaCoding = await createTrainer({ ...o, model: { ...o.model, ...SQRT } });
+  await viaCoding.fit(small);
+  const plain = await createTrainer(o);
+  await plain.fit(coded(small));
+  assert.equal({ ...plain.model!, ...SQRT }, viaCoding.model, 'the configs differ only in the coding');
+  assert.ok(serializeModel(viaCoding.modelFile()) === serializeModel({ ...plain.modelFile(), config: viaCoding.model! }), 'the weights differ from a plain model trained on coded pixels');
+  expectClose(viaCoding.predict(mnist.test), plain.predict(coded(mnist.test)), 0, 'predictions');
+  assert.equal(await viaCoding.evaluate(mnist.test), await plain.evaluate(coded(mnist.test)));
+  for (const name of ['c.edsim', 'c.safetensors']) {
+    const file = join(dir, name);
+    await viaCoding.save(file);
+    const l = await loadTrainer(file);
+    assert.is(l.model!.inputPower, 0.5);
+    expectClose(l.predict(mnist.test), viaCoding.predict(mnist.test), 0, `${name} predictions`);
+    await l.close();
+  }
+  await viaCoding.close();
+  await plain.close();
+}));
+
+test('a coding after a feature bank codes the features', withTimeout(60000, async () => {
+  const o: TrainerOptions = { preset: 'mnist10', model: { hidden: [8] }, train: { epochs: 1 } };
+  const both = await createTrainer({ ...o, model: { ...o.model, features: 'gabor', inputPower: 2, inputScale: 1 } });
+  await both.fit(small);
+  const plain = await createTrainer(o);
+  await plain.fit(coded(withFeatures(small, GABOR), 2, 1));
+  expectClose(both.predict(mnist.test), plain.predict(coded(withFeatures(mnist.test, GABOR), 2, 1)), 0, 'predictions');
+  await both.close();
+  await plain.close();
+}));
+
+test('a coding in parallel: output x2 and cells x2 write the serial model byte for byte', withTimeout(60000, async () => {
+  const o: TrainerOptions = { preset: 'mnist10', model: { hidden: [8], ...SQRT }, train: { epochs: 2 } };
+  const files: string[] = [];
+  for (const p of [{}, { strategy: 'output', workers: 2 }, { strategy: 'cells', workers: 2 }] as Partial<TrainerOptions>[]) {
+    const t = await createTrainer({ ...o, ...p });
+    await t.fit(small);
+    files.push(serializeModel(t.modelFile()));
+    await t.close();
+  }
+  assert.ok(files[1] === files[0], 'output x2 differs from serial');
+  assert.ok(files[2] === files[0], 'cells x2 differs from serial');
+}));
+
+test('training on keeps a file\'s coding and refuses to change it; bad powers and scales are one line', withTimeout(60000, async () => {
+  const file = join(dir, 'sqrt.edsim');
+  const t = await createTrainer({ preset: 'mnist10', model: { hidden: [4], ...SQRT }, train: { epochs: 1 } });
+  await t.fit(small);
+  await t.save(file);
+  await t.close();
+  const on = await createTrainer({ preset: 'mnist10', init: file, model: {} });
+  assert.is(on.modelDefaults.inputPower, 0.5);
+  await rejects(createTrainer({ preset: 'mnist10', init: file, model: { inputScale: 1 } }), /the model to train on has inputScale 0.5; it cannot change \(asked for 1\)/);
+  await rejects(createTrainer({ model: { inputPower: 0 } }), /input power must be a number above 0 and at most 8, got 0/);
+  await rejects(createTrainer({ model: { inputScale: -1 } }), /input scale must be a positive number, got -1/);
+}));
+
+test('CLI: --input-power and --input-scale train and evaluate from pixels, the log says the coding; a bad value is one line', withTimeout(120000, async () => {
+  const model = join(dir, 'cli.edsim');
+  let r = runCli(['train', '--data', 'mnist', '--classes', '0-2', '--limit', '200', '--preset', 'mnist10', '--input-power', '0.5', '--input-scale', '0.5', '--hidden', '8', '--epochs', '1', '--no-shifted', '--save', model]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr + r.stdout, /coded as 0\.5 \* v\^0\.5/);
+  r = runCli(['eval', '--model', model, '--data', 'mnist', '--classes', '0-2']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /accuracy/i);
+  r = runCli(['train', '--data', 'xor', '--input-power', '-1']);
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /input power must be a number above 0 and at most 8, got -1/);
+  assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+}));
+
+test.run();

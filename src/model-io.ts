@@ -13,7 +13,23 @@ import { atomicWrite, MAX_TEXT_BYTES, readChecked } from './files.js';
 import type { WeightSet } from './engine/weights.js';
 
 export const MODEL_FORMAT = 'edsim-model';
-export const MODEL_VERSION = 1;
+/**
+ * The newest format version this edsim writes and reads. Version 2 is written only for models whose
+ * config changes what the network reads (a feature bank, an input coding): edsim before it reads
+ * version 1 alone, so it refuses such a file in one line instead of silently reading pixels as they
+ * are. Everything else is still written as version 1, which every edsim reads.
+ */
+export const MODEL_VERSION = 2;
+
+/** Whether this edsim reads files of format version `v`. */
+function readsVersion(v: unknown): boolean {
+  return Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MODEL_VERSION;
+}
+
+/** The format version a model file with this config is written as (see MODEL_VERSION). */
+export function modelVersion(c: ModelConfig): number {
+  return c.features !== undefined || c.inputPower !== undefined || c.inputScale !== undefined ? 2 : 1;
+}
 
 /** A saved model: what {@link saveModel} writes and {@link loadModel} reads. */
 export interface ModelFile {
@@ -39,7 +55,7 @@ function dec(s: unknown, n: number, what: string): Float64Array {
 
 export function serializeModel(m: ModelFile): string {
   return JSON.stringify({
-    format: MODEL_FORMAT, version: MODEL_VERSION, config: m.config, classes: m.classes,
+    format: MODEL_FORMAT, version: modelVersion(m.config), config: m.config, classes: m.classes,
     weights: m.weights.map((net) => net.map((l) => ({ w: enc(l.w), b: enc(l.b) }))),
   });
 }
@@ -73,7 +89,7 @@ export const FORWARD_NOTE = 'Per net n (kaneko topology: one net per output; pai
 /** The model as safetensors: a tensor per layer's weights and bias, in the model's precision; config and classes as JSON in the metadata. */
 export function modelToSafetensors(m: ModelFile, extra: [string, Tensor][] = [], metadata: Record<string, string> = {}): Buffer {
   return encodeSafetensors([...modelTensors(m), ...extra], {
-    format: MODEL_FORMAT, 'edsim.version': String(MODEL_VERSION),
+    format: MODEL_FORMAT, 'edsim.version': String(modelVersion(m.config)),
     'edsim.config': JSON.stringify(m.config), 'edsim.classes': JSON.stringify(m.classes), 'edsim.forward': FORWARD_NOTE,
     ...(m.config.features ? { 'edsim.features': JSON.stringify(featureSpec(m.config.features)) } : {}), ...metadata,
   });
@@ -104,6 +120,8 @@ function jsonField(meta: Record<string, string>, key: string, where: string): un
 /** Reads a model from safetensors bytes (edsim's tensor names, the config in the metadata); weights may be F32 or F64. */
 export function modelFromSafetensors(buf: Uint8Array, where: string): ModelFile {
   const { tensors, metadata } = decodeSafetensors(buf, where);
+  const version = metadata['edsim.version'];
+  check(version === undefined || readsVersion(Number(version)), `${where} has edsim.version ${String(version)}; this edsim reads versions 1 to ${MODEL_VERSION}`);
   const config = jsonField(metadata, 'edsim.config', where) as ModelConfig;
   check(config !== null && typeof config === 'object' && !Array.isArray(config), `${where}: the metadata's edsim.config is not an object`);
   validateModelConfig(config);
@@ -134,7 +152,7 @@ export function parseModel(text: string, where: string): ModelFile {
   }
   const o = raw as Record<string, unknown>;
   check(o && typeof o === 'object' && o.format === MODEL_FORMAT, `${where} is not an edsim model file`);
-  check(o.version === MODEL_VERSION, `model file ${where} has format version ${String(o.version)}; this edsim reads version ${MODEL_VERSION}`);
+  check(readsVersion(o.version), `model file ${where} has format version ${String(o.version)}; this edsim reads versions 1 to ${MODEL_VERSION}`);
   const config = o.config as ModelConfig;
   check(config && typeof config === 'object', `model file ${where} is corrupt: no config`);
   validateModelConfig(config);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { codeInputs } from '../src/data/coding.js';
 import { type Dataset, loadDataset, sliceDataset } from '../src/data/data.js';
 import { GABOR, withFeatures } from '../src/data/features.js';
-import { serializeModel } from '../src/model-io.js';
+import { modelFromSafetensors, modelToSafetensors, parseModel, serializeModel } from '../src/model-io.js';
 import { createTrainer, loadTrainer, type TrainerOptions } from '../src/trainer.js';
 import { expectClose, rejects, runCli, tempDir, withTimeout } from './helpers.js';
 
@@ -78,6 +78,25 @@ test('training on keeps a file\'s coding and refuses to change it; bad powers an
   await rejects(createTrainer({ preset: 'mnist10', init: file, model: { inputScale: 1 } }), /the model to train on has inputScale 0.5; it cannot change \(asked for 1\)/);
   await rejects(createTrainer({ model: { inputPower: 0 } }), /input power must be a number above 0 and at most 8, got 0/);
   await rejects(createTrainer({ model: { inputScale: -1 } }), /input scale must be a positive number, got -1/);
+}));
+
+test('a model that reads features or a coding is written as format version 2 (edsim before it refuses it in one line), any other as 1', withTimeout(60000, async () => {
+  const versions: number[] = [];
+  for (const extra of [{}, SQRT, { features: 'gabor' as const }]) {
+    const t = await createTrainer({ preset: 'mnist10', model: { hidden: [4], ...extra }, train: { epochs: 1 } });
+    await t.fit(small);
+    const text = serializeModel(t.modelFile());
+    versions.push(JSON.parse(text).version as number);
+    assert.equal(parseModel(text, 'x').config, t.model, 'reads back');
+    const st = modelToSafetensors(t.modelFile());
+    assert.equal(modelFromSafetensors(st, 'x').config, t.model, 'safetensors read back');
+    if (extra === SQRT) {
+      assert.throws(() => parseModel(text.replace('"version":2', '"version":3'), 'm.edsim'), /model file m\.edsim has format version 3; this edsim reads versions 1 to 2/);
+      assert.throws(() => modelFromSafetensors(modelToSafetensors(t.modelFile(), [], { 'edsim.version': '3' }), 'm.safetensors'), /m\.safetensors has edsim.version 3; this edsim reads versions 1 to 2/);
+    }
+    await t.close();
+  }
+  assert.equal(versions, [1, 2, 2]);
 }));
 
 test('CLI: --input-power and --input-scale train and evaluate from pixels, the log says the coding; a bad value is one line', withTimeout(120000, async () => {

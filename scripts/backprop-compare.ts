@@ -96,7 +96,8 @@ function describePreset(name: PresetName, extra = ''): string {
   const ens = m.ensemble ?? 1;
   const inputs = m.features ? featureCount(featureSpec(m.features), 784) : 784;
   const nets = ens > 1 ? `an ensemble of ${ens} independent nets per class (outputs averaged), ${inputs}-${m.hidden.join('-')}-1 each` : `10 independent nets, ${inputs}-${m.hidden.join('-')}-1 each`;
-  return `ED ${name} preset: ${nets} (${m.rule} rule, init ${m.initScale}, alpha ${m.alphaHidden}${t.alphaDecay ? `, decay ${t.alphaDecay}` : ''}, batch ${t.batch})${extra}`;
+  const coding = m.inputPower !== undefined || m.inputScale !== undefined ? `, each pixel v read as ${m.inputScale ?? 1} * v^${m.inputPower ?? 1}` : '';
+  return `ED ${name} preset: ${nets} (${m.rule} rule, init ${m.initScale}, alpha ${m.alphaHidden}${t.alphaDecay ? `, decay ${t.alphaDecay}` : ''}, batch ${t.batch}${coding})${extra}`;
 }
 
 /** ED by a preset; `start` seconds (input features computed beforehand) are counted in its time. */

@@ -166,8 +166,9 @@ const FASHION_NETS: Preset['model'] = { ...INDEPENDENT10.model, hidden: [512], a
  * and 87.1-87.3 % from 11 to 17 (at rate 0.3 it was unstable; 256 cells at 0.3 needed 24 epochs for
  * 87.0 %); an ensemble of 3 256-cell nets scored 1.0 point above its members' mean (87.8 % against
  * 86.8 %); shifted copies hurt (85.2 %). Reading 0.5 * sqrt(v) instead of v: 87.3 % at epoch 10 and
- * 87.6 % at 12 for one 512-cell net, and in quick screens on 12,000 images no seed stalled where
- * pixels did (fq-*, f-ens-h512-r0.15-sqrt0.5).
+ * 87.6 % at 12 for one 512-cell net (pixels: 87.0 / 87.1 %), in quick screens on 12,000 images no
+ * seed stalled where pixels did (fq-*), and four such nets averaged read 87.8 % at epoch 10
+ * (f-ens-h512-r0.15-sqrt0.5; the ensemble on pixels had 85.4 % at epoch 5 where this one had 86.5 %).
  */
 const FASHION10: Preset = {
   model: { ...FASHION_NETS, inputPower: 0.5, inputScale: 0.5 },

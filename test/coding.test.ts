@@ -75,6 +75,15 @@ test('training on keeps a file\'s coding and refuses to change it; bad powers an
   await t.close();
   const on = await createTrainer({ preset: 'mnist10', init: file, model: {} });
   assert.is(on.modelDefaults.inputPower, 0.5);
+  // A preset's coding does not apply to a file without one (fashion10 codes; this file does not).
+  const plainFile = join(dir, 'plain.edsim');
+  const p = await createTrainer({ preset: 'mnist10', model: { hidden: [4] }, train: { epochs: 1 } });
+  await p.fit(small);
+  await p.save(plainFile);
+  await p.close();
+  const onPlain = await createTrainer({ preset: 'fashion10', init: plainFile, model: {} });
+  assert.is(onPlain.modelDefaults.inputPower, undefined);
+  assert.is(onPlain.modelDefaults.inputScale, undefined);
   await rejects(createTrainer({ preset: 'mnist10', init: file, model: { inputScale: 1 } }), /the model to train on has inputScale 0.5; it cannot change \(asked for 1\)/);
   await rejects(createTrainer({ model: { inputPower: 0 } }), /input power must be a number above 0 and at most 8, got 0/);
   await rejects(createTrainer({ model: { inputScale: -1 } }), /input scale must be a positive number, got -1/);

@@ -99,7 +99,7 @@ export function withModelFlags<T>(y: Argv<T>) {
     .option('init-scale', { coerce: num('init-scale'), describe: 'initial weight magnitudes are uniform in [0, scale)' })
     .option('ensemble', { coerce: int('ensemble', 1, 64), describe: 'kaneko topology: N independent networks per output from different initial weights, trained side by side; an output is their mean' })
     .option('features', { type: 'string', choices: [...FEATURE_NAMES, 'none'], describe: 'read the images through a fixed bank of Gabor filters (8 orientations, energies max-pooled 2x2: 1568 features from 28x28), computed once, never learned ("features + ED"; square images); none: the pixels (turns a preset\'s bank off)' })
-    .option('input-power', { coerce: num('input-power'), describe: 'input coding: every value the network reads (pixel or feature) v becomes scale * v^power (1: as it is; the fashion10 preset: 0.5)' })
+    .option('input-power', { coerce: num('input-power'), describe: 'input coding: every value v the network reads (a pixel, or a feature of --features) becomes scale * sign(v) * |v|^power, value by value (1: as it is; the fashion10 preset: 0.5)' })
     .option('input-scale', { coerce: num('input-scale'), describe: 'input coding: the scale of --input-power (1: as it is; the fashion10 preset: 0.5)' })
     .option('seed', { coerce: int('seed', 0, 0xffffffff), default: 1, describe: 'random seed for weights and shuffles' })
     .option('precision', { type: 'string', choices: ['f32', 'f64'], describe: 'float32 (fast) or float64 (reference)' })

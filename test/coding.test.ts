@@ -7,7 +7,7 @@ import { type Dataset, loadDataset, sliceDataset } from '../src/data/data.js';
 import { GABOR, withFeatures } from '../src/data/features.js';
 import { modelFromSafetensors, modelToSafetensors, parseModel, serializeModel } from '../src/model-io.js';
 import { createTrainer, loadTrainer, type TrainerOptions } from '../src/trainer.js';
-import { expectClose, rejects, runCli, tempDir, withTimeout } from './helpers.js';
+import { expectClose, expectSerialModel, rejects, runCli, tempDir, trainedModelFile, withTimeout } from './helpers.js';
 
 const dir = tempDir();
 const mnist = await loadDataset('mnist', { classes: [0, 1, 2], limit: 300 });
@@ -56,31 +56,17 @@ test('a coding after a feature bank codes the features', withTimeout(60000, asyn
 
 test('a coding in parallel: output x2 and cells x2 write the serial model byte for byte', withTimeout(60000, async () => {
   const o: TrainerOptions = { preset: 'mnist10', model: { hidden: [8], ...SQRT }, train: { epochs: 2 } };
-  const files: string[] = [];
-  for (const p of [{}, { strategy: 'output', workers: 2 }, { strategy: 'cells', workers: 2 }] as Partial<TrainerOptions>[]) {
-    const t = await createTrainer({ ...o, ...p });
-    await t.fit(small);
-    files.push(serializeModel(t.modelFile()));
-    await t.close();
-  }
-  assert.ok(files[1] === files[0], 'output x2 differs from serial');
-  assert.ok(files[2] === files[0], 'cells x2 differs from serial');
+  await expectSerialModel(o, small, [{ strategy: 'output', workers: 2 }, { strategy: 'cells', workers: 2 }]);
 }));
 
 test('training on keeps a file\'s coding and refuses to change it; bad powers and scales are one line', withTimeout(60000, async () => {
   const file = join(dir, 'sqrt.edsim');
-  const t = await createTrainer({ preset: 'mnist10', model: { hidden: [4], ...SQRT }, train: { epochs: 1 } });
-  await t.fit(small);
-  await t.save(file);
-  await t.close();
+  await trainedModelFile({ preset: 'mnist10', model: { hidden: [4], ...SQRT }, train: { epochs: 1 } }, small, dir, 'sqrt');
   const on = await createTrainer({ preset: 'mnist10', init: file, model: {} });
   assert.is(on.modelDefaults.inputPower, 0.5);
   // A preset's coding does not apply to a file without one (fashion10 codes; this file does not).
   const plainFile = join(dir, 'plain.edsim');
-  const p = await createTrainer({ preset: 'mnist10', model: { hidden: [4] }, train: { epochs: 1 } });
-  await p.fit(small);
-  await p.save(plainFile);
-  await p.close();
+  await trainedModelFile({ preset: 'mnist10', model: { hidden: [4] }, train: { epochs: 1 } }, small, dir, 'plain');
   const onPlain = await createTrainer({ preset: 'fashion10', init: plainFile, model: {} });
   assert.is(onPlain.modelDefaults.inputPower, undefined);
   assert.is(onPlain.modelDefaults.inputScale, undefined);

@@ -7,7 +7,7 @@ import { featureCount, GABOR, gaborFeatures, gaborKernels, type GaborSpec, withF
 import { serializeModel } from '../src/model-io.js';
 import { measureCosts } from '../src/parallel/scaling-model.js';
 import { createTrainer, loadTrainer, type TrainerOptions } from '../src/trainer.js';
-import { expectClose, rejects, runCli, tempDir, withTimeout } from './helpers.js';
+import { expectClose, expectSerialModel, rejects, runCli, tempDir, withTimeout } from './helpers.js';
 
 const dir = tempDir();
 const mnist = await loadDataset('mnist', { classes: [0, 1, 2], limit: 300 });
@@ -98,15 +98,7 @@ test('a model with the bank reads pixels and computes what a plain model compute
 
 test('the bank in parallel: output x2 and cells x2 write the serial model byte for byte', withTimeout(60000, async () => {
   const o: TrainerOptions = { preset: 'mnist10', model: { hidden: [8], features: 'gabor' }, train: { epochs: 2 } };
-  const files: string[] = [];
-  for (const p of [{}, { strategy: 'output', workers: 2 }, { strategy: 'cells', workers: 2 }] as Partial<TrainerOptions>[]) {
-    const t = await createTrainer({ ...o, ...p });
-    await t.fit(small);
-    files.push(serializeModel(t.modelFile()));
-    await t.close();
-  }
-  assert.ok(files[1] === files[0], 'output x2 differs from serial');
-  assert.ok(files[2] === files[0], 'cells x2 differs from serial');
+  await expectSerialModel(o, small, [{ strategy: 'output', workers: 2 }, { strategy: 'cells', workers: 2 }]);
 }));
 
 test('through the bank, two fits on output x2 train as one fit does (the shared training data is known again)', withTimeout(60000, async () => {

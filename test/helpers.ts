@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import type { Dataset } from '../src/data/data.js';
 import { EdsimError } from '../src/errors.js';
+import { serializeModel } from '../src/model-io.js';
 import { createTrainer, type TrainerOptions } from '../src/trainer.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -59,6 +60,21 @@ export async function trainedModelFile(o: TrainerOptions, data: Dataset, dir: st
   } finally {
     await t.close();
   }
+}
+
+/** Trains `o` on `data` serially and on each of `others` (strategy and workers), and fails naming the first whose model file differs from the serial one. */
+export async function expectSerialModel(o: TrainerOptions, data: Dataset, others: Partial<TrainerOptions>[]): Promise<void> {
+  const file = async (p: Partial<TrainerOptions>): Promise<string> => {
+    const t = await createTrainer({ ...o, ...p });
+    try {
+      await t.fit(data);
+      return serializeModel(t.modelFile());
+    } finally {
+      await t.close();
+    }
+  };
+  const serial = await file({});
+  for (const p of others) assert.ok(await file(p) === serial, `${p.strategy} x${p.workers} differs from serial`);
 }
 
 /** Throws naming the first index where |a - b| > tol. */

@@ -14,6 +14,7 @@
  * matMul is 10-20x slower, PERF_NOTES.md). ED: the mnist10 preset (Kaneko's independent output
  * networks, 2 threads) and the columns design of the same hidden size (one thread).
  */
+import { codingText } from '../src/data/coding.js';
 import { writeFileSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
 import * as tf from '@tensorflow/tfjs';
@@ -96,7 +97,8 @@ function describePreset(name: PresetName, extra = ''): string {
   const ens = m.ensemble ?? 1;
   const inputs = m.features ? featureCount(featureSpec(m.features), 784) : 784;
   const nets = ens > 1 ? `an ensemble of ${ens} independent nets per class (outputs averaged), ${inputs}-${m.hidden.join('-')}-1 each` : `10 independent nets, ${inputs}-${m.hidden.join('-')}-1 each`;
-  const coding = m.inputPower !== undefined || m.inputScale !== undefined ? `, each pixel v read as ${m.inputScale ?? 1} * v^${m.inputPower ?? 1}` : '';
+  const text = codingText(m);
+  const coding = text ? `, each pixel v read as ${text}` : '';
   return `ED ${name} preset: ${nets} (${m.rule} rule, init ${m.initScale}, alpha ${m.alphaHidden}${t.alphaDecay ? `, decay ${t.alphaDecay}` : ''}, batch ${t.batch}${coding})${extra}`;
 }
 

@@ -3,6 +3,7 @@
  * The edsim command line. Every failure prints one line on stderr and exits non-zero (2 for bad
  * input, 1 for a failure while running, 130 when interrupted); --verbose adds the stack trace.
  */
+import { codingText } from '../data/coding.js';
 import { availableParallelism } from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
@@ -158,7 +159,8 @@ async function trainCommand(a: TrainArgs): Promise<void> {
     log(`edsim: resuming from ${a.resume}: ${resume.epochsDone} epoch(s) done ${of} (written ${resume.written} by strategy ${resume.strategy} on ${resume.workers} thread(s))`);
   }
   const { model } = trainer.plan(trainer.inputsFor(data.train.features), data.train.outputs);
-  const coded = model.inputPower !== undefined || model.inputScale !== undefined ? `, coded as ${model.inputScale ?? 1} * v^${model.inputPower ?? 1}` : '';
+  const text = codingText(model);
+  const coded = text ? `, coded as ${text}` : '';
   const bank = model.features ? ` (read as ${model.inputs} ${model.features} features${coded})` : coded ? ` (${coded.slice(2)})` : '';
   log(`edsim: ${data.name}: ${data.train.n} training / ${data.test.n} test samples, ${data.train.features} features${bank}, ${data.train.outputs} output(s); preset ${a.preset}, strategy ${trainer.strategy}, ${trainer.workers} thread(s), ${model.precision} on ${kernelsLine(model.kernels)}`);
   const { signal, dispose } = interruptSignal();

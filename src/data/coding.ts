@@ -38,3 +38,8 @@ export function codeInputs(x: ArrayLike<number>, c: InputCoding): Float64Array {
   }
   return out;
 }
+
+/** A model config's coding as text ("0.5 * v^0.5"), or undefined where it names none. */
+export function codingText(c: { inputPower?: number; inputScale?: number }): string | undefined {
+  return c.inputPower === undefined && c.inputScale === undefined ? undefined : `${c.inputScale ?? 1} * v^${c.inputPower ?? 1}`;
+}

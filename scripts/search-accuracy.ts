@@ -82,6 +82,26 @@ const CONFIGS: Config[] = [
   { name: 'f-ens-h512-r0.15', preset: 'fashion10', model: { ensemble: 1 }, epochs: 12 },
   { name: 'f-ens-h512-r0.15-sqrt0.5', preset: 'fashion10', model: { ensemble: 1 }, coding: 'sqrt@0.5', epochs: 12 },
   { name: 'f-h512-r0.3-sqrt0.5', preset: 'fashion10', model: { ensemble: 1, alphaHidden: 0.3, alphaOutput: 0.3 }, coding: 'sqrt@0.5', epochs: 12 },
+  // Quick screens of everything else ED allows, on 0.5 sqrt(v) (LIMIT=12000 SEEDS=2): fq-sqrt0.5 with one change each.
+  { name: 'fs-base', preset: 'fashion10', model: Q_NET, coding: 'sqrt@0.5', epochs: 10 },
+  { name: 'fs-shuffle', preset: 'fashion10', model: Q_NET, train: { shuffle: true }, coding: 'sqrt@0.5', epochs: 10 },
+  { name: 'fs-h128x2', preset: 'fashion10', model: { ...Q_NET, hidden: [128, 128] }, coding: 'sqrt@0.5', epochs: 10 },
+  { name: 'fs-decay0.2', preset: 'fashion10', model: Q_NET, train: { alphaDecay: 0.2 }, coding: 'sqrt@0.5', epochs: 10 },
+  { name: 'fs-decay0.05', preset: 'fashion10', model: Q_NET, train: { alphaDecay: 0.05 }, coding: 'sqrt@0.5', epochs: 10 },
+  { name: 'fs-u0-0.6', preset: 'fashion10', model: { ...Q_NET, u0: 0.6 }, coding: 'sqrt@0.5', epochs: 10 },
+  { name: 'fs-u0-0.3', preset: 'fashion10', model: { ...Q_NET, u0: 0.3 }, coding: 'sqrt@0.5', epochs: 10 },
+  { name: 'fs-beta0.4', preset: 'fashion10', model: { ...Q_NET, beta: 0.4 }, coding: 'sqrt@0.5', epochs: 10 },
+  { name: 'fs-beta1.2', preset: 'fashion10', model: { ...Q_NET, beta: 1.2 }, coding: 'sqrt@0.5', epochs: 10 },
+  { name: 'fs-bias-vector', preset: 'fashion10', model: { ...Q_NET, bias: 'vector' }, coding: 'sqrt@0.5', epochs: 10 },
+  { name: 'fs-i0.1', preset: 'fashion10', model: { ...Q_NET, initScale: 0.1 }, coding: 'sqrt@0.5', epochs: 10 },
+  { name: 'fs-ao0.6', preset: 'fashion10', model: { ...Q_NET, alphaOutput: 0.6 }, coding: 'sqrt@0.5', epochs: 10 },
+  { name: 'fs-b8', preset: 'fashion10', model: Q_NET, train: { batch: 8 }, coding: 'sqrt@0.5', epochs: 10 },
+  { name: 'fs-b32', preset: 'fashion10', model: Q_NET, train: { batch: 32 }, coding: 'sqrt@0.5', epochs: 10 },
+  // The screens' one clear gain (shuffling every epoch) on the full fit split, one 512-cell net and wider.
+  { name: 'f-h512-r0.15-sqrt0.5-shuffle', preset: 'fashion10', model: { ensemble: 1 }, train: { shuffle: true }, coding: 'sqrt@0.5', epochs: 14 },
+  { name: 'f-h1024-r0.1-sqrt0.5-shuffle', preset: 'fashion10', model: { ensemble: 1, hidden: [1024], alphaHidden: 0.1, alphaOutput: 0.1 }, train: { shuffle: true }, coding: 'sqrt@0.5', epochs: 12 },
+  // SEEDS=1: fashion10's own ensemble of 4 in one trainer (shuffled, its members see one order, as the preset's do), coded.
+  { name: 'f-ens4-sqrt0.5-shuffle', preset: 'fashion10', train: { shuffle: true }, coding: 'sqrt@0.5', epochs: 14 },
 ];
 
 /**

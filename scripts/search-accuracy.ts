@@ -6,7 +6,8 @@
  * ensemble (outputs averaged over the seeds, then argmax). The test split is never read here.
  *
  *   node dist/scripts/search-accuracy.js mnist   # or fashion-mnist; CONFIGS='name,...' picks some
- * (the f-* configurations are Fashion-MNIST's; SEEDS=1 makes each a third as long). EXTRA='[{"name":
+ * (the f-* configurations are Fashion-MNIST's; SEEDS=1 makes each a third as long; FIRST_SEED=k
+ * starts the seeds at k). EXTRA='[{"name":
  * "x","preset":"fashion10","model":{...},"train":{...},"epochs":8}]' adds configurations; LIMIT=N
  * trains on the first N images of the fit split only (quick screens; the validation split stays whole);
  * SPLIT=per-class holds out the last HOLDOUT of every class instead (see split()).
@@ -97,11 +98,20 @@ const CONFIGS: Config[] = [
   { name: 'fs-ao0.6', preset: 'fashion10', model: { ...Q_NET, alphaOutput: 0.6 }, coding: 'sqrt@0.5', epochs: 10 },
   { name: 'fs-b8', preset: 'fashion10', model: Q_NET, train: { batch: 8 }, coding: 'sqrt@0.5', epochs: 10 },
   { name: 'fs-b32', preset: 'fashion10', model: Q_NET, train: { batch: 32 }, coding: 'sqrt@0.5', epochs: 10 },
+  // Shuffled runs swing by up to 2 points from one epoch to the next (the last samples of an epoch's order weigh most): faster decay?
+  { name: 'fs-shuffle-decay0.3', preset: 'fashion10', model: Q_NET, train: { shuffle: true, alphaDecay: 0.3 }, coding: 'sqrt@0.5', epochs: 10 },
+  { name: 'fs-shuffle-decay0.6', preset: 'fashion10', model: Q_NET, train: { shuffle: true, alphaDecay: 0.6 }, coding: 'sqrt@0.5', epochs: 10 },
+  { name: 'fs-shuffle-decay1', preset: 'fashion10', model: Q_NET, train: { shuffle: true, alphaDecay: 1 }, coding: 'sqrt@0.5', epochs: 10 },
+  { name: 'fs-shuffle-b32', preset: 'fashion10', model: Q_NET, train: { shuffle: true, batch: 32 }, coding: 'sqrt@0.5', epochs: 10 },
   // The screens' one clear gain (shuffling every epoch) on the full fit split, one 512-cell net and wider.
   { name: 'f-h512-r0.15-sqrt0.5-shuffle', preset: 'fashion10', model: { ensemble: 1 }, train: { shuffle: true }, coding: 'sqrt@0.5', epochs: 14 },
   { name: 'f-h1024-r0.1-sqrt0.5-shuffle', preset: 'fashion10', model: { ensemble: 1, hidden: [1024], alphaHidden: 0.1, alphaOutput: 0.1 }, train: { shuffle: true }, coding: 'sqrt@0.5', epochs: 12 },
+  { name: 'f-h512-r0.15-sqrt0.5-shuffle-decay0.3', preset: 'fashion10', model: { ensemble: 1 }, train: { shuffle: true, alphaDecay: 0.3 }, coding: 'sqrt@0.5', epochs: 10 },
+  { name: 'f-h512-r0.15-sqrt0.5-shuffle-decay0.6', preset: 'fashion10', model: { ensemble: 1 }, train: { shuffle: true, alphaDecay: 0.6 }, coding: 'sqrt@0.5', epochs: 10 },
   // SEEDS=1: fashion10's own ensemble of 4 in one trainer (shuffled, its members see one order, as the preset's do), coded.
   { name: 'f-ens4-sqrt0.5-shuffle', preset: 'fashion10', train: { shuffle: true }, coding: 'sqrt@0.5', epochs: 14 },
+  // SEEDS=1: the fashion10 preset itself (4 nets in one trainer, unshuffled, coded) past its 10 epochs.
+  { name: 'f-ens4-sqrt0.5', preset: 'fashion10', coding: 'sqrt@0.5', epochs: 14 },
 ];
 
 /**
@@ -145,6 +155,8 @@ function accuracy(out: Float64Array, d: Dataset): number {
 const dataName = process.argv[2] ?? 'mnist';
 const holdout = Number(process.env.HOLDOUT ?? 0.1);
 const seeds = Number(process.env.SEEDS ?? 3);
+/** FIRST_SEED=k runs seeds k .. k + SEEDS - 1 (default 1). */
+const firstSeed = Number(process.env.FIRST_SEED ?? 1);
 const workers = Number(process.env.WORKERS ?? 2);
 const only = process.env.CONFIGS?.split(',');
 if (process.env.EXTRA) CONFIGS.push(...(JSON.parse(process.env.EXTRA) as Config[]));
@@ -187,7 +199,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
   // The preset's own input coding is off (fashion10 reads 0.5 sqrt(v) since the fq-* screens): a
   // configuration names its coding in `coding`, so every row keeps the meaning it was recorded with.
   const model = { inputPower: undefined, inputScale: undefined, ...c.model };
-  for (let s = 1; s <= seeds; s++) trainers.push(await createTrainer({ preset: c.preset, model, train: { ...c.train, seed: s }, workers }));
+  for (let s = firstSeed; s < firstSeed + seeds; s++) trainers.push(await createTrainer({ preset: c.preset, model, train: { ...c.train, seed: s }, workers }));
   const t0 = performance.now();
   try {
     for (let e = 1; e <= c.epochs; e++) {
@@ -201,7 +213,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
       }
       const line = {
         data: dataName, config: c.name, ...(limit ? { limit } : {}), ...(process.env.SPLIT ? { split: process.env.SPLIT } : {}), preset: c.preset, model: c.model ?? {}, train: c.train ?? {}, shifted: c.shifted === true, ...(bank ? { features: bank } : {}), ...(c.coding ? { coding: c.coding } : {}),
-        epoch: e, seeds, trainSamples: train.n, validationSamples: validation.n,
+        epoch: e, seeds, ...(firstSeed !== 1 ? { firstSeed } : {}), trainSamples: train.n, validationSamples: validation.n,
         validation: each, validationMean: each.reduce((a, b) => a + b, 0) / each.length, ensemble: accuracy(sum, held),
         seconds: (performance.now() - t0) / 1000,
       };

@@ -437,7 +437,9 @@ export async function createTrainer(o: TrainerOptions = {}): Promise<Trainer> {
     }
     // Kernels: the fastest here for the saved precision (the saved name may not be available here);
     // the saved ensemble size, feature bank and input coding, also where the file predates them (a preset's must not apply).
-    r = resolveOptions({ ...o, model: { ...saved, ensemble: saved.ensemble, features: saved.features, inputPower: saved.inputPower, inputScale: saved.inputScale, kernels: 'auto', ...o.model } });
+    // A key passed as undefined asks for nothing here (as in the check above): it must not unset the saved value.
+    const asked = Object.fromEntries(Object.entries(o.model ?? {}).filter(([, v]) => v !== undefined));
+    r = resolveOptions({ ...o, model: { ...saved, ensemble: saved.ensemble, features: saved.features, inputPower: saved.inputPower, inputScale: saved.inputScale, kernels: 'auto', ...asked } });
   }
   const t = new Trainer(r.model, r.train, r.strategy, r.workers, o.parallel);
   t.tracing = o.trace === true;

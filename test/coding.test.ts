@@ -64,6 +64,9 @@ test('training on keeps a file\'s coding and refuses to change it; bad powers an
   await trainedModelFile({ preset: 'mnist10', model: { hidden: [4], ...SQRT }, train: { epochs: 1 } }, small, dir, 'sqrt');
   const on = await createTrainer({ preset: 'mnist10', init: file, model: {} });
   assert.is(on.modelDefaults.inputPower, 0.5);
+  // Keys passed as undefined ask for nothing: they do not unset the file's coding.
+  const onUndefined = await createTrainer({ preset: 'mnist10', init: file, model: { inputPower: undefined, inputScale: undefined } });
+  assert.equal([onUndefined.modelDefaults.inputPower, onUndefined.modelDefaults.inputScale], [0.5, 0.5]);
   // A preset's coding does not apply to a file without one (fashion10 codes; this file does not).
   const plainFile = join(dir, 'plain.edsim');
   await trainedModelFile({ preset: 'mnist10', model: { hidden: [4] }, train: { epochs: 1 } }, small, dir, 'plain');

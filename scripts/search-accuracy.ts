@@ -103,7 +103,7 @@ const CONFIGS: Config[] = [
   { name: 'fs-shuffle-decay0.6', preset: 'fashion10', model: Q_NET, train: { shuffle: true, alphaDecay: 0.6 }, coding: 'sqrt@0.5', epochs: 10 },
   { name: 'fs-shuffle-decay1', preset: 'fashion10', model: Q_NET, train: { shuffle: true, alphaDecay: 1 }, coding: 'sqrt@0.5', epochs: 10 },
   { name: 'fs-shuffle-b32', preset: 'fashion10', model: Q_NET, train: { shuffle: true, batch: 32 }, coding: 'sqrt@0.5', epochs: 10 },
-  // The screens' one clear gain (shuffling every epoch) on the full fit split; then a wider net, unshuffled (not run yet).
+  // The screens' one clear gain (shuffling every epoch) on the full fit split; then a wider net, unshuffled.
   { name: 'f-h512-r0.15-sqrt0.5-shuffle', preset: 'fashion10', model: { ensemble: 1 }, train: { shuffle: true }, coding: 'sqrt@0.5', epochs: 14 },
   { name: 'f-h1024-r0.1-sqrt0.5', preset: 'fashion10', model: { ensemble: 1, hidden: [1024], alphaHidden: 0.1, alphaOutput: 0.1 }, coding: 'sqrt@0.5', epochs: 12 },
   { name: 'f-h512-r0.15-sqrt0.5-shuffle-decay0.3', preset: 'fashion10', model: { ensemble: 1 }, train: { shuffle: true, alphaDecay: 0.3 }, coding: 'sqrt@0.5', epochs: 10 },

@@ -14,12 +14,12 @@
  * matMul is 10-20x slower, PERF_NOTES.md). ED: the mnist10 preset (Kaneko's independent output
  * networks, 2 threads) and the columns design of the same hidden size (one thread).
  */
-import { codingText } from '../src/data/coding.js';
 import { writeFileSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { loadDataset, type Dataset } from '../src/data/data.js';
+import { codingText } from '../src/data/coding.js';
 import { featureCount, featureSpec, GABOR, withFeatures } from '../src/data/features.js';
 import { provenance, renderCurveSvg } from '../src/report/report.js';
 import { Rng } from '../src/engine/rng.js';

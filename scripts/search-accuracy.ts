@@ -38,6 +38,11 @@ interface Config {
 /** The quick screens' network: one net of 128 hidden cells per class at mnist10's rate, fashion10's decay. */
 const Q_NET: Partial<ModelConfig> = { ensemble: 1, hidden: [128], alphaHidden: 0.3, alphaOutput: 0.3 };
 
+/** A quick screen on 0.5 sqrt(v) (the fs-* rows): Q_NET and fashion10's training with one change each. */
+function screen(name: string, model: Partial<ModelConfig>, train?: Partial<TrainConfig>): Config {
+  return { name, preset: 'fashion10', model: { ...Q_NET, ...model }, ...(train ? { train } : {}), coding: 'sqrt@0.5', epochs: 10 };
+}
+
 const CONFIGS: Config[] = [
   { name: 'mnist10', preset: 'mnist10', epochs: 20 },
   { name: 'h256', preset: 'mnist10', model: { hidden: [256] }, epochs: 20 },
@@ -84,25 +89,25 @@ const CONFIGS: Config[] = [
   { name: 'f-ens-h512-r0.15-sqrt0.5', preset: 'fashion10', model: { ensemble: 1 }, coding: 'sqrt@0.5', epochs: 12 },
   { name: 'f-h512-r0.3-sqrt0.5', preset: 'fashion10', model: { ensemble: 1, alphaHidden: 0.3, alphaOutput: 0.3 }, coding: 'sqrt@0.5', epochs: 12 },
   // Quick screens of everything else ED allows, on 0.5 sqrt(v) (LIMIT=12000 SEEDS=2): fq-sqrt0.5 with one change each.
-  { name: 'fs-base', preset: 'fashion10', model: Q_NET, coding: 'sqrt@0.5', epochs: 10 },
-  { name: 'fs-shuffle', preset: 'fashion10', model: Q_NET, train: { shuffle: true }, coding: 'sqrt@0.5', epochs: 10 },
-  { name: 'fs-h128x2', preset: 'fashion10', model: { ...Q_NET, hidden: [128, 128] }, coding: 'sqrt@0.5', epochs: 10 },
-  { name: 'fs-decay0.2', preset: 'fashion10', model: Q_NET, train: { alphaDecay: 0.2 }, coding: 'sqrt@0.5', epochs: 10 },
-  { name: 'fs-decay0.05', preset: 'fashion10', model: Q_NET, train: { alphaDecay: 0.05 }, coding: 'sqrt@0.5', epochs: 10 },
-  { name: 'fs-u0-0.6', preset: 'fashion10', model: { ...Q_NET, u0: 0.6 }, coding: 'sqrt@0.5', epochs: 10 },
-  { name: 'fs-u0-0.3', preset: 'fashion10', model: { ...Q_NET, u0: 0.3 }, coding: 'sqrt@0.5', epochs: 10 },
-  { name: 'fs-beta0.4', preset: 'fashion10', model: { ...Q_NET, beta: 0.4 }, coding: 'sqrt@0.5', epochs: 10 },
-  { name: 'fs-beta1.2', preset: 'fashion10', model: { ...Q_NET, beta: 1.2 }, coding: 'sqrt@0.5', epochs: 10 },
-  { name: 'fs-bias-vector', preset: 'fashion10', model: { ...Q_NET, bias: 'vector' }, coding: 'sqrt@0.5', epochs: 10 },
-  { name: 'fs-i0.1', preset: 'fashion10', model: { ...Q_NET, initScale: 0.1 }, coding: 'sqrt@0.5', epochs: 10 },
-  { name: 'fs-ao0.6', preset: 'fashion10', model: { ...Q_NET, alphaOutput: 0.6 }, coding: 'sqrt@0.5', epochs: 10 },
-  { name: 'fs-b8', preset: 'fashion10', model: Q_NET, train: { batch: 8 }, coding: 'sqrt@0.5', epochs: 10 },
-  { name: 'fs-b32', preset: 'fashion10', model: Q_NET, train: { batch: 32 }, coding: 'sqrt@0.5', epochs: 10 },
-  // Shuffled runs swing by up to 2 points from one epoch to the next (the last samples of an epoch's order weigh most): faster decay?
-  { name: 'fs-shuffle-decay0.3', preset: 'fashion10', model: Q_NET, train: { shuffle: true, alphaDecay: 0.3 }, coding: 'sqrt@0.5', epochs: 10 },
-  { name: 'fs-shuffle-decay0.6', preset: 'fashion10', model: Q_NET, train: { shuffle: true, alphaDecay: 0.6 }, coding: 'sqrt@0.5', epochs: 10 },
-  { name: 'fs-shuffle-decay1', preset: 'fashion10', model: Q_NET, train: { shuffle: true, alphaDecay: 1 }, coding: 'sqrt@0.5', epochs: 10 },
-  { name: 'fs-shuffle-b32', preset: 'fashion10', model: Q_NET, train: { shuffle: true, batch: 32 }, coding: 'sqrt@0.5', epochs: 10 },
+  screen('fs-base', {}),
+  screen('fs-shuffle', {}, { shuffle: true }),
+  screen('fs-h128x2', { hidden: [128, 128] }),
+  screen('fs-decay0.2', {}, { alphaDecay: 0.2 }),
+  screen('fs-decay0.05', {}, { alphaDecay: 0.05 }),
+  screen('fs-u0-0.6', { u0: 0.6 }),
+  screen('fs-u0-0.3', { u0: 0.3 }),
+  screen('fs-beta0.4', { beta: 0.4 }),
+  screen('fs-beta1.2', { beta: 1.2 }),
+  screen('fs-bias-vector', { bias: 'vector' }),
+  screen('fs-i0.1', { initScale: 0.1 }),
+  screen('fs-ao0.6', { alphaOutput: 0.6 }),
+  screen('fs-b8', {}, { batch: 8 }),
+  screen('fs-b32', {}, { batch: 32 }),
+  // Shuffled screens swing between epochs: does a faster decay steady them?
+  screen('fs-shuffle-decay0.3', {}, { shuffle: true, alphaDecay: 0.3 }),
+  screen('fs-shuffle-decay0.6', {}, { shuffle: true, alphaDecay: 0.6 }),
+  screen('fs-shuffle-decay1', {}, { shuffle: true, alphaDecay: 1 }),
+  screen('fs-shuffle-b32', {}, { shuffle: true, batch: 32 }),
   // The screens' one clear gain (shuffling every epoch) on the full fit split; then a wider net, unshuffled.
   { name: 'f-h512-r0.15-sqrt0.5-shuffle', preset: 'fashion10', model: { ensemble: 1 }, train: { shuffle: true }, coding: 'sqrt@0.5', epochs: 14 },
   { name: 'f-h1024-r0.1-sqrt0.5', preset: 'fashion10', model: { ensemble: 1, hidden: [1024], alphaHidden: 0.1, alphaOutput: 0.1 }, coding: 'sqrt@0.5', epochs: 12 },

@@ -431,14 +431,15 @@ export async function createTrainer(o: TrainerOptions = {}): Promise<Trainer> {
     const { inputs: _i, outputs: _o, ...saved } = init.config;
     const shape = { topology: saved.topology, hidden: saved.hidden, bias: saved.bias, precision: saved.precision, ensemble: saved.ensemble ?? 1, features: saved.features ?? 'none',
       inputPower: saved.inputPower ?? 1, inputScale: saved.inputScale ?? 1 };
+    // What the caller asks of the model: a key passed as undefined asks for nothing (it neither
+    // changes the shape nor unsets a saved value).
+    const asked: Partial<ModelConfig> = Object.fromEntries(Object.entries(o.model ?? {}).filter(([, v]) => v !== undefined));
     for (const [k, was] of Object.entries(shape) as [keyof typeof shape, unknown][]) {
-      const v = o.model?.[k];
+      const v = asked[k];
       check(v === undefined || JSON.stringify(v) === JSON.stringify(was), `the model to train on has ${k} ${JSON.stringify(was)}; it cannot change (asked for ${JSON.stringify(v)})`);
     }
     // Kernels: the fastest here for the saved precision (the saved name may not be available here);
     // the saved ensemble size, feature bank and input coding, also where the file predates them (a preset's must not apply).
-    // A key passed as undefined asks for nothing here (as in the check above): it must not unset the saved value.
-    const asked = Object.fromEntries(Object.entries(o.model ?? {}).filter(([, v]) => v !== undefined));
     r = resolveOptions({ ...o, model: { ...saved, ensemble: saved.ensemble, features: saved.features, inputPower: saved.inputPower, inputScale: saved.inputScale, kernels: 'auto', ...asked } });
   }
   const t = new Trainer(r.model, r.train, r.strategy, r.workers, o.parallel);

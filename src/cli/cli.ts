@@ -3,12 +3,12 @@
  * The edsim command line. Every failure prints one line on stderr and exits non-zero (2 for bad
  * input, 1 for a failure while running, 130 when interrupted); --verbose adds the stack trace.
  */
-import { codingText } from '../data/coding.js';
 import { availableParallelism } from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadDataset } from '../data/data.js';
+import { codingText } from '../data/coding.js';
 import { EdsimError } from '../errors.js';
 import { nativeReason } from '../kernels/native.js';
 import { ROW_COLUMNS, type RunRow, type RunSpec, runOne, summarizeRuns } from '../queue/runs.js';

@@ -13,6 +13,12 @@
  * SPLIT=per-class holds out the last HOLDOUT of every class instead (see split()).
  * The g* configurations read Gabor features of the images (src/data/features.ts); an EXTRA one's
  * "features" field (a spec's fields over the named bank's) does the same.
+ * Two readings that train nothing more are recorded beside each seed's own: `snapshots`, the
+ * outputs of that seed's last SNAPSHOTS (default 3) epochs averaged (a snapshot ensemble; its
+ * `ensemble` sums every seed's, absent from the first rows that recorded snapshots), and, with
+ * AVERAGE=K, `averaged`, the network read with its weights averaged over its last K epochs' ends
+ * (summed in float64; training goes on from its own weights). Both stay ED: no gradient anywhere,
+ * and every averaged weight keeps the sign its cells fix.
  * Appends one JSON line per configuration and epoch to results/accuracy-search.jsonl (OUT).
  */
 import { appendFileSync } from 'node:fs';
@@ -110,6 +116,7 @@ const CONFIGS: Config[] = [
   screen('fs-shuffle-b32', {}, { shuffle: true, batch: 32 }),
   // The screens' one clear gain (shuffling every epoch) on the full fit split; then a wider net, unshuffled.
   { name: 'f-h512-r0.15-sqrt0.5-shuffle', preset: 'fashion10', model: { ensemble: 1 }, train: { shuffle: true }, coding: 'sqrt@0.5', epochs: 14 },
+  { name: 'f-h1024-r0.05-sqrt0.5', preset: 'fashion10', model: { ensemble: 1, hidden: [1024], alphaHidden: 0.05, alphaOutput: 0.05 }, coding: 'sqrt@0.5', epochs: 10 },
   { name: 'f-h1024-r0.1-sqrt0.5', preset: 'fashion10', model: { ensemble: 1, hidden: [1024], alphaHidden: 0.1, alphaOutput: 0.1 }, coding: 'sqrt@0.5', epochs: 12 },
   { name: 'f-h512-r0.15-sqrt0.5-shuffle-decay0.3', preset: 'fashion10', model: { ensemble: 1 }, train: { shuffle: true, alphaDecay: 0.3 }, coding: 'sqrt@0.5', epochs: 10 },
   { name: 'f-h512-r0.15-sqrt0.5-shuffle-decay0.6', preset: 'fashion10', model: { ensemble: 1 }, train: { shuffle: true, alphaDecay: 0.6 }, coding: 'sqrt@0.5', epochs: 10 },
@@ -167,6 +174,8 @@ const only = process.env.CONFIGS?.split(',');
 if (process.env.EXTRA) CONFIGS.push(...(JSON.parse(process.env.EXTRA) as Config[]));
 const limit = process.env.LIMIT ? Number(process.env.LIMIT) : undefined;
 const out = process.env.OUT ?? 'results/accuracy-search.jsonl';
+const snapshots = Number(process.env.SNAPSHOTS ?? 3);
+const averageOver = process.env.AVERAGE ? Number(process.env.AVERAGE) : undefined;
 const loaded = await loadDataset(dataName, {});
 /**
  * SPLIT=per-class holds out the last HOLDOUT of every class and interleaves the rest class by class,
@@ -206,24 +215,54 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
   const model = { inputPower: undefined, inputScale: undefined, ...c.model };
   for (let s = firstSeed; s < firstSeed + seeds; s++) trainers.push(await createTrainer({ preset: c.preset, model, train: { ...c.train, seed: s }, workers }));
   const t0 = performance.now();
+  /** Each seed's validation outputs of its last `snapshots` epochs. */
+  const past: Float64Array[][] = trainers.map(() => []);
+  /** Each seed's weights at its last `averageOver` epochs' ends. */
+  const ends: (Float64Array | Float32Array)[][] = trainers.map(() => []);
   try {
     for (let e = 1; e <= c.epochs; e++) {
       const sum = new Float64Array(held.n * held.outputs);
+      const averagedSum = new Float64Array(held.n * held.outputs);
+      const snapAll = new Float64Array(held.n * held.outputs);
       const each: number[] = [];
-      for (const t of trainers) {
+      const snap: number[] = [];
+      const averaged: number[] = [];
+      for (const [i, t] of trainers.entries()) {
         await t.fit(train, { epochs: 1 });
         const o = t.predict(held);
         each.push(accuracy(o, held));
-        for (let i = 0; i < sum.length; i++) sum[i]! += o[i]!;
+        for (let k = 0; k < sum.length; k++) sum[k]! += o[k]!;
+        past[i]!.push(o);
+        if (past[i]!.length > snapshots) past[i]!.shift();
+        const snapSum = new Float64Array(o.length);
+        for (const p of past[i]!) for (let k = 0; k < p.length; k++) snapSum[k]! += p[k]!;
+        snap.push(accuracy(snapSum, held));
+        for (let k = 0; k < snapAll.length; k++) snapAll[k]! += snapSum[k]!;
+        if (averageOver !== undefined) {
+          const f = t.mem!.f;
+          const own = f.slice(0, t.layout!.weightFloats);
+          ends[i]!.push(own);
+          if (ends[i]!.length > averageOver) ends[i]!.shift();
+          const mean = new Float64Array(own.length);
+          for (const w of ends[i]!) for (let k = 0; k < w.length; k++) mean[k]! += w[k]!;
+          for (let k = 0; k < mean.length; k++) f[k] = mean[k]! / ends[i]!.length;
+          const a = t.predict(held);
+          f.set(own);
+          averaged.push(accuracy(a, held));
+          for (let k = 0; k < a.length; k++) averagedSum[k]! += a[k]!;
+        }
       }
       const line = {
         data: dataName, config: c.name, ...(limit ? { limit } : {}), ...(process.env.SPLIT ? { split: process.env.SPLIT } : {}), preset: c.preset, model: c.model ?? {}, train: c.train ?? {}, shifted: c.shifted === true, ...(bank ? { features: bank } : {}), ...(c.coding ? { coding: c.coding } : {}),
         epoch: e, seeds, ...(firstSeed !== 1 ? { firstSeed } : {}), trainSamples: train.n, validationSamples: validation.n,
         validation: each, validationMean: each.reduce((a, b) => a + b, 0) / each.length, ensemble: accuracy(sum, held),
+        snapshots: { epochs: Math.min(e, snapshots), validation: snap, ensemble: accuracy(snapAll, held) },
+        ...(averaged.length ? { averaged: { epochs: Math.min(e, averageOver!), validation: averaged, ensemble: accuracy(averagedSum, held) } } : {}),
         seconds: (performance.now() - t0) / 1000,
       };
       appendFileSync(out, `${JSON.stringify(line)}\n`);
-      console.log(`${c.name} epoch ${e}: validation ${(100 * line.validationMean).toFixed(2)} % (ensemble of ${seeds}: ${(100 * line.ensemble).toFixed(2)} %), ${line.seconds.toFixed(0)} s`);
+      const pct = (v: number[]): string => v.map((x) => (100 * x).toFixed(2)).join('/');
+      console.log(`${c.name} epoch ${e}: validation ${pct(each)} % (ensemble of ${seeds}: ${(100 * line.ensemble).toFixed(2)} %; last ${line.snapshots.epochs} epochs ${pct(snap)} %, all ${(100 * line.snapshots.ensemble).toFixed(2)} %${averaged.length ? `; weights of last ${Math.min(e, averageOver!)} averaged ${pct(averaged)} %, ensemble ${(100 * line.averaged!.ensemble).toFixed(2)} %` : ''}), ${line.seconds.toFixed(0)} s`);
     }
   } finally {
     for (const t of trainers) await t.close();

@@ -6,6 +6,9 @@ ED's forward pass computed from the tensors and the config in the metadata.
   safetensors-forward.py forward MODEL.safetensors X.f64 FEATURES OUT.f64
       outputs of every row of X (float64, row-major; pixels, also for a model with a feature bank)
       -> OUT (float64, row-major)
+  safetensors-forward.py scores MODEL.safetensors X.f64 FEATURES OUT.f64
+      what the model answers by (the largest per row): the outputs, or with a calibration (tensors
+      calibration.mean and calibration.sd) (output - mean) / sd
   safetensors-forward.py write MODEL.safetensors OUT.safetensors SCALE
       writes the model again from Python: every tensor as float64 times SCALE (signs kept), the
       metadata copied, the header padded as the format allows
@@ -99,7 +102,7 @@ def gabor(x, spec):
 
 def forward(tensors, cfg, x):
     rows = x.shape[0]
-    nets = sorted({int(k.split(".")[0][3:]) for k in tensors})
+    nets = sorted({int(k.split(".")[0][3:]) for k in tensors if k.startswith("net")})
     cells = cfg["bias"] == "cells"
     outs = []
     for n in nets:
@@ -118,7 +121,7 @@ def forward(tensors, cfg, x):
 
 
 def main():
-    if sys.argv[1] == "forward":
+    if sys.argv[1] in ("forward", "scores"):
         tensors, meta = read(sys.argv[2])
         cfg = json.loads(meta["edsim.config"])
         x = np.fromfile(sys.argv[3], dtype="<f8").reshape(-1, int(sys.argv[4]))
@@ -126,10 +129,14 @@ def main():
             x = gabor(x, json.loads(meta["edsim.features"]))
         # Input coding (config inputPower, inputScale): scale * sign(v) * |v|^power, value by value.
         x = cfg.get("inputScale", 1) * np.sign(x) * np.abs(x) ** cfg.get("inputPower", 1)
-        forward(tensors, cfg, x).astype("<f8").tofile(sys.argv[5])
+        y = forward(tensors, cfg, x)
+        if sys.argv[1] == "scores" and "calibration.mean" in tensors:
+            y = (y - tensors["calibration.mean"]) / tensors["calibration.sd"]
+        y.astype("<f8").tofile(sys.argv[5])
     elif sys.argv[1] == "write":
         tensors, meta = read(sys.argv[2])
-        write(sys.argv[3], {k: v * float(sys.argv[4]) for k, v in tensors.items()}, meta)
+        # Weights scaled; a calibration (measured, not learned) as it is.
+        write(sys.argv[3], {k: v if k.startswith("calibration.") else v * float(sys.argv[4]) for k, v in tensors.items()}, meta)
     else:
         raise SystemExit(f"unknown mode {sys.argv[1]}")
 

@@ -19,6 +19,18 @@
  * AVERAGE=K, `averaged`, the network read with its weights averaged over its last K epochs' ends
  * (summed in float64; training goes on from its own weights). Both stay ED: no gradient anywhere,
  * and every averaged weight keeps the sign its cells fix.
+ * Every configuration is also read on the validation images mirrored left to right, each network's
+ * outputs for an image and its mirror summed (`mirrorRead`); `mirrored` configurations train on
+ * each fit image and its mirror.
+ * SPECIALIST='0,2,4,6' also trains, per seed, a second set of networks (the same configuration) on
+ * the fit images of those classes only, and reads `specialist`: where a seed's networks answer one
+ * of those classes, the specialists' answer among them replaces it (a fixed routing rule; every
+ * network learns by ED alone).
+ * CALIBRATE=N reads each seed's networks once more with every class's output standardised by its
+ * mean and spread over the first N fit images (`calibrated`: (o - mean) / sd per class; labels
+ * unused, nothing trained): a network whose outputs all rise at an epoch's end (a fall) is
+ * measured against itself.
+ * EPOCHS=N stops every configuration after N epochs (default: each configuration's own count).
  * Appends one JSON line per configuration and epoch to results/accuracy-search.jsonl (OUT).
  */
 import { appendFileSync } from 'node:fs';
@@ -34,6 +46,8 @@ interface Config {
   model?: Partial<ModelConfig>;
   train?: Partial<TrainConfig>;
   shifted?: boolean;
+  /** Add each fit image's left-right mirror: 'pairs' puts it right after its image, 'blocks' after all images. */
+  mirrored?: 'pairs' | 'blocks';
   /** Train and validate on Gabor features of the images (a spec's fields over the named bank's). */
   features?: Partial<GaborSpec>;
   /** A per-pixel input coding of the raw pixels (see coded()): no pixel reads its neighbours. */
@@ -124,7 +138,42 @@ const CONFIGS: Config[] = [
   { name: 'f-ens4-sqrt0.5-shuffle', preset: 'fashion10', train: { shuffle: true }, coding: 'sqrt@0.5', epochs: 14 },
   // SEEDS=1: the fashion10 preset itself (4 nets in one trainer, unshuffled, coded) past its 10 epochs.
   { name: 'f-ens4-sqrt0.5', preset: 'fashion10', coding: 'sqrt@0.5', epochs: 14 },
+  // Mirrored copies (LIMIT=12000 SEEDS=2 screens first): a garment's mirror is a garment of its class.
+  { ...screen('fs-mirror', {}), mirrored: 'pairs' },
+  { ...screen('fs-mirror-blocks', {}), mirrored: 'blocks' },
+  { ...screen('fs-mirror-shuffle', {}, { shuffle: true }), mirrored: 'pairs' },
 ];
+
+/** Each image mirrored left to right (columns reversed). */
+function mirror(d: Dataset, side: number): Dataset {
+  const x = new Float64Array(d.x.length);
+  for (let k = 0; k < d.n; k++) {
+    for (let r = 0; r < side; r++) {
+      const row = k * d.features + r * side;
+      for (let q = 0; q < side; q++) x[row + q] = d.x[row + side - 1 - q]!;
+    }
+  }
+  return { ...d, x };
+}
+
+/** The images and their mirrors: each mirror right after its image ('pairs') or all after all ('blocks'). */
+function withMirrors(d: Dataset, side: number, order: 'pairs' | 'blocks'): Dataset {
+  const m = mirror(d, side);
+  const f = d.features;
+  const o = d.outputs;
+  const x = new Float64Array(2 * d.x.length);
+  const y = new Float64Array(2 * d.y.length);
+  const labels = new Int32Array(2 * d.n);
+  for (let k = 0; k < d.n; k++) {
+    const [a, b] = order === 'pairs' ? [2 * k, 2 * k + 1] : [k, d.n + k];
+    x.set(d.x.subarray(k * f, (k + 1) * f), a * f);
+    x.set(m.x.subarray(k * f, (k + 1) * f), b * f);
+    y.set(d.y.subarray(k * o, (k + 1) * o), a * o);
+    y.set(d.y.subarray(k * o, (k + 1) * o), b * o);
+    labels[a] = labels[b] = d.labels[k]!;
+  }
+  return { ...d, n: 2 * d.n, x, y, labels };
+}
 
 /**
  * Per-pixel input codings screened for raw-pixel Fashion-MNIST (each pixel coded alone, nothing
@@ -153,6 +202,48 @@ function coded(d: Dataset, spec: string): Dataset {
   return { ...d, features: f * k, x };
 }
 
+/** The fit images of some classes only, their outputs those classes (in the order given). */
+function subset(d: Dataset, classes: number[]): Dataset {
+  const raw = Array.from(d.labels, (c) => d.classes[c]!);
+  const rows = raw.flatMap((c, r) => (classes.includes(c) ? [r] : []));
+  return classData(d.x, d.features, raw, rows, classes);
+}
+
+/**
+ * The generalists' outputs `g` (`outputs` per row) with every row whose largest output is one of
+ * `classes` (class indices of the full set) answered by the specialists' outputs `h` instead: their
+ * largest among those classes gets the row's largest output plus one, so argmax picks it.
+ */
+function route(g: Float64Array, h: Float64Array, outputs: number, classes: number[]): Float64Array {
+  const r = Float64Array.from(g);
+  const m = classes.length;
+  for (let s = 0; s < g.length / outputs; s++) {
+    let best = 0;
+    for (let k = 1; k < outputs; k++) if (g[s * outputs + k]! > g[s * outputs + best]!) best = k;
+    if (!classes.includes(best)) continue;
+    let pick = 0;
+    for (let k = 1; k < m; k++) if (h[s * m + k]! > h[s * m + pick]!) pick = k;
+    r[s * outputs + classes[pick]!] = g[s * outputs + best]! + 1;
+  }
+  return r;
+}
+
+/** Every column of `o` standardised by that column's mean and standard deviation in `ref` (same width). */
+function standardised(o: Float64Array, ref: Float64Array, outputs: number): Float64Array {
+  const n = ref.length / outputs;
+  const z = new Float64Array(o.length);
+  for (let k = 0; k < outputs; k++) {
+    let m = 0;
+    for (let s = 0; s < n; s++) m += ref[s * outputs + k]!;
+    m /= n;
+    let v = 0;
+    for (let s = 0; s < n; s++) v += (ref[s * outputs + k]! - m) ** 2;
+    const sd = Math.sqrt(v / n) || 1;
+    for (let s = 0; s < o.length / outputs; s++) z[s * outputs + k] = (o[s * outputs + k]! - m) / sd;
+  }
+  return z;
+}
+
 /** The share of rows whose largest output is the labelled class. */
 function accuracy(out: Float64Array, d: Dataset): number {
   let right = 0;
@@ -176,6 +267,8 @@ const limit = process.env.LIMIT ? Number(process.env.LIMIT) : undefined;
 const out = process.env.OUT ?? 'results/accuracy-search.jsonl';
 const snapshots = Number(process.env.SNAPSHOTS ?? 3);
 const averageOver = process.env.AVERAGE ? Number(process.env.AVERAGE) : undefined;
+const specialClasses = process.env.SPECIALIST?.split(',').map(Number);
+const calibrateOn = process.env.CALIBRATE ? Number(process.env.CALIBRATE) : undefined;
 const loaded = await loadDataset(dataName, {});
 /**
  * SPLIT=per-class holds out the last HOLDOUT of every class and interleaves the rest class by class,
@@ -199,32 +292,49 @@ let shifted: Dataset | undefined;
 
 for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
   let train = c.shifted ? (shifted ??= withShifts(fit, side)) : fit;
+  if (c.mirrored) train = withMirrors(train, side, c.mirrored);
   let held = validation;
+  // Every configuration is also read on the mirrored validation images, outputs summed with the plain ones' (`mirrorRead`).
+  let heldMirror = mirror(validation, side);
   const bank = c.features && { ...GABOR, ...c.features };
   if (bank) {
     train = withFeatures(train, bank);
     held = withFeatures(validation, bank);
+    heldMirror = withFeatures(heldMirror, bank);
   }
   if (c.coding) {
     train = coded(train, c.coding);
     held = coded(held, c.coding);
+    heldMirror = coded(heldMirror, c.coding);
   }
   const trainers: Trainer[] = [];
   // The preset's own input coding is off (fashion10 reads 0.5 sqrt(v) since the fq-* screens): a
   // configuration names its coding in `coding`, so every row keeps the meaning it was recorded with.
-  const model = { inputPower: undefined, inputScale: undefined, ...c.model };
+  // Nor does the preset's output calibration apply: CALIBRATE=N records a calibrated reading beside the plain one.
+  const model = { inputPower: undefined, inputScale: undefined, calibrate: undefined, ...c.model };
   for (let s = firstSeed; s < firstSeed + seeds; s++) trainers.push(await createTrainer({ preset: c.preset, model, train: { ...c.train, seed: s }, workers }));
+  const special = specialClasses && subset(train, specialClasses);
+  const calibration = calibrateOn === undefined ? undefined : sliceDataset(train, 0, Math.min(calibrateOn, train.n));
+  const specialists: Trainer[] = [];
+  if (special) for (let s = firstSeed; s < firstSeed + seeds; s++) specialists.push(await createTrainer({ preset: c.preset, model, train: { ...c.train, seed: s }, workers }));
   const t0 = performance.now();
   /** Each seed's validation outputs of its last `snapshots` epochs. */
   const past: Float64Array[][] = trainers.map(() => []);
   /** Each seed's weights at its last `averageOver` epochs' ends. */
   const ends: (Float64Array | Float32Array)[][] = trainers.map(() => []);
   try {
-    for (let e = 1; e <= c.epochs; e++) {
+    for (let e = 1; e <= Number(process.env.EPOCHS ?? c.epochs); e++) {
       const sum = new Float64Array(held.n * held.outputs);
       const averagedSum = new Float64Array(held.n * held.outputs);
       const snapAll = new Float64Array(held.n * held.outputs);
+      const mirrorSum = new Float64Array(held.n * held.outputs);
+      const mirrorEach: number[] = [];
       const each: number[] = [];
+      const routed: number[] = [];
+      const calibrated: number[] = [];
+      const calibratedSum = new Float64Array(held.n * held.outputs);
+      const routedSum = new Float64Array(held.n * held.outputs);
+      const specialSum = new Float64Array(held.n * (specialClasses?.length ?? 0));
       const snap: number[] = [];
       const averaged: number[] = [];
       for (const [i, t] of trainers.entries()) {
@@ -232,6 +342,21 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
         const o = t.predict(held);
         each.push(accuracy(o, held));
         for (let k = 0; k < sum.length; k++) sum[k]! += o[k]!;
+        if (calibration) {
+          const z = standardised(o, t.predict(calibration), held.outputs);
+          calibrated.push(accuracy(z, held));
+          for (let k = 0; k < z.length; k++) calibratedSum[k]! += z[k]!;
+        }
+        if (special) {
+          await specialists[i]!.fit(special, { epochs: 1 });
+          const h = specialists[i]!.predict(held);
+          routed.push(accuracy(route(o, h, held.outputs, specialClasses!), held));
+          for (let k = 0; k < h.length; k++) specialSum[k]! += h[k]!;
+        }
+        const om = t.predict(heldMirror);
+        for (let k = 0; k < om.length; k++) om[k]! += o[k]!;
+        mirrorEach.push(accuracy(om, held));
+        for (let k = 0; k < om.length; k++) mirrorSum[k]! += om[k]!;
         past[i]!.push(o);
         if (past[i]!.length > snapshots) past[i]!.shift();
         const snapSum = new Float64Array(o.length);
@@ -253,18 +378,21 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
         }
       }
       const line = {
-        data: dataName, config: c.name, ...(limit ? { limit } : {}), ...(process.env.SPLIT ? { split: process.env.SPLIT } : {}), preset: c.preset, model: c.model ?? {}, train: c.train ?? {}, shifted: c.shifted === true, ...(bank ? { features: bank } : {}), ...(c.coding ? { coding: c.coding } : {}),
+        data: dataName, config: c.name, ...(limit ? { limit } : {}), ...(process.env.SPLIT ? { split: process.env.SPLIT } : {}), preset: c.preset, model: c.model ?? {}, train: c.train ?? {}, shifted: c.shifted === true, ...(c.mirrored ? { mirrored: c.mirrored } : {}), ...(bank ? { features: bank } : {}), ...(c.coding ? { coding: c.coding } : {}),
         epoch: e, seeds, ...(firstSeed !== 1 ? { firstSeed } : {}), trainSamples: train.n, validationSamples: validation.n,
         validation: each, validationMean: each.reduce((a, b) => a + b, 0) / each.length, ensemble: accuracy(sum, held),
+        ...(special ? { specialist: { classes: specialClasses, trainSamples: special.n, validation: routed, ensemble: accuracy(route(sum, specialSum, held.outputs, specialClasses!), held) } } : {}),
+        ...(calibration ? { calibrated: { images: calibration.n, validation: calibrated, ensemble: accuracy(calibratedSum, held) } } : {}),
+        mirrorRead: { validation: mirrorEach, ensemble: accuracy(mirrorSum, held) },
         snapshots: { epochs: Math.min(e, snapshots), validation: snap, ensemble: accuracy(snapAll, held) },
         ...(averaged.length ? { averaged: { epochs: Math.min(e, averageOver!), validation: averaged, ensemble: accuracy(averagedSum, held) } } : {}),
         seconds: (performance.now() - t0) / 1000,
       };
       appendFileSync(out, `${JSON.stringify(line)}\n`);
       const pct = (v: number[]): string => v.map((x) => (100 * x).toFixed(2)).join('/');
-      console.log(`${c.name} epoch ${e}: validation ${pct(each)} % (ensemble of ${seeds}: ${(100 * line.ensemble).toFixed(2)} %; last ${line.snapshots.epochs} epochs ${pct(snap)} %, all ${(100 * line.snapshots.ensemble).toFixed(2)} %${averaged.length ? `; weights of last ${Math.min(e, averageOver!)} averaged ${pct(averaged)} %, ensemble ${(100 * line.averaged!.ensemble).toFixed(2)} %` : ''}), ${line.seconds.toFixed(0)} s`);
+      console.log(`${c.name} epoch ${e}: validation ${pct(each)} % (ensemble of ${seeds}: ${(100 * line.ensemble).toFixed(2)} %;${line.calibrated ? ` calibrated ${pct(calibrated)} %, ensemble ${(100 * line.calibrated.ensemble).toFixed(2)} %;` : ''}${line.specialist ? ` with specialists ${pct(routed)} %, ensemble ${(100 * line.specialist.ensemble).toFixed(2)} %;` : ''} with mirrors read ${pct(mirrorEach)} %, ensemble ${(100 * line.mirrorRead.ensemble).toFixed(2)} %; last ${line.snapshots.epochs} epochs ${pct(snap)} %, all ${(100 * line.snapshots.ensemble).toFixed(2)} %${averaged.length ? `; weights of last ${Math.min(e, averageOver!)} averaged ${pct(averaged)} %, ensemble ${(100 * line.averaged!.ensemble).toFixed(2)} %` : ''}), ${line.seconds.toFixed(0)} s`);
     }
   } finally {
-    for (const t of trainers) await t.close();
+    for (const t of [...trainers, ...specialists]) await t.close();
   }
 }

@@ -15,7 +15,7 @@ export type { WeightSet } from './engine/weights.js';
 export type { TraceEvent } from './parallel/trace.js';
 export { kanekoReplay, articleReplay, type ReplayResult } from './report/replay.js';
 export { sweep, type SweepResult } from './report/sweep.js';
-export { loadModel, saveModel, modelToSafetensors, modelFromSafetensors, type ModelFile } from './model-io.js';
+export { loadModel, saveModel, modelToSafetensors, modelFromSafetensors, type Calibration, type ModelFile } from './model-io.js';
 export { EdsimError } from './errors.js';
 export { readCheckpoint, writeCheckpoint, fingerprintData, type Checkpoint, type CheckpointOptions, type DataFingerprint, type EpochRecord } from './checkpoint.js';
 export { encodeSafetensors, decodeSafetensors, type SafetensorsFile, type Tensor, type TensorDtype } from './safetensors.js';

@@ -17,18 +17,35 @@ export const MODEL_FORMAT = 'edsim-model';
  * The newest format version this edsim writes and reads. Version 2 is written only for models whose
  * config changes what the network reads (a feature bank, an input coding): edsim before it reads
  * version 1 alone, so it refuses such a file in one line instead of silently reading pixels as they
- * are. Everything else is still written as version 1, which every edsim reads.
+ * are. Version 3 is written only for models that carry an output calibration (config.calibrate),
+ * which changes their answers, for the same reason. Everything else is still written as version 1,
+ * which every edsim reads.
  */
-export const MODEL_VERSION = 2;
+export const MODEL_VERSION = 3;
 
 /** Whether this edsim reads files of format version `v`. */
 function readsVersion(v: unknown): boolean {
   return Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MODEL_VERSION;
 }
 
-/** The format version a model file with this config is written as (see MODEL_VERSION). */
-export function modelVersion(c: ModelConfig): number {
-  return c.features !== undefined || c.inputPower !== undefined || c.inputScale !== undefined ? 2 : 1;
+/** The format version a model file is written as (see MODEL_VERSION). */
+export function modelVersion(m: Pick<ModelFile, 'config' | 'calibration'>): number {
+  const c = m.config;
+  return m.calibration ? 3 : c.features !== undefined || c.inputPower !== undefined || c.inputScale !== undefined ? 2 : 1;
+}
+
+/** Per output, the mean and standard deviation of the trained model's outputs over its calibration samples (ModelConfig.calibrate). */
+export interface Calibration {
+  /** Per output, the mean output. */
+  mean: Float64Array;
+  /** Per output, the standard deviation (> 0). */
+  sd: Float64Array;
+}
+
+/** Checks a calibration against a model's output count; `where` names the file in the message. */
+function checkCalibration(c: Calibration, outputs: number, where: string): void {
+  check(c.mean.length === outputs && c.sd.length === outputs, `${where}: the calibration has ${c.mean.length} means and ${c.sd.length} deviations; the model has ${outputs} outputs`);
+  check(c.mean.every(Number.isFinite) && c.sd.every((v) => Number.isFinite(v) && v > 0), `${where}: the calibration holds NaN, infinite or non-positive deviations`);
 }
 
 /** A saved model: what {@link saveModel} writes and {@link loadModel} reads. */
@@ -39,6 +56,8 @@ export interface ModelFile {
   weights: WeightSet;
   /** Class labels the outputs stand for (empty when the task has no classes). */
   classes: number[];
+  /** The output calibration measured at the end of training, where the config asks for one. */
+  calibration?: Calibration;
 }
 
 const enc = (a: Float64Array): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
@@ -55,8 +74,9 @@ function dec(s: unknown, n: number, what: string): Float64Array {
 
 export function serializeModel(m: ModelFile): string {
   return JSON.stringify({
-    format: MODEL_FORMAT, version: modelVersion(m.config), config: m.config, classes: m.classes,
+    format: MODEL_FORMAT, version: modelVersion(m), config: m.config, classes: m.classes,
     weights: m.weights.map((net) => net.map((l) => ({ w: enc(l.w), b: enc(l.b) }))),
+    ...(m.calibration ? { calibration: { mean: enc(m.calibration.mean), sd: enc(m.calibration.sd) } } : {}),
   });
 }
 
@@ -84,12 +104,13 @@ export const FORWARD_NOTE = 'Per net n (kaneko topology: one net per output; pai
   + 'With config.features (e.g. "gabor"), the input row is not the pixels but their features as metadata edsim.features describes (JSON of the bank): per orientation k (angle k * pi / orientations), '
   + 'even and odd kernels over dx, dy in [-radius, radius]: xr = dx cos + dy sin, yr = -dx sin + dy cos, env = exp(-(xr^2 + gamma^2 yr^2) / (2 sigma^2)), even = env cos(2 pi xr / lambda) minus its mean, odd = env sin(2 pi xr / lambda); '
   + 're and im = the square image convolved with each (same size, zeros outside), energy = min(1, sqrt(re^2 + im^2) / scale), the max of each pool x pool block (row-major blocks); features ordered orientation, block row, block column, then the pixels if raw. '
-  + 'With config.inputPower or config.inputScale (absent: 1), every value of that row v becomes inputScale * sign(v) * |v|^inputPower before anything reads it.';
+  + 'With config.inputPower or config.inputScale (absent: 1), every value of that row v becomes inputScale * sign(v) * |v|^inputPower before anything reads it. '
+  + 'With tensors calibration.mean and calibration.sd (config.calibrate), the answer is the argmax of (output - mean) / sd, not of the outputs.';
 
 /** The model as safetensors: a tensor per layer's weights and bias, in the model's precision; config and classes as JSON in the metadata. */
 export function modelToSafetensors(m: ModelFile, extra: [string, Tensor][] = [], metadata: Record<string, string> = {}): Buffer {
   return encodeSafetensors([...modelTensors(m), ...extra], {
-    format: MODEL_FORMAT, 'edsim.version': String(modelVersion(m.config)),
+    format: MODEL_FORMAT, 'edsim.version': String(modelVersion(m)),
     'edsim.config': JSON.stringify(m.config), 'edsim.classes': JSON.stringify(m.classes), 'edsim.forward': FORWARD_NOTE,
     ...(m.config.features ? { 'edsim.features': JSON.stringify(featureSpec(m.config.features)) } : {}), ...metadata,
   });
@@ -105,6 +126,10 @@ export function modelTensors(m: ModelFile): [string, Tensor][] {
     out.push([tensorName(n, k, 'weight'), { dtype: f32 ? 'F32' : 'F64', shape: [shape.nIn, shape.nOut], data: f32 ? Float32Array.from(l.w) : l.w }]);
     if (l.b.length > 0) out.push([tensorName(n, k, 'bias'), { dtype: f32 ? 'F32' : 'F64', shape: [shape.nOut], data: f32 ? Float32Array.from(l.b) : l.b }]);
   }));
+  // The calibration stays float64 in every precision: it is measured in float64 and is tiny.
+  if (m.calibration) {
+    for (const what of ['mean', 'sd'] as const) out.push([`calibration.${what}`, { dtype: 'F64', shape: [m.config.outputs], data: m.calibration[what] }]);
+  }
   return out;
 }
 
@@ -140,7 +165,16 @@ export function modelFromSafetensors(buf: Uint8Array, where: string): ModelFile 
     };
     return { w: get('weight', [l.nIn, l.nOut]), b: l.biasVector ? get('bias', [l.nOut]) : new Float64Array(0) };
   }));
-  return { config, weights, classes: classes as number[] };
+  const mean = tensors.get('calibration.mean');
+  const sd = tensors.get('calibration.sd');
+  check(!mean === !sd, `${where} has only one of the tensors calibration.mean and calibration.sd`);
+  let calibration: Calibration | undefined;
+  if (mean && sd) {
+    check(mean.dtype === 'F64' && sd.dtype === 'F64', `${where}: the calibration tensors must be F64`);
+    calibration = { mean: Float64Array.from(mean.data), sd: Float64Array.from(sd.data) };
+    checkCalibration(calibration, config.outputs, where);
+  }
+  return { config, weights, classes: classes as number[], ...(calibration ? { calibration } : {}) };
 }
 
 export function parseModel(text: string, where: string): ModelFile {
@@ -167,7 +201,12 @@ export function parseModel(text: string, where: string): ModelFile {
     }));
   });
   const classes = Array.isArray(o.classes) ? (o.classes as number[]) : [];
-  return { config, weights, classes };
+  const cal = o.calibration as { mean: unknown; sd: unknown } | undefined;
+  if (cal === undefined) return { config, weights, classes };
+  check(cal !== null && typeof cal === 'object', `model file ${where} is corrupt: calibration is not an object`);
+  const calibration = { mean: dec(cal.mean, config.outputs, 'calibration means'), sd: dec(cal.sd, config.outputs, 'calibration deviations') };
+  checkCalibration(calibration, config.outputs, `model file ${where}`);
+  return { config, weights, classes, calibration };
 }
 
 /** Reads an edsim JSON model or a safetensors model (told apart by the first bytes, not the name). */

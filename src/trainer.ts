@@ -8,7 +8,7 @@ import { featureCount, featureSpec, gaborFeatures } from './data/features.js';
 import { check, EdsimError } from './errors.js';
 import { type Executor, memberMeans, slotSerial, SerialExecutor, STRATEGIES, type StrategyName, type WorkerStats } from './engine/executor.js';
 import { allocateMemory, type Floats, type Layout, type Memory } from './engine/layout.js';
-import { loadModel, type ModelFile, saveModel } from './model-io.js';
+import { type Calibration, loadModel, type ModelFile, saveModel } from './model-io.js';
 import {
   type Checkpoint, type CheckpointOptions, type EpochRecord, fingerprintData, readCheckpoint, resumeMismatch, writeCheckpoint,
 } from './checkpoint.js';
@@ -89,7 +89,7 @@ export interface Evaluation {
   accuracy: number;
   /** Summed absolute error. */
   errSum: number;
-  /** Samples answered wrongly. */
+  /** Outputs off their targets by more than 0.5 (Kaneko's count; with one output, the samples answered wrongly). */
   wrong: number;
   /** Samples scored. */
   samples: number;
@@ -115,6 +115,8 @@ export class Trainer {
   private converged = false;
   /** Weights to build the network from instead of fresh ones (createTrainer's `init`). */
   initial: ModelFile | undefined;
+  /** The output calibration (model.calibrate): measured at the end of every fit, or loaded with a model. */
+  calibration: Calibration | undefined;
   private failed: Error | undefined;
   private readonly rng: Rng;
   private traceSpec: TraceSpec | undefined;
@@ -304,7 +306,39 @@ export class Trainer {
     }
     // Stopped: the last whole epoch is checkpointed, unless it already was.
     if (history.aborted && ckOpts && this.records.length > 0) save();
+    // Measured from the weights that stand, so a fit split in two calibrates as one longer fit does.
+    if (this.model!.calibrate && this.records.length > 0) this.calibrate(pixels);
     return history;
+  }
+
+  /**
+   * Measures the output calibration (see ModelConfig.calibrate) from the current weights: each
+   * output's mean and standard deviation over the first `count` samples of `pixels` (default: the
+   * model's `calibrate`), labels unused. fit calls it where the model asks; call it yourself to
+   * calibrate a model trained without it (evaluate and scores then use it).
+   */
+  calibrate(pixels: Pick<Dataset, 'x' | 'features' | 'outputs' | 'y'>, count = this.model?.calibrate ?? 0): Calibration {
+    check(this.model, 'the trainer has no model yet: call fit() or load() first');
+    check(Number.isInteger(count) && count >= 1, `calibrate needs a whole number of samples >= 1, got ${count}`);
+    check(this.model.outputs >= 2, 'calibrate needs two or more outputs (it standardises each output to compare them)');
+    const n = Math.min(count, pixels.x.length / pixels.features);
+    const first = { x: pixels.x.subarray(0, n * pixels.features), features: pixels.features, outputs: pixels.outputs, y: pixels.y.subarray(0, n * pixels.outputs) };
+    const o = this.predict(first);
+    const k = this.model.outputs;
+    const mean = new Float64Array(k);
+    const sd = new Float64Array(k);
+    for (let c = 0; c < k; c++) {
+      let m = 0;
+      for (let s = 0; s < n; s++) m += o[s * k + c]!;
+      m /= n;
+      let v = 0;
+      for (let s = 0; s < n; s++) v += (o[s * k + c]! - m) ** 2;
+      mean[c] = m;
+      // An output constant over every sample has no spread to compare: it keeps its raw scale.
+      sd[c] = Math.sqrt(v / n) || 1;
+    }
+    this.calibration = { mean, sd };
+    return this.calibration;
   }
 
   /**
@@ -326,7 +360,8 @@ export class Trainer {
   checkpoint(data: ReturnType<typeof fingerprintData>): Checkpoint {
     check(this.model && this.order, 'the trainer has no run to checkpoint: call fit() first');
     return {
-      model: this.modelFile(), train: this.train, strategy: this.strategy, workers: this.workers, data,
+      // No calibration: fit measures it anew at its end, from the weights that stand then.
+      model: { config: this.model, weights: this.weights(), classes: this.classes }, train: this.train, strategy: this.strategy, workers: this.workers, data,
       epochsDone: this.epochsDone, converged: this.converged, history: this.records, rng: this.rng.state,
       order: this.order, written: new Date().toISOString(),
     };
@@ -346,7 +381,30 @@ export class Trainer {
     check(data.features === this.model!.inputs && data.outputs === this.model!.outputs,
       `data has ${data.features} features and ${data.outputs} outputs, but the model expects ${this.model!.inputs} and ${this.model!.outputs}`);
     const t = await this.executor.evaluate(data);
-    return { accuracy: t.correct / t.samples, errSum: t.errSum, wrong: t.wrong, samples: t.samples };
+    if (!this.calibration || data.outputs < 2) return { accuracy: t.correct / t.samples, errSum: t.errSum, wrong: t.wrong, samples: t.samples };
+    // Calibrated: the answers are the argmax of the standardised outputs; errSum and wrong stay Kaneko's counts of the raw outputs.
+    const z = this.scores(pixels);
+    let correct = 0;
+    for (let s = 0; s < pixels.n; s++) {
+      let best = 0;
+      for (let c = 1; c < data.outputs; c++) if (z[s * data.outputs + c]! > z[s * data.outputs + best]!) best = c;
+      if (best === pixels.labels[s]) correct++;
+    }
+    return { accuracy: correct / t.samples, errSum: t.errSum, wrong: t.wrong, samples: t.samples };
+  }
+
+  /**
+   * What the model answers by: predict's outputs, standardised per output by the calibration where
+   * the model has one ((output - mean) / sd), else the outputs themselves. The answer for a sample is
+   * its largest score.
+   */
+  scores(pixels: Pick<Dataset, 'x' | 'features' | 'outputs' | 'y'>): Float64Array {
+    const o = this.predict(pixels);
+    const cal = this.calibration;
+    if (!cal) return o;
+    const k = this.model!.outputs;
+    for (let i = 0; i < o.length; i++) o[i] = (o[i]! - cal.mean[i % k]!) / cal.sd[i % k]!;
+    return o;
   }
 
   /**
@@ -383,7 +441,7 @@ export class Trainer {
 
   /** The model as {@link saveModel} writes it. */
   modelFile(): ModelFile {
-    return { config: this.model!, weights: this.weights(), classes: this.classes };
+    return { config: this.model!, weights: this.weights(), classes: this.classes, ...(this.calibration ? { calibration: this.calibration } : {}) };
   }
 
   /** Writes the model atomically (a name ending in .safetensors writes that format). */
@@ -405,7 +463,7 @@ export function resolveOptions(o: TrainerOptions = {}): { model: Omit<ModelConfi
   if (preset.alphaTogether && o.model?.alphaHidden !== undefined && o.model.alphaOutput === undefined) model.alphaOutput = o.model.alphaHidden;
   const train: TrainConfig = { ...preset.train, seed: 1, ...o.train };
   validateTrainConfig(train);
-  validateModelConfig({ ...model, inputs: 1, outputs: 1 }); // shape-free checks, before any data is read
+  validateModelConfig({ ...model, inputs: 1, outputs: 2 }); // shape-free checks, before any data is read (2 outputs: any the data may bring)
   model.kernels = resolveKernels(model.kernels, model.precision, true);
   // Asking for threads without a strategy picks a byte-identical one for the topology: independent
   // output nets side by side (kaneko topology); where layers are wide enough to share (4 cells per
@@ -456,6 +514,7 @@ export async function loadTrainer(path: string, o: Omit<TrainerOptions, 'model' 
   const trainer = new Trainer(config, { ...r.train, batch: o.train?.batch ?? 128 }, r.strategy, r.workers);
   await trainer.build(file.config.inputs, file.config.outputs, file.weights);
   trainer.classes = file.classes;
+  trainer.calibration = file.calibration;
   return trainer;
 }
 

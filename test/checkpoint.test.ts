@@ -138,6 +138,7 @@ const models: [string, TrainerOptions, Dataset][] = [
   ['paired f32, bias vector, relu hidden, sigmoid out', { preset: 'bench-wide', model: { hidden: [32, 16], bias: 'vector', activation: 'relu', outputActivation: 'sigmoid' }, train: { epochs: 1 } }, mnist01.train],
   ['kaneko topology f64 through the Gabor bank (the script computes the features from the pixels)', { preset: 'kaneko', model: { hidden: [4], features: 'gabor' }, train: { epochs: 1, stopErrSum: 0 } }, sliceDataset(mnist01.train, 0, 60)],
   ['kaneko topology f64 with an input coding (the script codes the pixels: 0.5 * v^0.5)', { preset: 'kaneko', model: { hidden: [4], inputPower: 0.5, inputScale: 0.5 }, train: { epochs: 1, stopErrSum: 0 } }, sliceDataset(mnist01.train, 0, 60)],
+  ['kaneko topology f64 with an output calibration (the script\'s scores standardise the outputs)', { preset: 'kaneko', model: { hidden: [6], calibrate: 8 }, train: { epochs: 30 } }, mirrorData(3)],
   ['columns f32, tanh', { preset: 'mnist10', model: { hidden: [8], topology: 'columns', activation: 'tanh', bias: 'none' }, train: { epochs: 2 } }, parityData(4)],
 ];
 for (const [name, o, data] of models) {
@@ -161,15 +162,16 @@ for (const [name, o, data] of models) {
     const rows = Math.min(data.n, 40);
     const x = data.x.subarray(0, rows * data.features);
     writeFileSync(join(dir, 'x.f64'), Float64Array.from(x));
-    const forward = (file: string): Float64Array => {
-      const p = spawnSync(py, [SCRIPT, 'forward', file, join(dir, 'x.f64'), String(data.features), join(dir, 'y.f64')], { encoding: 'utf8' });
+    const forward = (file: string, mode = 'forward'): Float64Array => {
+      const p = spawnSync(py, [SCRIPT, mode, file, join(dir, 'x.f64'), String(data.features), join(dir, 'y.f64')], { encoding: 'utf8' });
       assert.is(p.status, 0, p.stderr);
       const b = readFileSync(join(dir, 'y.f64'));
       return Float64Array.from(new Float64Array(b.buffer, b.byteOffset, b.length / 8));
     };
-    const edsimOut = async (file: string): Promise<Float64Array> => {
+    const edsimOut = async (file: string, mode = 'forward'): Promise<Float64Array> => {
       const l = await loadTrainer(file);
-      const out = l.predict({ x: Float64Array.from(x), features: data.features, outputs: data.outputs, y: new Float64Array(0) });
+      const rowsOf = { x: Float64Array.from(x), features: data.features, outputs: data.outputs, y: new Float64Array(0) };
+      const out = mode === 'scores' ? l.scores(rowsOf) : l.predict(rowsOf);
       await l.close();
       return out;
     };
@@ -183,6 +185,11 @@ for (const [name, o, data] of models) {
     const ours = await edsimOut(model);
     check(forward(join(dir, 'm.safetensors')), ours, 'exported, run in NumPy');
     check(await edsimOut(join(dir, 'm.safetensors')), ours, 'the safetensors file loaded back');
+    if (o.model?.calibrate) {
+      const scores = await edsimOut(model, 'scores');
+      assert.ok(scores.some((v, i) => Math.abs(v - ours[i]!) > 0.1), 'the calibration changes the scores');
+      check(forward(join(dir, 'm.safetensors'), 'scores'), scores, 'scores, run in NumPy');
+    }
     // Python writes the model again (float64 tensors, scaled by 0.5); edsim imports it and agrees.
     const p = spawnSync(py, [SCRIPT, 'write', join(dir, 'm.safetensors'), join(dir, 'py.safetensors'), '0.5'], { encoding: 'utf8' });
     assert.is(p.status, 0, p.stderr);

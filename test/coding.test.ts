@@ -89,8 +89,8 @@ test('a model that reads features or a coding is written as format version 2 (ed
     const st = modelToSafetensors(t.modelFile());
     assert.equal(modelFromSafetensors(st, 'x').config, t.model, 'safetensors read back');
     if (extra === SQRT) {
-      assert.throws(() => parseModel(text.replace('"version":2', '"version":3'), 'm.edsim'), /model file m\.edsim has format version 3; this edsim reads versions 1 to 2/);
-      assert.throws(() => modelFromSafetensors(modelToSafetensors(t.modelFile(), [], { 'edsim.version': '3' }), 'm.safetensors'), /m\.safetensors has edsim.version 3; this edsim reads versions 1 to 2/);
+      assert.throws(() => parseModel(text.replace('"version":2', '"version":4'), 'm.edsim'), /model file m\.edsim has format version 4; this edsim reads versions 1 to 3/);
+      assert.throws(() => modelFromSafetensors(modelToSafetensors(t.modelFile(), [], { 'edsim.version': '4' }), 'm.safetensors'), /m\.safetensors has edsim.version 4; this edsim reads versions 1 to 3/);
     }
     await t.close();
   }

@@ -197,6 +197,8 @@ async function trainCommand(a: TrainArgs): Promise<void> {
     log(`edsim: stopped after ${history.epochs.length} complete epoch(s)${saved ? `; saved them to ${a.save}` : ''}${ck}`);
     process.exit(130);
   }
+  const calibrated = trainer.calibration ? Math.min(trainer.model!.calibrate!, data.train.n) : null;
+  if (calibrated) log(`edsim: outputs calibrated on the first ${calibrated} training samples: answers compare (output - mean) / sd`);
   if (a.save !== undefined) await trainer.save(a.save);
   // The trace covers training only: taken before evaluation adds its own spans.
   const trace = a.trace !== undefined ? trainer.trace() : undefined;
@@ -216,7 +218,7 @@ async function trainCommand(a: TrainArgs): Promise<void> {
     epochs: history.epochs.length, converged: history.converged, testAccuracy: test.accuracy, trainAccuracy: train.accuracy,
     testErrSum: test.errSum, finalErrSum: history.epochs.at(-1)?.errSum ?? NaN,
     secondsPerEpoch: secs.median, samplesPerSecond: sps.median, trainSamples: data.train.n, testSamples: data.test.n,
-    saved: a.save ?? null,
+    calibrated, saved: a.save ?? null,
   };
   if (a.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else process.stdout.write(`test accuracy ${pct(test.accuracy)} (${test.samples} samples), train ${pct(train.accuracy)}, ${result.epochs} epochs, ${secs.median.toFixed(3)} s/epoch (median)\n`);

@@ -228,22 +228,6 @@ function route(g: Float64Array, h: Float64Array, outputs: number, classes: numbe
   return r;
 }
 
-/** Every column of `o` standardised by that column's mean and standard deviation in `ref` (same width). */
-function standardised(o: Float64Array, ref: Float64Array, outputs: number): Float64Array {
-  const n = ref.length / outputs;
-  const z = new Float64Array(o.length);
-  for (let k = 0; k < outputs; k++) {
-    let m = 0;
-    for (let s = 0; s < n; s++) m += ref[s * outputs + k]!;
-    m /= n;
-    let v = 0;
-    for (let s = 0; s < n; s++) v += (ref[s * outputs + k]! - m) ** 2;
-    const sd = Math.sqrt(v / n) || 1;
-    for (let s = 0; s < o.length / outputs; s++) z[s * outputs + k] = (o[s * outputs + k]! - m) / sd;
-  }
-  return z;
-}
-
 /** The share of rows whose largest output is the labelled class. */
 function accuracy(out: Float64Array, d: Dataset): number {
   let right = 0;
@@ -314,7 +298,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
   const model = { inputPower: undefined, inputScale: undefined, calibrate: undefined, ...c.model };
   for (let s = firstSeed; s < firstSeed + seeds; s++) trainers.push(await createTrainer({ preset: c.preset, model, train: { ...c.train, seed: s }, workers }));
   const special = specialClasses && subset(train, specialClasses);
-  const calibration = calibrateOn === undefined ? undefined : sliceDataset(train, 0, Math.min(calibrateOn, train.n));
+  const calibration = calibrateOn === undefined ? undefined : Math.min(calibrateOn, train.n);
   const specialists: Trainer[] = [];
   if (special) for (let s = firstSeed; s < firstSeed + seeds; s++) specialists.push(await createTrainer({ preset: c.preset, model, train: { ...c.train, seed: s }, workers }));
   const t0 = performance.now();
@@ -343,7 +327,9 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
         each.push(accuracy(o, held));
         for (let k = 0; k < sum.length; k++) sum[k]! += o[k]!;
         if (calibration) {
-          const z = standardised(o, t.predict(calibration), held.outputs);
+          // The library's own calibration (Trainer.calibrate, what --calibrate measures after a fit); predict stays raw.
+          t.calibrate(train, calibration);
+          const z = t.scores(held);
           calibrated.push(accuracy(z, held));
           for (let k = 0; k < z.length; k++) calibratedSum[k]! += z[k]!;
         }
@@ -382,7 +368,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
         epoch: e, seeds, ...(firstSeed !== 1 ? { firstSeed } : {}), trainSamples: train.n, validationSamples: validation.n,
         validation: each, validationMean: each.reduce((a, b) => a + b, 0) / each.length, ensemble: accuracy(sum, held),
         ...(special ? { specialist: { classes: specialClasses, trainSamples: special.n, validation: routed, ensemble: accuracy(route(sum, specialSum, held.outputs, specialClasses!), held) } } : {}),
-        ...(calibration ? { calibrated: { images: calibration.n, validation: calibrated, ensemble: accuracy(calibratedSum, held) } } : {}),
+        ...(calibration ? { calibrated: { images: calibration, validation: calibrated, ensemble: accuracy(calibratedSum, held) } } : {}),
         mirrorRead: { validation: mirrorEach, ensemble: accuracy(mirrorSum, held) },
         snapshots: { epochs: Math.min(e, snapshots), validation: snap, ensemble: accuracy(snapAll, held) },
         ...(averaged.length ? { averaged: { epochs: Math.min(e, averageOver!), validation: averaged, ensemble: accuracy(averagedSum, held) } } : {}),

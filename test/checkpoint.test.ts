@@ -159,6 +159,7 @@ for (const [name, o, data] of models) {
     let r = runCli(['export', model, join(dir, 'm.safetensors')]);
     assert.is(r.code, 0, r.stderr);
     assert.match(r.stdout, /m\.safetensors: safetensors, \d+ tensors/);
+    assert.is(/calibrated outputs/.test(r.stdout), Boolean(o.model?.calibrate), 'export says whether the outputs are calibrated');
     const rows = Math.min(data.n, 40);
     const x = data.x.subarray(0, rows * data.features);
     writeFileSync(join(dir, 'x.f64'), Float64Array.from(x));

@@ -240,7 +240,7 @@ async function convertModel(from: string, to: string, format: 'json' | 'safetens
   const { loadModel, modelTensors, saveModel } = await import('../model-io.js');
   const m = loadModel(from);
   saveModel(to, m, format);
-  process.stdout.write(`${to}: ${format === 'safetensors' ? 'safetensors' : 'edsim model'}, ${modelTensors(m).length} tensors (${m.config.precision}), ${m.weights.length} net(s)\n`);
+  process.stdout.write(`${to}: ${format === 'safetensors' ? 'safetensors' : 'edsim model'}, ${modelTensors(m).length} tensors (${m.config.precision}), ${m.weights.length} net(s)${m.calibration ? ', calibrated outputs' : ''}\n`);
 }
 
 function parseSeeds(spec: string): number[] {

@@ -136,6 +136,11 @@ test('scale skips strategies that do not apply, and rejects bad lists', withTime
   const path = runCli(['scale', '--data', 'xor', '--out', join(dir, 'nope', 'x.csv')]);
   assert.is(path.code, 2);
   assert.match(path.stderr, /does not exist/);
+  // Found by the fuzzer: an empty trace prefix used to write "-kaneko-serial-x1.json" in the working directory.
+  const trace = runCli(['scale', '--data', 'xor', '--strategies', 'serial', '--workers', '1', '--repeats', '1', '--out', join(dir, 'empty-trace.csv'), '--trace', '']);
+  assert.is(trace.code, 2);
+  assert.match(trace.stderr, /^edsim: --trace needs a file prefix, got an empty one/);
+  assert.not.ok(existsSync(join(dir, 'empty-trace.csv')), 'nothing written');
 }));
 
 function interrupt(args: string[], ready: (stderr: string) => boolean): Promise<{ code: number | null; stderr: string }> {

@@ -6,6 +6,7 @@ import cliProgress from 'cli-progress';
 import { type NetworkArgs, parseNameList, parseWorkerList, toTrainerOptions, dataOptions } from './cli-options.js';
 import { loadDataset } from '../data/data.js';
 import { STRATEGIES } from '../engine/executor.js';
+import { check } from '../errors.js';
 import { checkWritable } from '../files.js';
 import { PRESETS } from '../options.js';
 import { type CsvRow, CsvWriter, formatTable, provenance, renderSvg, summarizeRows } from '../report/report.js';
@@ -75,6 +76,8 @@ export async function scaleCommand(a: ScaleArgs, signal: AbortSignal): Promise<n
   const presetNames = a.presets !== undefined ? parseNameList(a.presets, PRESETS, 'presets') : [a.preset];
   const predict = a.predict !== undefined ? parseWorkerList(a.predict, 'predict') : [];
   if (a.queue !== undefined) parseQueueUrl(a.queue);
+  // An empty prefix would write files named "-<preset>-...": refused, as train refuses an empty --trace.
+  check(a.trace === undefined || a.trace.trim() !== '', '--trace needs a file prefix, got an empty one (e.g. --trace results/trace)');
   const out = a.out ?? defaultCsvPath();
   if (a.out === undefined && !existsSync(dirname(out))) mkdirSync(dirname(out), { recursive: true });
   checkWritable(out, '--out');

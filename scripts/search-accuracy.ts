@@ -19,8 +19,8 @@
  * AVERAGE=K, `averaged`, the network read with its weights averaged over its last K epochs' ends
  * (summed in float64; training goes on from its own weights). Both stay ED: no gradient anywhere,
  * and every averaged weight keeps the sign its cells fix.
- * Every configuration is also read on the validation images mirrored left to right, each network's
- * outputs for an image and its mirror summed (`mirrorRead`); `mirrored` configurations train on
+ * MIRROR_READ=1 also reads every configuration on the validation images mirrored left to right, each
+ * network's outputs for an image and its mirror summed (`mirrorRead`); `mirrored` configurations train on
  * each fit image and its mirror.
  * SPECIALIST='0,2,4,6' also trains, per seed, a second set of networks (the same configuration) on
  * the fit images of those classes only, and reads `specialist`: where a seed's networks answer one
@@ -253,6 +253,7 @@ const snapshots = Number(process.env.SNAPSHOTS ?? 3);
 const averageOver = process.env.AVERAGE ? Number(process.env.AVERAGE) : undefined;
 const specialClasses = process.env.SPECIALIST?.split(',').map(Number);
 const calibrateOn = process.env.CALIBRATE ? Number(process.env.CALIBRATE) : undefined;
+const mirrorRead = process.env.MIRROR_READ === '1';
 const loaded = await loadDataset(dataName, {});
 /**
  * SPLIT=per-class holds out the last HOLDOUT of every class and interleaves the rest class by class,
@@ -278,18 +279,18 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
   let train = c.shifted ? (shifted ??= withShifts(fit, side)) : fit;
   if (c.mirrored) train = withMirrors(train, side, c.mirrored);
   let held = validation;
-  // Every configuration is also read on the mirrored validation images, outputs summed with the plain ones' (`mirrorRead`).
-  let heldMirror = mirror(validation, side);
+  // MIRROR_READ=1: also read on the mirrored validation images, outputs summed with the plain ones' (`mirrorRead`).
+  let heldMirror = mirrorRead ? mirror(validation, side) : undefined;
   const bank = c.features && { ...GABOR, ...c.features };
   if (bank) {
     train = withFeatures(train, bank);
     held = withFeatures(validation, bank);
-    heldMirror = withFeatures(heldMirror, bank);
+    if (heldMirror) heldMirror = withFeatures(heldMirror, bank);
   }
   if (c.coding) {
     train = coded(train, c.coding);
     held = coded(held, c.coding);
-    heldMirror = coded(heldMirror, c.coding);
+    if (heldMirror) heldMirror = coded(heldMirror, c.coding);
   }
   const trainers: Trainer[] = [];
   // The preset's own input coding is off (fashion10 reads 0.5 sqrt(v) since the fq-* screens): a
@@ -339,10 +340,12 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
           routed.push(accuracy(route(o, h, held.outputs, specialClasses!), held));
           for (let k = 0; k < h.length; k++) specialSum[k]! += h[k]!;
         }
-        const om = t.predict(heldMirror);
-        for (let k = 0; k < om.length; k++) om[k]! += o[k]!;
-        mirrorEach.push(accuracy(om, held));
-        for (let k = 0; k < om.length; k++) mirrorSum[k]! += om[k]!;
+        if (heldMirror) {
+          const om = t.predict(heldMirror);
+          for (let k = 0; k < om.length; k++) om[k]! += o[k]!;
+          mirrorEach.push(accuracy(om, held));
+          for (let k = 0; k < om.length; k++) mirrorSum[k]! += om[k]!;
+        }
         past[i]!.push(o);
         if (past[i]!.length > snapshots) past[i]!.shift();
         const snapSum = new Float64Array(o.length);
@@ -369,14 +372,14 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
         validation: each, validationMean: each.reduce((a, b) => a + b, 0) / each.length, ensemble: accuracy(sum, held),
         ...(special ? { specialist: { classes: specialClasses, trainSamples: special.n, validation: routed, ensemble: accuracy(route(sum, specialSum, held.outputs, specialClasses!), held) } } : {}),
         ...(calibration ? { calibrated: { images: calibration, validation: calibrated, ensemble: accuracy(calibratedSum, held) } } : {}),
-        mirrorRead: { validation: mirrorEach, ensemble: accuracy(mirrorSum, held) },
+        ...(heldMirror ? { mirrorRead: { validation: mirrorEach, ensemble: accuracy(mirrorSum, held) } } : {}),
         snapshots: { epochs: Math.min(e, snapshots), validation: snap, ensemble: accuracy(snapAll, held) },
         ...(averaged.length ? { averaged: { epochs: Math.min(e, averageOver!), validation: averaged, ensemble: accuracy(averagedSum, held) } } : {}),
         seconds: (performance.now() - t0) / 1000,
       };
       appendFileSync(out, `${JSON.stringify(line)}\n`);
       const pct = (v: number[]): string => v.map((x) => (100 * x).toFixed(2)).join('/');
-      console.log(`${c.name} epoch ${e}: validation ${pct(each)} % (ensemble of ${seeds}: ${(100 * line.ensemble).toFixed(2)} %;${line.calibrated ? ` calibrated ${pct(calibrated)} %, ensemble ${(100 * line.calibrated.ensemble).toFixed(2)} %;` : ''}${line.specialist ? ` with specialists ${pct(routed)} %, ensemble ${(100 * line.specialist.ensemble).toFixed(2)} %;` : ''} with mirrors read ${pct(mirrorEach)} %, ensemble ${(100 * line.mirrorRead.ensemble).toFixed(2)} %; last ${line.snapshots.epochs} epochs ${pct(snap)} %, all ${(100 * line.snapshots.ensemble).toFixed(2)} %${averaged.length ? `; weights of last ${Math.min(e, averageOver!)} averaged ${pct(averaged)} %, ensemble ${(100 * line.averaged!.ensemble).toFixed(2)} %` : ''}), ${line.seconds.toFixed(0)} s`);
+      console.log(`${c.name} epoch ${e}: validation ${pct(each)} % (ensemble of ${seeds}: ${(100 * line.ensemble).toFixed(2)} %;${line.calibrated ? ` calibrated ${pct(calibrated)} %, ensemble ${(100 * line.calibrated.ensemble).toFixed(2)} %;` : ''}${line.specialist ? ` with specialists ${pct(routed)} %, ensemble ${(100 * line.specialist.ensemble).toFixed(2)} %;` : ''}${line.mirrorRead ? ` with mirrors read ${pct(mirrorEach)} %, ensemble ${(100 * line.mirrorRead.ensemble).toFixed(2)} %;` : ''} last ${line.snapshots.epochs} epochs ${pct(snap)} %, all ${(100 * line.snapshots.ensemble).toFixed(2)} %${averaged.length ? `; weights of last ${Math.min(e, averageOver!)} averaged ${pct(averaged)} %, ensemble ${(100 * line.averaged!.ensemble).toFixed(2)} %` : ''}), ${line.seconds.toFixed(0)} s`);
     }
   } finally {
     for (const t of [...trainers, ...specialists]) await t.close();

@@ -380,17 +380,9 @@ export class Trainer {
     const data = this.seen(pixels);
     check(data.features === this.model!.inputs && data.outputs === this.model!.outputs,
       `data has ${data.features} features and ${data.outputs} outputs, but the model expects ${this.model!.inputs} and ${this.model!.outputs}`);
-    const t = await this.executor.evaluate(data);
-    if (!this.calibration || data.outputs < 2) return { accuracy: t.correct / t.samples, errSum: t.errSum, wrong: t.wrong, samples: t.samples };
-    // Calibrated: the answers are the argmax of the standardised outputs; errSum and wrong stay Kaneko's counts of the raw outputs.
-    const z = this.scores(pixels);
-    let correct = 0;
-    for (let s = 0; s < pixels.n; s++) {
-      let best = 0;
-      for (let c = 1; c < data.outputs; c++) if (z[s * data.outputs + c]! > z[s * data.outputs + best]!) best = c;
-      if (best === pixels.labels[s]) correct++;
-    }
-    return { accuracy: correct / t.samples, errSum: t.errSum, wrong: t.wrong, samples: t.samples };
+    // Calibrated: the strategy's own pass answers by the standardised outputs (scores); errSum and wrong stay Kaneko's counts of the raw outputs.
+    const t = await this.executor.evaluate(data, data.outputs >= 2 ? this.calibration : undefined);
+    return { accuracy: t.correct / t.samples, errSum: t.errSum, wrong: t.wrong, samples: t.samples };
   }
 
   /**

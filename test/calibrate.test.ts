@@ -79,6 +79,29 @@ test('two fits calibrate as one longer fit; output x2 and cells x2 write the ser
   await expectSerialModel(O, small, [{ strategy: 'output', workers: 2 }, { strategy: 'cells', workers: 2 }]);
 }));
 
+test('every strategy answers by the calibration in its own evaluation pass, as scores() does (layer x2 on its evaluation pool too)', withTimeout(90000, async () => {
+  // Offsets that move answers: the calibrated accuracy differs from the raw one, so a pass that ignores it fails.
+  const cal = { mean: Float64Array.of(0, 0.08, -0.05), sd: Float64Array.of(1, 0.7, 1.4) };
+  const big = sliceDataset(mnist.train, 0, 300);
+  for (const p of [{}, { strategy: 'output', workers: 2 }, { strategy: 'cells', workers: 2 }, { strategy: 'layer', workers: 2 }, { strategy: 'pipeline', workers: 2 }, { strategy: 'samples', workers: 2 }] as Partial<TrainerOptions>[]) {
+    const t = await createTrainer({ ...O, ...p, model: { hidden: [8] }, train: { epochs: 1, batch: 16 } });
+    try {
+      await t.fit(small);
+      const raw = await t.evaluate(big);
+      t.calibration = cal;
+      const e = await t.evaluate(big);
+      const want = argmaxAccuracy(t.scores(big), big);
+      assert.is(e.accuracy, want, `${p.strategy ?? 'serial'}: evaluate answers as scores`);
+      assert.is.not(e.accuracy, raw.accuracy, `${p.strategy ?? 'serial'}: this calibration moves answers`);
+      assert.equal([e.errSum, e.wrong, e.samples], [raw.errSum, raw.wrong, raw.samples], 'errSum and wrong stay the raw outputs\'');
+      // The training data itself (output evaluates it in its workers' own pass).
+      assert.is((await t.evaluate(small)).accuracy, argmaxAccuracy(t.scores(small), small), `${p.strategy ?? 'serial'} on the training data`);
+    } finally {
+      await t.close();
+    }
+  }
+}));
+
 test('files: version 3 with the calibration (JSON and safetensors), read back exactly; a corrupt calibration is one line', withTimeout(60000, async () => {
   const t = await createTrainer(O);
   await t.fit(small);

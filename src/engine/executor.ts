@@ -10,6 +10,7 @@ import type { ModelConfig } from '../options.js';
 import type { StatsView } from '../parallel/protocol.js';
 import type { TraceRecorder } from '../parallel/trace.js';
 import type { CellRange } from '../parallel/partition.js';
+import type { Calibration } from '../model-io.js';
 
 /** How the work of a batch is spread over threads: see docs/parallel.md. */
 export type StrategyName = 'serial' | 'layer' | 'pipeline' | 'output' | 'cells' | 'samples';
@@ -42,8 +43,11 @@ export interface Executor {
   readonly name: StrategyName;
   /** One pass over `order`, in mini-batches of `batch`, training as it goes. */
   trainEpoch(data: Samples & { labels: Int32Array }, order: Int32Array, batch: number, hook?: BatchHook, signal?: AbortSignal): Promise<EpochTally>;
-  /** Forward passes only; returns the tally of the outputs against the targets. */
-  evaluate(data: Samples & { labels: Int32Array }): Promise<EpochTally>;
+  /**
+   * Forward passes only; returns the tally of the outputs against the targets. With a calibration,
+   * a sample's answer is its largest (output - mean) / sd (errSum and wrong stay the raw outputs').
+   */
+  evaluate(data: Samples & { labels: Int32Array }, cal?: Calibration): Promise<EpochTally>;
   /** Busy and waiting time per thread since the last call. */
   takeStats(): WorkerStats[];
   /** The share of the running epoch done so far (0 between epochs; absent where it is not known until the end). */
@@ -109,9 +113,10 @@ export function memberMeans(v: Float64Array, n: number, members: number): Float6
  * Adds rows of outputs and errors to the tally: summed |error| and outputs off by more than 0.5
  * (Kaneko's counts), and correct samples (one output: rounds to the target; several outputs with
  * classes: argmax is the label; otherwise every output within 0.5). Row b is sample order[start + b].
- * An ensemble's rows (`members` > 1) are scored by their members' mean outputs and errors.
+ * An ensemble's rows (`members` > 1) are scored by their members' mean outputs and errors. With a
+ * calibration `cal`, the argmax is over (output - mean) / sd (Trainer.scores); errSum and wrong are not.
  */
-export function tallyRows(out: Float64Array, err: Float64Array, count: number, total: number, labels: Int32Array, order: Int32Array, start: number, t: EpochTally, members = 1): void {
+export function tallyRows(out: Float64Array, err: Float64Array, count: number, total: number, labels: Int32Array, order: Int32Array, start: number, t: EpochTally, members = 1, cal?: Calibration): void {
   const width = total / members;
   for (let b = 0; b < count; b++) {
     let allOk = true;
@@ -124,7 +129,8 @@ export function tallyRows(out: Float64Array, err: Float64Array, count: number, t
         t.wrong++;
         allOk = false;
       }
-      const v = memberMean(out, b * total + c, width, members);
+      const m = memberMean(out, b * total + c, width, members);
+      const v = cal ? (m - cal.mean[c]!) / cal.sd[c]! : m;
       if (v > bestV) {
         bestV = v;
         best = c;
@@ -148,9 +154,9 @@ export class BatchRows {
     this.out = new Float64Array(layout.batch * this.total);
     this.err = new Float64Array(layout.batch * this.total);
   }
-  tally(f: Floats, nets: NetLayout[], count: number, labels: Int32Array, order: Int32Array, start: number, t: EpochTally): void {
+  tally(f: Floats, nets: NetLayout[], count: number, labels: Int32Array, order: Int32Array, start: number, t: EpochTally, cal?: Calibration): void {
     gatherBatch(f, nets, count, this.out, this.err, this.total);
-    tallyRows(this.out, this.err, count, this.total, labels, order, start, t, this.members);
+    tallyRows(this.out, this.err, count, this.total, labels, order, start, t, this.members, cal);
   }
 }
 
@@ -233,7 +239,7 @@ export class SerialExecutor implements Executor {
    * Several independent nets and no per-batch hook: each net makes its whole pass in turn, so its
    * weights stay in cache (the same arithmetic as batch by batch: the nets share nothing).
    */
-  private async runByNet(data: Samples & { labels: Int32Array }, order: Int32Array, train: boolean, signal?: AbortSignal): Promise<EpochTally> {
+  private async runByNet(data: Samples & { labels: Int32Array }, order: Int32Array, train: boolean, signal?: AbortSignal, cal?: Calibration): Promise<EpochTally> {
     const t0 = performance.now();
     const n = order.length;
     const total = this.rows.total;
@@ -247,13 +253,13 @@ export class SerialExecutor implements Executor {
       if (signal?.aborted) return tally; // incomplete: the trainer rolls the epoch back
       runNets(this.k, this.mem.f, this.layout, k, k + 1, data, order, n, train, c.u0, c.u1, c.rule === 'kaneko', this.epochRows.out, this.epochRows.err, total);
     }
-    tallyRows(this.epochRows.out, this.epochRows.err, n, total, data.labels, order, 0, tally, this.layout.members);
+    tallyRows(this.epochRows.out, this.epochRows.err, n, total, data.labels, order, 0, tally, this.layout.members, cal);
     this.busy += performance.now() - t0;
     return tally;
   }
 
-  private async run(data: Samples & { labels: Int32Array }, order: Int32Array, batch: number, train: boolean, hook?: BatchHook, signal?: AbortSignal): Promise<EpochTally> {
-    if (this.layout.nets.length > 1 && !hook && batch === this.layout.batch) return this.runByNet(data, order, train, signal);
+  private async run(data: Samples & { labels: Int32Array }, order: Int32Array, batch: number, train: boolean, hook?: BatchHook, signal?: AbortSignal, cal?: Calibration): Promise<EpochTally> {
+    if (this.layout.nets.length > 1 && !hook && batch === this.layout.batch) return this.runByNet(data, order, train, signal, cal);
     const t0 = performance.now();
     const tally = emptyTally();
     const breathe = yielder();
@@ -262,7 +268,7 @@ export class SerialExecutor implements Executor {
       if (signal?.aborted) break;
       const count = Math.min(batch, order.length - start);
       this.pass(data, order, start, count, train);
-      this.rows.tally(this.mem.f, this.layout.nets, count, data.labels, order, start, tally);
+      this.rows.tally(this.mem.f, this.layout.nets, count, data.labels, order, start, tally, cal);
       hook?.(start, count);
       this.done = (start + count) / order.length;
     }
@@ -274,8 +280,8 @@ export class SerialExecutor implements Executor {
     return this.run(data, order, batch, true, hook, signal);
   }
 
-  async evaluate(data: Samples & { labels: Int32Array }): Promise<EpochTally> {
-    return this.run(data, identityOrder(data.y.length / data.outputs), this.layout.batch, false);
+  async evaluate(data: Samples & { labels: Int32Array }, cal?: Calibration): Promise<EpochTally> {
+    return this.run(data, identityOrder(data.y.length / data.outputs), this.layout.batch, false, undefined, undefined, cal);
   }
 
   /** Forward passes only; every sample's outputs, row-major (every net's outputs side by side: an ensemble's members one after another). */

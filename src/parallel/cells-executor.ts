@@ -11,6 +11,7 @@ import type { Crew } from './crew.js';
 import { stageBatch, type Samples } from '../engine/engine.js';
 import { check, EdsimError } from '../errors.js';
 import { BatchRows, type BatchHook, emptyTally, type EpochTally, type Executor, identityOrder, type StrategyName, takeGroupStats, type WorkerStats, yielder } from '../engine/executor.js';
+import type { Calibration } from '../model-io.js';
 import type { Layout, Memory } from '../engine/layout.js';
 import { forwardSegment, updateSegment } from '../engine/layer-group.js';
 import type { ModelConfig } from '../options.js';
@@ -69,7 +70,7 @@ export class CellsExecutor implements Executor {
     }
   }
 
-  private async stream(data: Labeled, order: Int32Array, batch: number, train: boolean, hook?: BatchHook, signal?: AbortSignal): Promise<EpochTally> {
+  private async stream(data: Labeled, order: Int32Array, batch: number, train: boolean, hook?: BatchHook, signal?: AbortSignal, cal?: Calibration): Promise<EpochTally> {
     const { f, ctrl } = this.mem;
     const H = this.hidden;
     const S = this.layout.slots.length;
@@ -134,7 +135,7 @@ export class CellsExecutor implements Executor {
       // With two slots the next batch goes in now, so the others start it as soon as they have updated.
       if (!lastBatch && S > 1) await stage(i + 1, t + 1);
       t0 = performance.now();
-      this.rows.tally(f, nets, count, data.labels, order, start, tally);
+      this.rows.tally(f, nets, count, data.labels, order, start, tally, cal);
       hook?.(start, count);
       this.done = (start + count) / order.length;
       if (train) {
@@ -162,8 +163,8 @@ export class CellsExecutor implements Executor {
   }
 
   /** Forward passes only, sliced the same way (per sample the same results as serial). */
-  evaluate(data: Labeled): Promise<EpochTally> {
-    return this.stream(data, identityOrder(data.y.length / data.outputs), this.layout.batch, false);
+  evaluate(data: Labeled, cal?: Calibration): Promise<EpochTally> {
+    return this.stream(data, identityOrder(data.y.length / data.outputs), this.layout.batch, false, undefined, undefined, cal);
   }
 
   progress(): number {

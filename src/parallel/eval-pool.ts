@@ -8,6 +8,7 @@ import type { Samples } from '../engine/engine.js';
 import { emptyTally, type EpochTally } from '../engine/executor.js';
 import type { Layout, Memory } from '../engine/layout.js';
 import type { ModelConfig } from '../options.js';
+import type { Calibration } from '../model-io.js';
 
 /** One evaluation job (structured-clonable; the memory and data buffers are shared, not copied). */
 export interface EvalTask {
@@ -23,6 +24,8 @@ export interface EvalTask {
   end: number;
   /** The activation slot this slice runs on. */
   slot: number;
+  /** Answers compare calibrated outputs (Executor.evaluate). */
+  cal?: Calibration;
 }
 
 interface SharedSamples {
@@ -55,13 +58,13 @@ export class EvalPool {
   }
 
   /** Splits the data into one slice per thread and sums the slices' tallies. */
-  async evaluate(mem: Memory, layout: Layout, config: ModelConfig, data: Samples & { labels: Int32Array }): Promise<EpochTally> {
+  async evaluate(mem: Memory, layout: Layout, config: ModelConfig, data: Samples & { labels: Int32Array }, cal?: Calibration): Promise<EpochTally> {
     const s = this.share(data);
     const n = data.labels.length;
     const per = Math.ceil(n / Math.min(this.threads, layout.slots.length));
     const jobs: Promise<EpochTally>[] = [];
     for (let start = 0, slot = 0; start < n; start += per, slot++) {
-      jobs.push(this.pool.run({ memory: mem.wasm, layout, config, ...s, features: data.features, outputs: data.outputs, start, end: Math.min(n, start + per), slot }));
+      jobs.push(this.pool.run({ memory: mem.wasm, layout, config, ...s, features: data.features, outputs: data.outputs, start, end: Math.min(n, start + per), slot, ...(cal ? { cal } : {}) }));
     }
     const total = emptyTally();
     for (const t of await Promise.all(jobs)) {

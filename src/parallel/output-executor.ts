@@ -5,6 +5,7 @@ import type { Crew } from './crew.js';
 import type { Samples } from '../engine/engine.js';
 import { check } from '../errors.js';
 import { type BatchHook, emptyTally, groupName, takeGroupStats, type EpochTally, type Executor, identityOrder, slotSerial, type StrategyName, tallyRows, type WorkerStats } from '../engine/executor.js';
+import type { Calibration } from '../model-io.js';
 import { runNets } from '../engine/layer-group.js';
 import type { Layout, Memory } from '../engine/layout.js';
 import type { ModelConfig } from '../options.js';
@@ -63,7 +64,7 @@ export class OutputExecutor implements Executor {
     this.shared = { data, ...s };
   }
 
-  private async run(data: Labeled, order: Int32Array, train: boolean): Promise<EpochTally> {
+  private async run(data: Labeled, order: Int32Array, train: boolean, cal?: Calibration): Promise<EpochTally> {
     const s = this.shared!;
     check(s.data === data, 'the output strategy trains on the data it was started with');
     const { ctrl, f } = this.mem;
@@ -82,7 +83,7 @@ export class OutputExecutor implements Executor {
     for (let g = 1; g < this.bounds.length - 1; g++) await this.crew.waitFor(SLOT.UPD + g, e, () => this.names[g]!);
     this.stats.addWait(0, performance.now() - t0);
     const tally = emptyTally();
-    tallyRows(s.out, s.err, n, this.total, data.labels, order, 0, tally, this.layout.members);
+    tallyRows(s.out, s.err, n, this.total, data.labels, order, 0, tally, this.layout.members, cal);
     return tally;
   }
 
@@ -92,9 +93,9 @@ export class OutputExecutor implements Executor {
     return this.run(data, order, true);
   }
 
-  evaluate(data: Labeled): Promise<EpochTally> {
-    if (this.shared?.data === data) return this.run(data, identityOrder(data.y.length / data.outputs), false);
-    return evaluateSerially(this.mem, this.layout, this.config, data);
+  evaluate(data: Labeled, cal?: Calibration): Promise<EpochTally> {
+    if (this.shared?.data === data) return this.run(data, identityOrder(data.y.length / data.outputs), false, cal);
+    return evaluateSerially(this.mem, this.layout, this.config, data, cal);
   }
 
   get threadNames(): string[] {
@@ -111,6 +112,6 @@ export class OutputExecutor implements Executor {
 }
 
 /** Forward passes over other data with the shared weights in place, on the calling thread (the workers wait between epochs). */
-function evaluateSerially(mem: Memory, layout: Layout, config: ModelConfig, data: Labeled): Promise<EpochTally> {
-  return slotSerial(mem, layout, config).evaluate(data);
+function evaluateSerially(mem: Memory, layout: Layout, config: ModelConfig, data: Labeled, cal?: Calibration): Promise<EpochTally> {
+  return slotSerial(mem, layout, config).evaluate(data, cal);
 }

@@ -10,6 +10,7 @@ import { Crew } from './crew.js';
 import { stageBatch, type Samples } from '../engine/engine.js';
 import { check } from '../errors.js';
 import { BatchRows, type BatchHook, emptyTally, layerGroupName, takeGroupStats, yielder, type EpochTally, type Executor, identityOrder, type StrategyName, type WorkerStats } from '../engine/executor.js';
+import type { Calibration } from '../model-io.js';
 import { EvalPool } from './eval-pool.js';
 import { LayerGroup } from '../engine/layer-group.js';
 import { computeLayout, type Layout, type Memory } from '../engine/layout.js';
@@ -79,7 +80,7 @@ class LayerExecutor implements Executor {
     return this.name === 'pipeline' ? this.groups - 1 - g : 0;
   }
 
-  private async stream(data: Labeled, order: Int32Array, batch: number, train: boolean, hook?: BatchHook, signal?: AbortSignal): Promise<EpochTally> {
+  private async stream(data: Labeled, order: Int32Array, batch: number, train: boolean, hook?: BatchHook, signal?: AbortSignal, cal?: Calibration): Promise<EpochTally> {
     const { f, ctrl } = this.mem;
     const G = this.groups;
     const S = this.layout.slots.length;
@@ -126,7 +127,7 @@ class LayerExecutor implements Executor {
         this.stats.addBusy(0, performance.now() - t0);
         if (train) this.trace?.span('update', t0, performance.now());
         publish(ctrl, SLOT.UPD, u.t);
-        this.rows.tally(f, this.layout.slots[u.t % S]!, u.count, data.labels, order, u.start, tally);
+        this.rows.tally(f, this.layout.slots[u.t % S]!, u.count, data.labels, order, u.start, tally, cal);
         hook?.(u.start, u.count);
         this.done = (u.start + u.count) / order.length;
       }
@@ -156,11 +157,11 @@ class LayerExecutor implements Executor {
   }
 
   /** Evaluation is stateless: slices of the data on a piscina pool (one thread per group) over the shared weights. */
-  async evaluate(data: Labeled): Promise<EpochTally> {
+  async evaluate(data: Labeled, cal?: Calibration): Promise<EpochTally> {
     const n = data.y.length / data.outputs;
-    if (this.groups === 1 || n < 2 * this.layout.batch) return this.stream(data, identityOrder(n), this.layout.batch, false);
+    if (this.groups === 1 || n < 2 * this.layout.batch) return this.stream(data, identityOrder(n), this.layout.batch, false, undefined, undefined, cal);
     this.pool ??= new EvalPool(this.groups);
-    return this.pool.evaluate(this.mem, this.layout, this.config, data);
+    return this.pool.evaluate(this.mem, this.layout, this.config, data, cal);
   }
 
   get threadNames(): string[] {

@@ -13,6 +13,7 @@ import type { Crew } from './crew.js';
 import { stagedInputs, type Samples } from '../engine/engine.js';
 import { check, EdsimError } from '../errors.js';
 import { emptyTally, type BatchHook, type EpochTally, type Executor, identityOrder, type StrategyName, takeGroupStats, tallyRows, type WorkerStats } from '../engine/executor.js';
+import type { Calibration } from '../model-io.js';
 import type { Layout, Memory } from '../engine/layout.js';
 import { claimStart, MAX_STREAM_ITEMS, publish, SLOT, statsView, type StreamMessage } from './protocol.js';
 import { itemsPerBatch, planSamples, type SamplesPlan } from './samples-plan.js';
@@ -90,7 +91,7 @@ export class SamplesExecutor implements Executor {
     return set;
   }
 
-  private async stream(data: Labeled, order: Int32Array, batch: number, train: boolean, signal?: AbortSignal): Promise<EpochTally> {
+  private async stream(data: Labeled, order: Int32Array, batch: number, train: boolean, signal?: AbortSignal, cal?: Calibration): Promise<EpochTally> {
     const n = order.length;
     const tally = emptyTally();
     if (signal?.aborted || n === 0) return tally;
@@ -127,7 +128,7 @@ export class SamplesExecutor implements Executor {
     if (aborted) return tally; // incomplete: the trainer rolls the epoch back
     const out = new Float64Array(this.results, 0, n * this.total);
     const err = new Float64Array(this.results, n * this.total * 8, n * this.total);
-    tallyRows(out, err, n, this.total, data.labels, order, 0, tally, this.layout.members);
+    tallyRows(out, err, n, this.total, data.labels, order, 0, tally, this.layout.members, cal);
     return tally;
   }
 
@@ -141,8 +142,8 @@ export class SamplesExecutor implements Executor {
     return this.stream(data, order, batch, true, signal);
   }
 
-  evaluate(data: Labeled): Promise<EpochTally> {
-    return this.stream(data, identityOrder(data.y.length / data.outputs), this.layout.batch, false);
+  evaluate(data: Labeled, cal?: Calibration): Promise<EpochTally> {
+    return this.stream(data, identityOrder(data.y.length / data.outputs), this.layout.batch, false, undefined, cal);
   }
 
   progress(): number {

@@ -38,7 +38,7 @@ import { classData, type Dataset, loadDataset, perClassSplit, sliceDataset, with
 import { codeInputs } from '../src/data/coding.js';
 import { GABOR, type GaborSpec, withFeatures } from '../src/data/features.js';
 import type { ModelConfig, PresetName, TrainConfig } from '../src/options.js';
-import { createTrainer, type Trainer } from '../src/trainer.js';
+import { createTrainer, standardise, type Trainer } from '../src/trainer.js';
 
 interface Config {
   name: string;
@@ -329,8 +329,8 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
         for (let k = 0; k < sum.length; k++) sum[k]! += o[k]!;
         if (calibration) {
           // The library's own calibration (Trainer.calibrate, what --calibrate measures after a fit); predict stays raw.
-          t.calibrate(train, calibration);
-          const z = t.scores(held);
+          // The outputs read above, standardised (Trainer.scores without a second forward pass).
+          const z = standardise(Float64Array.from(o), t.calibrate(train, calibration));
           calibrated.push(accuracy(z, held));
           for (let k = 0; k < z.length; k++) calibratedSum[k]! += z[k]!;
         }

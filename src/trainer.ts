@@ -392,11 +392,7 @@ export class Trainer {
    */
   scores(pixels: Pick<Dataset, 'x' | 'features' | 'outputs' | 'y'>): Float64Array {
     const o = this.predict(pixels);
-    const cal = this.calibration;
-    if (!cal) return o;
-    const k = this.model!.outputs;
-    for (let i = 0; i < o.length; i++) o[i] = (o[i]! - cal.mean[i % k]!) / cal.sd[i % k]!;
-    return o;
+    return this.calibration ? standardise(o, this.calibration) : o;
   }
 
   /**
@@ -510,3 +506,9 @@ export async function loadTrainer(path: string, o: Omit<TrainerOptions, 'model' 
   return trainer;
 }
 
+/** Rows of outputs (one value per output a row) standardised in place by a calibration: (o - mean) / sd per output. */
+export function standardise(o: Float64Array, cal: Calibration): Float64Array {
+  const k = cal.mean.length;
+  for (let i = 0; i < o.length; i++) o[i] = (o[i]! - cal.mean[i % k]!) / cal.sd[i % k]!;
+  return o;
+}

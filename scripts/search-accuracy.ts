@@ -142,6 +142,11 @@ const CONFIGS: Config[] = [
   { ...screen('fs-mirror', {}), mirrored: 'pairs' },
   { ...screen('fs-mirror-blocks', {}), mirrored: 'blocks' },
   { ...screen('fs-mirror-shuffle', {}, { shuffle: true }), mirrored: 'pairs' },
+  // Receptive fields: each first-layer cell reads a field x field window of the image (model.field).
+  screen('fs-field8', { field: 8 }),
+  screen('fs-field12', { field: 12 }),
+  screen('fs-field16', { field: 16 }),
+  screen('fs-field20', { field: 20 }),
 ];
 
 /** Each image mirrored left to right (columns reversed). */

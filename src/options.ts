@@ -84,6 +84,13 @@ export interface ModelConfig {
   calibrate?: number;
   /** Columns topology: rate of an output's weights from other classes' columns (absent: alphaOutput / 100). */
   alphaCross?: number;
+  /**
+   * Receptive fields (kaneko topology and rule): each cell of a net's first hidden layer reads only a
+   * `field` x `field` window of the image (square inputs), at a position drawn from the seed; its
+   * weights from every other pixel start at 0 and, under Kaneko's rule, stay 0. Absent or 0: every
+   * cell reads every pixel.
+   */
+  field?: number;
   /** Initial weight magnitudes are uniform in [0, initScale). */
   initScale: number;
   /** Use a correctly rounded exp in the sigmoid, as the C library does (bit-faithful replays; slower). */
@@ -235,8 +242,11 @@ function finitePositive(v: number, what: string): void {
   check(Number.isFinite(v) && v > 0, `${what} must be a positive number, got ${v}`);
 }
 
-/** Validates a model config; every message is a fixed line the CLI prints as is. */
-export function validateModelConfig(c: ModelConfig): void {
+/**
+ * Validates a model config; every message is a fixed line the CLI prints as is. `shapeFree`: the
+ * inputs and outputs are placeholders (before any data is read), so checks that need them wait.
+ */
+export function validateModelConfig(c: ModelConfig, shapeFree = false): void {
   check((TOPOLOGIES as readonly string[]).includes(c.topology), `unknown topology '${c.topology}' (expected kaneko, paired or columns)`);
   check((RULES as readonly string[]).includes(c.rule), `unknown rule '${c.rule}' (expected kaneko or bidirectional)`);
   check((ACTIVATIONS as readonly string[]).includes(c.activation), `unknown activation '${c.activation}' (expected one of: ${ACTIVATIONS.join(', ')})`);
@@ -255,6 +265,13 @@ export function validateModelConfig(c: ModelConfig): void {
   checkCoding({ power: c.inputPower, scale: c.inputScale });
   check(c.calibrate === undefined || (Number.isInteger(c.calibrate) && c.calibrate >= 0 && c.calibrate <= 1e7), `calibrate must be a whole number of samples from 0 to 10000000, got ${String(c.calibrate)}`);
   check(!c.calibrate || c.outputs >= 2, 'calibrate needs two or more outputs (it standardises each output to compare them)');
+  if (c.field !== undefined && c.field !== 0) {
+    check(Number.isInteger(c.field) && c.field >= 1 && c.field <= 4096, `field must be a whole number of pixels from 1 to 4096 (0: off), got ${String(c.field)}`);
+    check(c.topology === 'kaneko' && c.rule === 'kaneko', 'field needs the kaneko topology and rule (a weight that starts at 0 stays 0 only under that rule)');
+    const side = Math.round(Math.sqrt(c.inputs));
+    check(shapeFree || side * side === c.inputs, `field needs square images (a square number of inputs), but the model reads ${c.inputs}`);
+    check(shapeFree || c.field <= side, `field ${c.field} is wider than the images (${side} x ${side})`);
+  }
   check(c.features === undefined || (FEATURE_NAMES as readonly string[]).includes(c.features), `unknown feature bank '${String(c.features)}' (expected one of: ${FEATURE_NAMES.join(', ')})`);
   if (c.topology === 'paired') {
     check(c.hidden.every((h) => h % 2 === 0), 'paired topology needs an even number of cells per hidden layer (n E + n I)');

@@ -451,7 +451,7 @@ export function resolveOptions(o: TrainerOptions = {}): { model: Omit<ModelConfi
   if (preset.alphaTogether && o.model?.alphaHidden !== undefined && o.model.alphaOutput === undefined) model.alphaOutput = o.model.alphaHidden;
   const train: TrainConfig = { ...preset.train, seed: 1, ...o.train };
   validateTrainConfig(train);
-  validateModelConfig({ ...model, inputs: 1, outputs: 2 }); // shape-free checks, before any data is read (2 outputs: any the data may bring)
+  validateModelConfig({ ...model, inputs: 1, outputs: 2 }, true); // shape-free checks, before any data is read (2 outputs: any the data may bring)
   model.kernels = resolveKernels(model.kernels, model.precision, true);
   // Asking for threads without a strategy picks a byte-identical one for the topology: independent
   // output nets side by side (kaneko topology); where layers are wide enough to share (4 cells per

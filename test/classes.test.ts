@@ -8,7 +8,7 @@ import { computeAmine } from '../src/engine/engine.js';
 import { computeLayout, netShapes } from '../src/engine/layout.js';
 import { saveModel } from '../src/model-io.js';
 import { getPreset, type ModelConfig } from '../src/options.js';
-import { createTrainer, loadTrainer, type TrainerOptions } from '../src/trainer.js';
+import { createTrainer, loadTrainer, type Trainer, type TrainerOptions } from '../src/trainer.js';
 import { slotSerial, type StrategyName } from '../src/engine/executor.js';
 import { expectClose, rejects, tempDir, withTimeout } from './helpers.js';
 
@@ -200,6 +200,64 @@ test('an ensemble: member 0 is the single model, byte for byte; outputs are the 
   await loaded.close();
   await rejects(createTrainer({ preset: 'bench-wide', model: { ensemble: 2 } }), /an ensemble needs the kaneko topology/);
   await rejects(createTrainer({ preset: 'mnist10', model: { ensemble: 0 } }), /ensemble must be an integer from 1 to 64, got 0/);
+}));
+
+test('receptive fields: each first-layer cell reads its own window only, before and after training; a field as wide as the image is the plain model; every exact strategy matches serial', withTimeout(90000, async () => {
+  const mnist = await loadDataset('mnist', { limit: 300, classes: [0, 1, 2] });
+  const o = (field: number | undefined, strategy: StrategyName = 'serial', workers = 1): TrainerOptions =>
+    ({ preset: 'mnist10', model: { hidden: [8], ensemble: 2, ...(field === undefined ? {} : { field }) }, train: { epochs: 2 }, strategy, workers });
+  const F = 5, side = 28, first = 2; // sources: the two bias cells, then each pixel as an E and an I source
+  /** Per net, per first-layer cell: the pixels whose E or I weight is not 0. */
+  const reads = (t: Trainer): number[][][] => t.weights().map((net) => {
+    const l = net[0]!;
+    const nOut = l.w.length / (first + 2 * side * side);
+    return Array.from({ length: nOut }, (_, j) => Array.from({ length: side * side }, (_, p) => p)
+      .filter((p) => l.w[(first + 2 * p) * nOut + j] !== 0 || l.w[(first + 2 * p + 1) * nOut + j] !== 0));
+  });
+  const masked = await createTrainer(o(F));
+  await masked.build(mnist.train.features, mnist.train.outputs);
+  const before = reads(masked);
+  const windows = new Set<string>();
+  for (const cells of before) {
+    for (const px of cells) {
+      assert.is(px.length, F * F, 'a window of F x F pixels, every weight in it drawn');
+      const r0 = Math.floor(px[0]! / side), c0 = px[0]! % side;
+      assert.equal(px, Array.from({ length: F * F }, (_, k) => (r0 + Math.floor(k / F)) * side + c0 + (k % F)), 'one square window');
+      windows.add(`${r0},${c0}`);
+    }
+  }
+  assert.ok(windows.size > 8, `cells read different windows (${windows.size} distinct)`);
+  const w0 = masked.weights();
+  await masked.fit(mnist.train);
+  assert.equal(reads(masked), before, 'no weight outside a window left 0 while training (Kaneko\'s rule)');
+  assert.not.equal(masked.weights()[0]![0]!.w, w0[0]![0]!.w, 'the windows trained');
+  const file = join(dir, 'field-serial.edsim');
+  await masked.save(file);
+  await masked.close();
+  // A field as wide as the image masks nothing: the plain model, byte for byte.
+  const [plain, whole] = [await createTrainer(o(undefined)), await createTrainer(o(side))];
+  for (const t of [plain, whole]) await t.fit(mnist.train);
+  assert.equal(whole.weights(), plain.weights(), 'field 28 against no field');
+  for (const t of [plain, whole]) await t.close();
+  for (const [strategy, workers] of [['output', 2], ['cells', 2], ['samples', 2]] as const) {
+    const t = await createTrainer(o(F, strategy, workers));
+    await t.fit(mnist.train);
+    const f = join(dir, `field-${strategy}.edsim`);
+    await t.save(f);
+    await t.close();
+    assert.ok(readFileSync(f).equals(readFileSync(file)), `${strategy} x${workers} differs from serial`);
+  }
+  const loaded = await loadTrainer(file);
+  assert.is(loaded.model!.field, F, 'the file keeps the field');
+  await loaded.close();
+  await rejects(createTrainer({ preset: 'bench-wide', model: { field: 5 } }), /field needs the kaneko topology and rule/);
+  await rejects(createTrainer({ preset: 'mnist10', model: { field: 2.5 } }), /field must be a whole number of pixels/);
+  const wide = await createTrainer(o(29));
+  await rejects(wide.fit(mnist.train), /field 29 is wider than the images \(28 x 28\)/);
+  await wide.close();
+  const gabor = await createTrainer({ ...o(5), model: { hidden: [8], field: 5, features: 'gabor' } });
+  await rejects(gabor.fit(mnist.train), /field needs square images \(a square number of inputs\), but the model reads 1568/);
+  await gabor.close();
 }));
 
 test.run();

@@ -13,7 +13,9 @@ export type WeightSet = {
 
 /**
  * Magnitudes uniform in [0, initScale), signs fixed by type(source) * type(cell), drawn net by net,
- * layer by layer, cell by cell, source by source.
+ * layer by layer, cell by cell, source by source. With `field`, each first-layer cell's window is
+ * drawn from a second generator and the weights from pixels outside it are then set to 0, so every
+ * other weight is the one the model without fields draws.
  */
 export function initWeights(f: Float64Array | Float32Array, layout: Layout, c: ModelConfig, seed: number): void {
   const rng = new Rng(seed);
@@ -33,8 +35,33 @@ export function initWeights(f: Float64Array | Float32Array, layout: Layout, c: M
       if (l.b >= 0) for (let j = 0; j < l.nOut; j++) f[l.b + j] = l.cellTypes[j]! * c.initScale * rng.next();
     }
   }
+  if (c.field) maskFields(f, layout, c.inputs, c.field, seed);
 }
 
+/**
+ * Zeroes the weights of each first-layer cell from the pixels outside its field x field window
+ * (kaneko topology: the sources are the bias cells, then each pixel as an E and an I source).
+ */
+function maskFields(f: Float64Array | Float32Array, layout: Layout, pixels: number, field: number, seed: number): void {
+  const rng = new Rng((seed ^ 0x5eedf1e1) >>> 0);
+  const side = Math.round(Math.sqrt(pixels));
+  const span = side - field + 1;
+  for (const net of layout.nets) {
+    const l = net.layers[0]!;
+    const first = l.nIn - 2 * pixels;
+    for (let j = 0; j < l.nOut; j++) {
+      const r0 = Math.floor(rng.next() * span);
+      const c0 = Math.floor(rng.next() * span);
+      for (let p = 0; p < pixels; p++) {
+        const r = Math.floor(p / side);
+        const q = p % side;
+        if (r >= r0 && r < r0 + field && q >= c0 && q < c0 + field) continue;
+        f[l.w + (first + 2 * p) * l.nOut + j] = 0;
+        f[l.w + (first + 2 * p + 1) * l.nOut + j] = 0;
+      }
+    }
+  }
+}
 export function readWeights(f: Float64Array | Float32Array, layout: Layout): WeightSet {
   return layout.nets.map((net) =>
     net.layers.map((l) => ({

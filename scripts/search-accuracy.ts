@@ -30,6 +30,9 @@
  * mean and spread over the first N fit images (`calibrated`: (o - mean) / sd per class; labels
  * unused, nothing trained): a network whose outputs all rise at an epoch's end (a fall) is
  * measured against itself.
+ * SHIFT_READ=1 also reads every network on each validation image and its four one-pixel shifts,
+ * the five outputs summed (`shiftRead`, calibrated too with CALIBRATE: a test-time reading, nothing
+ * trained; raw pixels and codings only).
  * EPOCHS=N stops every configuration after N epochs (default: each configuration's own count).
  * Appends one JSON line per configuration and epoch to results/accuracy-search.jsonl (OUT).
  */
@@ -259,6 +262,7 @@ const averageOver = process.env.AVERAGE ? Number(process.env.AVERAGE) : undefine
 const specialClasses = process.env.SPECIALIST?.split(',').map(Number);
 const calibrateOn = process.env.CALIBRATE ? Number(process.env.CALIBRATE) : undefined;
 const mirrorRead = process.env.MIRROR_READ === '1';
+const shiftRead = process.env.SHIFT_READ === '1';
 const loaded = await loadDataset(dataName, {});
 /**
  * SPLIT=per-class holds out the last HOLDOUT of every class and interleaves the rest class by class,
@@ -297,6 +301,8 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
     held = coded(held, c.coding);
     if (heldMirror) heldMirror = coded(heldMirror, c.coding);
   }
+  // SHIFT_READ=1: each validation image and its four one-pixel shifts, in five blocks (withShifts).
+  const heldShifts = shiftRead && !bank ? withShifts(held, side) : undefined;
   const trainers: Trainer[] = [];
   // The preset's own input coding is off (fashion10 reads 0.5 sqrt(v) since the fq-* screens): a
   // configuration names its coding in `coding`, so every row keeps the meaning it was recorded with.
@@ -327,6 +333,10 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
       const specialSum = new Float64Array(held.n * (specialClasses?.length ?? 0));
       const snap: number[] = [];
       const averaged: number[] = [];
+      const shiftEach: number[] = [];
+      const shiftCal: number[] = [];
+      const shiftSum = new Float64Array(held.n * held.outputs);
+      const shiftCalSum = new Float64Array(held.n * held.outputs);
       for (const [i, t] of trainers.entries()) {
         await t.fit(train, { epochs: 1 });
         const o = t.predict(held);
@@ -338,6 +348,19 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
           const z = standardise(Float64Array.from(o), t.calibrate(train, calibration));
           calibrated.push(accuracy(z, held));
           for (let k = 0; k < z.length; k++) calibratedSum[k]! += z[k]!;
+        }
+        if (heldShifts) {
+          const o5 = t.predict(heldShifts);
+          const m = held.n * held.outputs;
+          const os = new Float64Array(m);
+          for (let k = 0; k < 5 * m; k++) os[k % m]! += o5[k]! / 5;
+          shiftEach.push(accuracy(os, held));
+          for (let k = 0; k < m; k++) shiftSum[k]! += os[k]!;
+          if (calibration) {
+            const z = standardise(os, t.calibration ?? t.calibrate(train, calibration));
+            shiftCal.push(accuracy(z, held));
+            for (let k = 0; k < m; k++) shiftCalSum[k]! += z[k]!;
+          }
         }
         if (special) {
           await specialists[i]!.fit(special, { epochs: 1 });
@@ -377,6 +400,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
         validation: each, validationMean: each.reduce((a, b) => a + b, 0) / each.length, ensemble: accuracy(sum, held),
         ...(special ? { specialist: { classes: specialClasses, trainSamples: special.n, validation: routed, ensemble: accuracy(route(sum, specialSum, held.outputs, specialClasses!), held) } } : {}),
         ...(calibration ? { calibrated: { images: calibration, validation: calibrated, ensemble: accuracy(calibratedSum, held) } } : {}),
+        ...(heldShifts ? { shiftRead: { validation: shiftEach, ensemble: accuracy(shiftSum, held), ...(calibration ? { calibrated: shiftCal, calibratedEnsemble: accuracy(shiftCalSum, held) } : {}) } } : {}),
         ...(heldMirror ? { mirrorRead: { validation: mirrorEach, ensemble: accuracy(mirrorSum, held) } } : {}),
         snapshots: { epochs: Math.min(e, snapshots), validation: snap, ensemble: accuracy(snapAll, held) },
         ...(averaged.length ? { averaged: { epochs: Math.min(e, averageOver!), validation: averaged, ensemble: accuracy(averagedSum, held) } } : {}),
@@ -384,7 +408,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
       };
       appendFileSync(out, `${JSON.stringify(line)}\n`);
       const pct = (v: number[]): string => v.map((x) => (100 * x).toFixed(2)).join('/');
-      console.log(`${c.name} epoch ${e}: validation ${pct(each)} % (ensemble of ${seeds}: ${(100 * line.ensemble).toFixed(2)} %;${line.calibrated ? ` calibrated ${pct(calibrated)} %, ensemble ${(100 * line.calibrated.ensemble).toFixed(2)} %;` : ''}${line.specialist ? ` with specialists ${pct(routed)} %, ensemble ${(100 * line.specialist.ensemble).toFixed(2)} %;` : ''}${line.mirrorRead ? ` with mirrors read ${pct(mirrorEach)} %, ensemble ${(100 * line.mirrorRead.ensemble).toFixed(2)} %;` : ''} last ${line.snapshots.epochs} epochs ${pct(snap)} %, all ${(100 * line.snapshots.ensemble).toFixed(2)} %${averaged.length ? `; weights of last ${Math.min(e, averageOver!)} averaged ${pct(averaged)} %, ensemble ${(100 * line.averaged!.ensemble).toFixed(2)} %` : ''}), ${line.seconds.toFixed(0)} s`);
+      console.log(`${c.name} epoch ${e}: validation ${pct(each)} % (ensemble of ${seeds}: ${(100 * line.ensemble).toFixed(2)} %;${line.calibrated ? ` calibrated ${pct(calibrated)} %, ensemble ${(100 * line.calibrated.ensemble).toFixed(2)} %;` : ''}${line.specialist ? ` with specialists ${pct(routed)} %, ensemble ${(100 * line.specialist.ensemble).toFixed(2)} %;` : ''}${line.shiftRead ? ` shifts read ${pct(shiftEach)} %, ensemble ${(100 * line.shiftRead.ensemble).toFixed(2)} %${calibration ? `, calibrated ${pct(shiftCal)} %, ensemble ${(100 * line.shiftRead.calibratedEnsemble!).toFixed(2)} %` : ''};` : ''}${line.mirrorRead ? ` with mirrors read ${pct(mirrorEach)} %, ensemble ${(100 * line.mirrorRead.ensemble).toFixed(2)} %;` : ''} last ${line.snapshots.epochs} epochs ${pct(snap)} %, all ${(100 * line.snapshots.ensemble).toFixed(2)} %${averaged.length ? `; weights of last ${Math.min(e, averageOver!)} averaged ${pct(averaged)} %, ensemble ${(100 * line.averaged!.ensemble).toFixed(2)} %` : ''}), ${line.seconds.toFixed(0)} s`);
     }
   } finally {
     for (const t of [...trainers, ...specialists]) await t.close();

@@ -33,6 +33,10 @@
  * SHIFT_READ=1 also reads every network on each validation image and its four one-pixel shifts,
  * the five outputs summed (`shiftRead`, calibrated too with CALIBRATE: a test-time reading, nothing
  * trained; raw pixels and codings only).
+ * STACK=H also trains, after every epoch of every seed, a second stage by ED: one net of H hidden
+ * cells per class reading the seed's outputs (one value per class) on the training images, and reads
+ * it on the validation images' outputs (`stack`; STACK_EPOCHS, default 3, shuffled; a new second stage
+ * each epoch; STACK_FROM=E from epoch E on only). Each stage learns from its own amine; nothing passes a gradient between them.
  * EPOCHS=N stops every configuration after N epochs (default: each configuration's own count).
  * Appends one JSON line per configuration and epoch to results/accuracy-search.jsonl (OUT).
  */
@@ -263,6 +267,14 @@ const specialClasses = process.env.SPECIALIST?.split(',').map(Number);
 const calibrateOn = process.env.CALIBRATE ? Number(process.env.CALIBRATE) : undefined;
 const mirrorRead = process.env.MIRROR_READ === '1';
 const shiftRead = process.env.SHIFT_READ === '1';
+const stackHidden = process.env.STACK ? Number(process.env.STACK) : undefined;
+const stackEpochs = Number(process.env.STACK_EPOCHS ?? 3);
+const stackFrom = Number(process.env.STACK_FROM ?? 1);
+
+/** A data set whose features are a first stage's outputs `o` (one per class) for the samples of `d`. */
+function stage(d: Dataset, o: Float64Array): Dataset {
+  return { ...d, x: o, features: d.outputs };
+}
 const loaded = await loadDataset(dataName, {});
 /**
  * SPLIT=per-class holds out the last HOLDOUT of every class and interleaves the rest class by class,
@@ -314,6 +326,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
   const specialists: Trainer[] = [];
   if (special) for (let s = firstSeed; s < firstSeed + seeds; s++) specialists.push(await createTrainer({ preset: c.preset, model, train: { ...c.train, seed: s }, workers }));
   const t0 = performance.now();
+  const s0 = firstSeed;
   /** Each seed's validation outputs of its last `snapshots` epochs. */
   const past: Float64Array[][] = trainers.map(() => []);
   /** Each seed's weights at its last `averageOver` epochs' ends. */
@@ -334,6 +347,8 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
       const snap: number[] = [];
       const averaged: number[] = [];
       const shiftEach: number[] = [];
+      const stacked: number[] = [];
+      const stackSum = new Float64Array(held.n * held.outputs);
       const shiftCal: number[] = [];
       const shiftSum = new Float64Array(held.n * held.outputs);
       const shiftCalSum = new Float64Array(held.n * held.outputs);
@@ -348,6 +363,17 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
           const z = standardise(Float64Array.from(o), t.calibrate(train, calibration));
           calibrated.push(accuracy(z, held));
           for (let k = 0; k < z.length; k++) calibratedSum[k]! += z[k]!;
+        }
+        if (stackHidden !== undefined && e >= stackFrom) {
+          const second = await createTrainer({ preset: 'mnist10', model: { hidden: [stackHidden], ensemble: 1 }, train: { seed: s0 + i, epochs: stackEpochs, shuffle: true }, workers: 1 });
+          try {
+            await second.fit(stage(train, t.predict(train)), { epochs: stackEpochs });
+            const z = second.predict(stage(held, o));
+            stacked.push(accuracy(z, held));
+            for (let k = 0; k < z.length; k++) stackSum[k]! += z[k]!;
+          } finally {
+            await second.close();
+          }
         }
         if (heldShifts) {
           const o5 = t.predict(heldShifts);
@@ -400,6 +426,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
         validation: each, validationMean: each.reduce((a, b) => a + b, 0) / each.length, ensemble: accuracy(sum, held),
         ...(special ? { specialist: { classes: specialClasses, trainSamples: special.n, validation: routed, ensemble: accuracy(route(sum, specialSum, held.outputs, specialClasses!), held) } } : {}),
         ...(calibration ? { calibrated: { images: calibration, validation: calibrated, ensemble: accuracy(calibratedSum, held) } } : {}),
+        ...(stacked.length ? { stack: { hidden: stackHidden, epochs: stackEpochs, validation: stacked, ensemble: accuracy(stackSum, held) } } : {}),
         ...(heldShifts ? { shiftRead: { validation: shiftEach, ensemble: accuracy(shiftSum, held), ...(calibration ? { calibrated: shiftCal, calibratedEnsemble: accuracy(shiftCalSum, held) } : {}) } } : {}),
         ...(heldMirror ? { mirrorRead: { validation: mirrorEach, ensemble: accuracy(mirrorSum, held) } } : {}),
         snapshots: { epochs: Math.min(e, snapshots), validation: snap, ensemble: accuracy(snapAll, held) },
@@ -408,7 +435,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
       };
       appendFileSync(out, `${JSON.stringify(line)}\n`);
       const pct = (v: number[]): string => v.map((x) => (100 * x).toFixed(2)).join('/');
-      console.log(`${c.name} epoch ${e}: validation ${pct(each)} % (ensemble of ${seeds}: ${(100 * line.ensemble).toFixed(2)} %;${line.calibrated ? ` calibrated ${pct(calibrated)} %, ensemble ${(100 * line.calibrated.ensemble).toFixed(2)} %;` : ''}${line.specialist ? ` with specialists ${pct(routed)} %, ensemble ${(100 * line.specialist.ensemble).toFixed(2)} %;` : ''}${line.shiftRead ? ` shifts read ${pct(shiftEach)} %, ensemble ${(100 * line.shiftRead.ensemble).toFixed(2)} %${calibration ? `, calibrated ${pct(shiftCal)} %, ensemble ${(100 * line.shiftRead.calibratedEnsemble!).toFixed(2)} %` : ''};` : ''}${line.mirrorRead ? ` with mirrors read ${pct(mirrorEach)} %, ensemble ${(100 * line.mirrorRead.ensemble).toFixed(2)} %;` : ''} last ${line.snapshots.epochs} epochs ${pct(snap)} %, all ${(100 * line.snapshots.ensemble).toFixed(2)} %${averaged.length ? `; weights of last ${Math.min(e, averageOver!)} averaged ${pct(averaged)} %, ensemble ${(100 * line.averaged!.ensemble).toFixed(2)} %` : ''}), ${line.seconds.toFixed(0)} s`);
+      console.log(`${c.name} epoch ${e}: validation ${pct(each)} % (ensemble of ${seeds}: ${(100 * line.ensemble).toFixed(2)} %;${line.calibrated ? ` calibrated ${pct(calibrated)} %, ensemble ${(100 * line.calibrated.ensemble).toFixed(2)} %;` : ''}${line.specialist ? ` with specialists ${pct(routed)} %, ensemble ${(100 * line.specialist.ensemble).toFixed(2)} %;` : ''}${line.stack ? ` second stage ${pct(stacked)} %, ensemble ${(100 * line.stack.ensemble).toFixed(2)} %;` : ''}${line.shiftRead ? ` shifts read ${pct(shiftEach)} %, ensemble ${(100 * line.shiftRead.ensemble).toFixed(2)} %${calibration ? `, calibrated ${pct(shiftCal)} %, ensemble ${(100 * line.shiftRead.calibratedEnsemble!).toFixed(2)} %` : ''};` : ''}${line.mirrorRead ? ` with mirrors read ${pct(mirrorEach)} %, ensemble ${(100 * line.mirrorRead.ensemble).toFixed(2)} %;` : ''} last ${line.snapshots.epochs} epochs ${pct(snap)} %, all ${(100 * line.snapshots.ensemble).toFixed(2)} %${averaged.length ? `; weights of last ${Math.min(e, averageOver!)} averaged ${pct(averaged)} %, ensemble ${(100 * line.averaged!.ensemble).toFixed(2)} %` : ''}), ${line.seconds.toFixed(0)} s`);
     }
   } finally {
     for (const t of [...trainers, ...specialists]) await t.close();

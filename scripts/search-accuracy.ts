@@ -31,7 +31,7 @@
  * unused, nothing trained): a network whose outputs all rise at an epoch's end (a fall) is
  * measured against itself.
  * SHIFT_READ=1 also reads every network on each validation image and its four one-pixel shifts,
- * the five outputs summed (`shiftRead`, calibrated too with CALIBRATE: a test-time reading, nothing
+ * the five outputs averaged (`shiftRead`, calibrated too with CALIBRATE: a test-time reading, nothing
  * trained; raw pixels and codings only).
  * STACK=H also trains, after every epoch of every seed, a second stage by ED: one net of H hidden
  * cells per class reading the seed's outputs (one value per class) on the training images, and reads

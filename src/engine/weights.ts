@@ -62,6 +62,7 @@ function maskFields(f: Float64Array | Float32Array, layout: Layout, pixels: numb
     }
   }
 }
+
 export function readWeights(f: Float64Array | Float32Array, layout: Layout): WeightSet {
   return layout.nets.map((net) =>
     net.layers.map((l) => ({

@@ -154,6 +154,10 @@ const CONFIGS: Config[] = [
   screen('fs-field12', { field: 12 }),
   screen('fs-field16', { field: 16 }),
   screen('fs-field20', { field: 20 }),
+  // Other hidden activations, the output cell a sigmoid (docs/classes.md: "Other activations").
+  screen('fs-act-tanh', { activation: 'tanh', outputActivation: 'sigmoid' }),
+  screen('fs-act-softplus', { activation: 'softplus', outputActivation: 'sigmoid' }),
+  screen('fs-act-relu', { activation: 'relu', outputActivation: 'sigmoid' }),
 ];
 
 /** Each image mirrored left to right (columns reversed). */

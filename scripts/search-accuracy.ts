@@ -330,7 +330,6 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
   const specialists: Trainer[] = [];
   if (special) for (let s = firstSeed; s < firstSeed + seeds; s++) specialists.push(await createTrainer({ preset: c.preset, model, train: { ...c.train, seed: s }, workers }));
   const t0 = performance.now();
-  const s0 = firstSeed;
   /** Each seed's validation outputs of its last `snapshots` epochs. */
   const past: Float64Array[][] = trainers.map(() => []);
   /** Each seed's weights at its last `averageOver` epochs' ends. */
@@ -361,15 +360,16 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
         const o = t.predict(held);
         each.push(accuracy(o, held));
         for (let k = 0; k < sum.length; k++) sum[k]! += o[k]!;
-        if (calibration) {
-          // The library's own calibration (Trainer.calibrate, what --calibrate measures after a fit); predict stays raw.
+        // The library's own calibration (Trainer.calibrate, what --calibrate measures after a fit); predict stays raw.
+        const cal = calibration ? t.calibrate(train, calibration) : undefined;
+        if (cal) {
           // The outputs read above, standardised (Trainer.scores without a second forward pass).
-          const z = standardise(Float64Array.from(o), t.calibrate(train, calibration));
+          const z = standardise(Float64Array.from(o), cal);
           calibrated.push(accuracy(z, held));
           for (let k = 0; k < z.length; k++) calibratedSum[k]! += z[k]!;
         }
         if (stackHidden !== undefined && e >= stackFrom) {
-          const second = await createTrainer({ preset: 'mnist10', model: { hidden: [stackHidden], ensemble: 1 }, train: { seed: s0 + i, epochs: stackEpochs, shuffle: true }, workers: 1 });
+          const second = await createTrainer({ preset: 'mnist10', model: { hidden: [stackHidden], ensemble: 1 }, train: { seed: firstSeed + i, epochs: stackEpochs, shuffle: true }, workers: 1 });
           try {
             await second.fit(stage(train, t.predict(train)), { epochs: stackEpochs });
             const z = second.predict(stage(held, o));
@@ -386,8 +386,8 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
           for (let k = 0; k < 5 * m; k++) os[k % m]! += o5[k]! / 5;
           shiftEach.push(accuracy(os, held));
           for (let k = 0; k < m; k++) shiftSum[k]! += os[k]!;
-          if (calibration) {
-            const z = standardise(os, t.calibration ?? t.calibrate(train, calibration));
+          if (cal) {
+            const z = standardise(os, cal);
             shiftCal.push(accuracy(z, held));
             for (let k = 0; k < m; k++) shiftCalSum[k]! += z[k]!;
           }

@@ -10,7 +10,7 @@ import { saveModel } from '../src/model-io.js';
 import { getPreset, type ModelConfig } from '../src/options.js';
 import { createTrainer, loadTrainer, type Trainer, type TrainerOptions } from '../src/trainer.js';
 import { slotSerial, type StrategyName } from '../src/engine/executor.js';
-import { expectClose, rejects, tempDir, withTimeout } from './helpers.js';
+import { expectClose, expectSerialModel, rejects, tempDir, withTimeout } from './helpers.js';
 
 const dir = tempDir();
 const K = 3, H = 4;
@@ -239,14 +239,7 @@ test('receptive fields: each first-layer cell reads its own window only, before 
   for (const t of [plain, whole]) await t.fit(mnist.train);
   assert.equal(whole.weights(), plain.weights(), 'field 28 against no field');
   for (const t of [plain, whole]) await t.close();
-  for (const [strategy, workers] of [['output', 2], ['cells', 2], ['samples', 2]] as const) {
-    const t = await createTrainer(o(F, strategy, workers));
-    await t.fit(mnist.train);
-    const f = join(dir, `field-${strategy}.edsim`);
-    await t.save(f);
-    await t.close();
-    assert.ok(readFileSync(f).equals(readFileSync(file)), `${strategy} x${workers} differs from serial`);
-  }
+  await expectSerialModel(o(F), mnist.train, [{ strategy: 'output', workers: 2 }, { strategy: 'cells', workers: 2 }, { strategy: 'samples', workers: 2 }]);
   const loaded = await loadTrainer(file);
   assert.is(loaded.model!.field, F, 'the file keeps the field');
   await loaded.close();

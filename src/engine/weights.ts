@@ -48,7 +48,7 @@ function maskFields(f: Float64Array | Float32Array, layout: Layout, pixels: numb
   const span = side - field + 1;
   for (const net of layout.nets) {
     const l = net.layers[0]!;
-    const first = l.nIn - 2 * pixels;
+    const first = net.biasCells ? 2 : 0;
     for (let j = 0; j < l.nOut; j++) {
       const r0 = Math.floor(rng.next() * span);
       const c0 = Math.floor(rng.next() * span);

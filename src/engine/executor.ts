@@ -39,6 +39,13 @@ export interface WorkerStats {
 /** Called after each mini-batch with the batch's first position in `order` and its size (outputs are still in memory). */
 export type BatchHook = (start: number, count: number) => void;
 
+/** What an executor's own pass over the samples may take besides them: a per-batch hook (training), an abort signal, a calibration (evaluation). */
+export interface PassOptions {
+  hook?: BatchHook;
+  signal?: AbortSignal;
+  cal?: Calibration;
+}
+
 export interface Executor {
   readonly name: StrategyName;
   /** One pass over `order`, in mini-batches of `batch`, training as it goes. */
@@ -239,7 +246,7 @@ export class SerialExecutor implements Executor {
    * Several independent nets and no per-batch hook: each net makes its whole pass in turn, so its
    * weights stay in cache (the same arithmetic as batch by batch: the nets share nothing).
    */
-  private async runByNet(data: Samples & { labels: Int32Array }, order: Int32Array, train: boolean, signal?: AbortSignal, cal?: Calibration): Promise<EpochTally> {
+  private async runByNet(data: Samples & { labels: Int32Array }, order: Int32Array, train: boolean, { signal, cal }: PassOptions): Promise<EpochTally> {
     const t0 = performance.now();
     const n = order.length;
     const total = this.rows.total;
@@ -258,8 +265,9 @@ export class SerialExecutor implements Executor {
     return tally;
   }
 
-  private async run(data: Samples & { labels: Int32Array }, order: Int32Array, batch: number, train: boolean, hook?: BatchHook, signal?: AbortSignal, cal?: Calibration): Promise<EpochTally> {
-    if (this.layout.nets.length > 1 && !hook && batch === this.layout.batch) return this.runByNet(data, order, train, signal, cal);
+  private async run(data: Samples & { labels: Int32Array }, order: Int32Array, batch: number, train: boolean, opts: PassOptions = {}): Promise<EpochTally> {
+    const { hook, signal, cal } = opts;
+    if (this.layout.nets.length > 1 && !hook && batch === this.layout.batch) return this.runByNet(data, order, train, opts);
     const t0 = performance.now();
     const tally = emptyTally();
     const breathe = yielder();
@@ -277,11 +285,11 @@ export class SerialExecutor implements Executor {
   }
 
   async trainEpoch(data: Samples & { labels: Int32Array }, order: Int32Array, batch: number, hook?: BatchHook, signal?: AbortSignal): Promise<EpochTally> {
-    return this.run(data, order, batch, true, hook, signal);
+    return this.run(data, order, batch, true, { hook, signal });
   }
 
   async evaluate(data: Samples & { labels: Int32Array }, cal?: Calibration): Promise<EpochTally> {
-    return this.run(data, identityOrder(data.y.length / data.outputs), this.layout.batch, false, undefined, undefined, cal);
+    return this.run(data, identityOrder(data.y.length / data.outputs), this.layout.batch, false, { cal });
   }
 
   /** Forward passes only; every sample's outputs, row-major (every net's outputs side by side: an ensemble's members one after another). */

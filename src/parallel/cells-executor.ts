@@ -10,7 +10,7 @@ import type { Kernels } from '../kernels/backend.js';
 import type { Crew } from './crew.js';
 import { stageBatch, type Samples } from '../engine/engine.js';
 import { check, EdsimError } from '../errors.js';
-import { BatchRows, type BatchHook, emptyTally, type EpochTally, type Executor, identityOrder, type StrategyName, takeGroupStats, type WorkerStats, yielder } from '../engine/executor.js';
+import { BatchRows, type BatchHook, emptyTally, type EpochTally, type Executor, identityOrder, type PassOptions, type StrategyName, takeGroupStats, type WorkerStats, yielder } from '../engine/executor.js';
 import type { Calibration } from '../model-io.js';
 import type { Layout, Memory } from '../engine/layout.js';
 import { forwardSegment, updateSegment } from '../engine/layer-group.js';
@@ -70,7 +70,7 @@ export class CellsExecutor implements Executor {
     }
   }
 
-  private async stream(data: Labeled, order: Int32Array, batch: number, train: boolean, hook?: BatchHook, signal?: AbortSignal, cal?: Calibration): Promise<EpochTally> {
+  private async stream(data: Labeled, order: Int32Array, batch: number, train: boolean, { hook, signal, cal }: PassOptions = {}): Promise<EpochTally> {
     const { f, ctrl } = this.mem;
     const H = this.hidden;
     const S = this.layout.slots.length;
@@ -159,12 +159,12 @@ export class CellsExecutor implements Executor {
 
   trainEpoch(data: Labeled, order: Int32Array, batch: number, hook?: BatchHook, signal?: AbortSignal): Promise<EpochTally> {
     check(batch <= this.layout.batch, `batch ${batch} exceeds the allocated ${this.layout.batch}`);
-    return this.stream(data, order, batch, true, hook, signal);
+    return this.stream(data, order, batch, true, { hook, signal });
   }
 
   /** Forward passes only, sliced the same way (per sample the same results as serial). */
   evaluate(data: Labeled, cal?: Calibration): Promise<EpochTally> {
-    return this.stream(data, identityOrder(data.y.length / data.outputs), this.layout.batch, false, undefined, undefined, cal);
+    return this.stream(data, identityOrder(data.y.length / data.outputs), this.layout.batch, false, { cal });
   }
 
   progress(): number {

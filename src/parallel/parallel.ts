@@ -9,7 +9,7 @@ import { type Kernels, kernelsFor } from '../kernels/backend.js';
 import { Crew } from './crew.js';
 import { stageBatch, type Samples } from '../engine/engine.js';
 import { check } from '../errors.js';
-import { BatchRows, type BatchHook, emptyTally, layerGroupName, takeGroupStats, yielder, type EpochTally, type Executor, identityOrder, type StrategyName, type WorkerStats } from '../engine/executor.js';
+import { BatchRows, type BatchHook, emptyTally, layerGroupName, type PassOptions, takeGroupStats, yielder, type EpochTally, type Executor, identityOrder, type StrategyName, type WorkerStats } from '../engine/executor.js';
 import type { Calibration } from '../model-io.js';
 import { EvalPool } from './eval-pool.js';
 import { LayerGroup } from '../engine/layer-group.js';
@@ -80,7 +80,7 @@ class LayerExecutor implements Executor {
     return this.name === 'pipeline' ? this.groups - 1 - g : 0;
   }
 
-  private async stream(data: Labeled, order: Int32Array, batch: number, train: boolean, hook?: BatchHook, signal?: AbortSignal, cal?: Calibration): Promise<EpochTally> {
+  private async stream(data: Labeled, order: Int32Array, batch: number, train: boolean, { hook, signal, cal }: PassOptions = {}): Promise<EpochTally> {
     const { f, ctrl } = this.mem;
     const G = this.groups;
     const S = this.layout.slots.length;
@@ -153,13 +153,13 @@ class LayerExecutor implements Executor {
 
   trainEpoch(data: Labeled, order: Int32Array, batch: number, hook?: BatchHook, signal?: AbortSignal): Promise<EpochTally> {
     check(batch <= this.layout.batch, `batch ${batch} exceeds the allocated ${this.layout.batch}`);
-    return this.stream(data, order, batch, true, hook, signal);
+    return this.stream(data, order, batch, true, { hook, signal });
   }
 
   /** Evaluation is stateless: slices of the data on a piscina pool (one thread per group) over the shared weights. */
   async evaluate(data: Labeled, cal?: Calibration): Promise<EpochTally> {
     const n = data.y.length / data.outputs;
-    if (this.groups === 1 || n < 2 * this.layout.batch) return this.stream(data, identityOrder(n), this.layout.batch, false, undefined, undefined, cal);
+    if (this.groups === 1 || n < 2 * this.layout.batch) return this.stream(data, identityOrder(n), this.layout.batch, false, { cal });
     this.pool ??= new EvalPool(this.groups);
     return this.pool.evaluate(this.mem, this.layout, this.config, data, cal);
   }

@@ -12,7 +12,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { Crew } from './crew.js';
 import { stagedInputs, type Samples } from '../engine/engine.js';
 import { check, EdsimError } from '../errors.js';
-import { emptyTally, type BatchHook, type EpochTally, type Executor, identityOrder, type StrategyName, takeGroupStats, tallyRows, type WorkerStats } from '../engine/executor.js';
+import { emptyTally, type BatchHook, type EpochTally, type PassOptions, type Executor, identityOrder, type StrategyName, takeGroupStats, tallyRows, type WorkerStats } from '../engine/executor.js';
 import type { Calibration } from '../model-io.js';
 import type { Layout, Memory } from '../engine/layout.js';
 import { claimStart, MAX_STREAM_ITEMS, publish, SLOT, statsView, type StreamMessage } from './protocol.js';
@@ -91,7 +91,7 @@ export class SamplesExecutor implements Executor {
     return set;
   }
 
-  private async stream(data: Labeled, order: Int32Array, batch: number, train: boolean, signal?: AbortSignal, cal?: Calibration): Promise<EpochTally> {
+  private async stream(data: Labeled, order: Int32Array, batch: number, train: boolean, { signal, cal }: PassOptions = {}): Promise<EpochTally> {
     const n = order.length;
     const tally = emptyTally();
     if (signal?.aborted || n === 0) return tally;
@@ -139,11 +139,11 @@ export class SamplesExecutor implements Executor {
 
   trainEpoch(data: Labeled, order: Int32Array, batch: number, hook?: BatchHook, signal?: AbortSignal): Promise<EpochTally> {
     if (hook) throw new EdsimError('the samples strategy does not report single batches; use serial, layer or cells for onBatch');
-    return this.stream(data, order, batch, true, signal);
+    return this.stream(data, order, batch, true, { signal });
   }
 
   evaluate(data: Labeled, cal?: Calibration): Promise<EpochTally> {
-    return this.stream(data, identityOrder(data.y.length / data.outputs), this.layout.batch, false, undefined, cal);
+    return this.stream(data, identityOrder(data.y.length / data.outputs), this.layout.batch, false, { cal });
   }
 
   progress(): number {

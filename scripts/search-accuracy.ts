@@ -37,6 +37,13 @@
  * cells per class reading the seed's outputs (one value per class) on the training images, and reads
  * it on the validation images' outputs (`stack`; STACK_EPOCHS, default 3, shuffled; a new second stage
  * each epoch; STACK_FROM=E from epoch E on only). Each stage learns from its own amine; nothing passes a gradient between them.
+ * SHRINK=L multiplies every weight (hidden and output layers, biases too) by 1 - L after every
+ * mini-batch (`shrink`; a local, sign-keeping decay: Kaneko's rule only ever grows a weight's size).
+ * It trains through the trainer's per-batch hook, so on the serial strategy (one thread).
+ * AUGMENT=spec trains every epoch on a fresh random variant of each fit image (`augment`; seeded by
+ * seed and epoch; calibration reads the plain images): 'shift:K' moves each image by up to K pixels
+ * each way, 'drop:P' sets each pixel to 0 with probability P, 'erase:K' blanks a K x K square at a
+ * random place in half the images. Serial strategy, one thread (the output strategy keeps its first data).
  * EPOCHS=N stops every configuration after N epochs (default: each configuration's own count).
  * Appends one JSON line per configuration and epoch to results/accuracy-search.jsonl (OUT).
  */
@@ -44,6 +51,7 @@ import { appendFileSync } from 'node:fs';
 import { classData, type Dataset, loadDataset, perClassSplit, sliceDataset, withShifts } from '../src/data/data.js';
 import { codeInputs } from '../src/data/coding.js';
 import { GABOR, type GaborSpec, withFeatures } from '../src/data/features.js';
+import type { Floats, Layout } from '../src/engine/layout.js';
 import type { ModelConfig, PresetName, TrainConfig } from '../src/options.js';
 import { createTrainer, standardise, type Trainer } from '../src/trainer.js';
 
@@ -59,6 +67,8 @@ interface Config {
   features?: Partial<GaborSpec>;
   /** A per-pixel input coding of the raw pixels (see coded()): no pixel reads its neighbours. */
   coding?: string;
+  /** Training targets [lo, hi] in place of 0 and 1 (soft targets; see softTargets()). */
+  targets?: [number, number];
   epochs: number;
 }
 
@@ -158,7 +168,20 @@ const CONFIGS: Config[] = [
   screen('fs-act-tanh', { activation: 'tanh', outputActivation: 'sigmoid' }),
   screen('fs-act-softplus', { activation: 'softplus', outputActivation: 'sigmoid' }),
   screen('fs-act-relu', { activation: 'relu', outputActivation: 'sigmoid' }),
+  // Soft targets: a negative sample stops pushing a net's output once it is under lo, not only at 0.
+  { ...screen('fs-targets-0.05', {}), targets: [0.05, 0.95] },
+  { ...screen('fs-targets-0.1', {}), targets: [0.1, 0.9] },
+  { ...screen('fs-targets-0.1-1', {}), targets: [0.1, 1] },
 ];
+
+/**
+ * The training split with its targets moved from 0 / 1 to lo / hi: the error of a net whose output
+ * is already under lo for a sample of another class turns positive (pushes it back up to lo), so
+ * the nine classes' samples stop driving every output to 0 (the labels, and so the readings, are the same).
+ */
+function softTargets(d: Dataset, [lo, hi]: [number, number]): Dataset {
+  return { ...d, y: d.y.map((v) => lo + (hi - lo) * v) };
+}
 
 /** Each image mirrored left to right (columns reversed). */
 function mirror(d: Dataset, side: number): Dataset {
@@ -274,6 +297,66 @@ const shiftRead = process.env.SHIFT_READ === '1';
 const stackHidden = process.env.STACK ? Number(process.env.STACK) : undefined;
 const stackEpochs = Number(process.env.STACK_EPOCHS ?? 3);
 const stackFrom = Number(process.env.STACK_FROM ?? 1);
+const shrink = process.env.SHRINK ? Number(process.env.SHRINK) : undefined;
+
+const augment = process.env.AUGMENT;
+
+/** A seeded generator of uniform numbers in [0, 1) (mulberry32). */
+function uniform(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** One random variant of every image of `d` (AUGMENT's spec), the same labels and targets. */
+function augmented(d: Dataset, spec: string, side: number, seed: number): Dataset {
+  const [kind, arg] = spec.split(':') as [string, string];
+  const v = Number(arg);
+  const rnd = uniform(seed);
+  const f = d.features;
+  const x = new Float64Array(d.x.length);
+  for (let s = 0; s < d.n; s++) {
+    const src = s * f;
+    if (kind === 'shift') {
+      const dx = Math.floor(rnd() * (2 * v + 1)) - v;
+      const dy = Math.floor(rnd() * (2 * v + 1)) - v;
+      for (let r = 0; r < side; r++) {
+        const r0 = r - dy;
+        if (r0 < 0 || r0 >= side) continue;
+        for (let q = 0; q < side; q++) {
+          const q0 = q - dx;
+          if (q0 >= 0 && q0 < side) x[src + r * side + q] = d.x[src + r0 * side + q0]!;
+        }
+      }
+    } else if (kind === 'drop') {
+      for (let p = 0; p < f; p++) x[src + p] = rnd() < v ? 0 : d.x[src + p]!;
+    } else if (kind === 'erase') {
+      x.set(d.x.subarray(src, src + f), src);
+      if (rnd() < 0.5) {
+        const r0 = Math.floor(rnd() * (side - v + 1));
+        const q0 = Math.floor(rnd() * (side - v + 1));
+        for (let r = r0; r < r0 + v; r++) x.fill(0, src + r * side + q0, src + r * side + q0 + v);
+      }
+    } else throw new Error(`unknown AUGMENT ${spec}`);
+  }
+  return { ...d, x };
+}
+
+/** The per-batch hook of SHRINK: every weight of every net times 1 - shrink. */
+function shrinkWeights(_start: number, _count: number, f: Floats, layout: Layout): void {
+  const keep = 1 - shrink!;
+  for (const net of layout.nets) {
+    for (const l of net.layers) {
+      for (let i = l.w, end = l.w + l.nIn * l.nOut; i < end; i++) f[i]! *= keep;
+      if (l.b >= 0) for (let j = l.b; j < l.b + l.nOut; j++) f[j]! *= keep;
+    }
+  }
+}
 
 /** A data set whose features are a first stage's outputs `o` (one per class) for the samples of `d`. */
 function stage(d: Dataset, o: Float64Array): Dataset {
@@ -317,6 +400,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
     held = coded(held, c.coding);
     if (heldMirror) heldMirror = coded(heldMirror, c.coding);
   }
+  if (c.targets) train = softTargets(train, c.targets);
   // SHIFT_READ=1: each validation image and its four one-pixel shifts, in five blocks (withShifts).
   const heldShifts = shiftRead && !bank ? withShifts(held, side) : undefined;
   const trainers: Trainer[] = [];
@@ -324,7 +408,8 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
   // configuration names its coding in `coding`, so every row keeps the meaning it was recorded with.
   // Nor does the preset's output calibration apply: CALIBRATE=N records a calibrated reading beside the plain one.
   const model = { inputPower: undefined, inputScale: undefined, calibrate: undefined, ...c.model };
-  for (let s = firstSeed; s < firstSeed + seeds; s++) trainers.push(await createTrainer({ preset: c.preset, model, train: { ...c.train, seed: s }, workers }));
+  const threads = shrink || augment ? { workers: 1, strategy: 'serial' as const } : { workers };
+  for (let s = firstSeed; s < firstSeed + seeds; s++) trainers.push(await createTrainer({ preset: c.preset, model, train: { ...c.train, seed: s }, ...threads }));
   const special = specialClasses && subset(train, specialClasses);
   const calibration = calibrateOn === undefined ? undefined : Math.min(calibrateOn, train.n);
   const specialists: Trainer[] = [];
@@ -356,7 +441,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
       const shiftSum = new Float64Array(held.n * held.outputs);
       const shiftCalSum = new Float64Array(held.n * held.outputs);
       for (const [i, t] of trainers.entries()) {
-        await t.fit(train, { epochs: 1 });
+        await t.fit(augment ? augmented(train, augment, side, (firstSeed + i) * 1000 + e) : train, { epochs: 1, ...(shrink ? { onBatch: shrinkWeights } : {}) });
         const o = t.predict(held);
         each.push(accuracy(o, held));
         for (let k = 0; k < sum.length; k++) sum[k]! += o[k]!;
@@ -425,7 +510,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
         }
       }
       const line = {
-        data: dataName, config: c.name, ...(limit ? { limit } : {}), ...(process.env.SPLIT ? { split: process.env.SPLIT } : {}), preset: c.preset, model: c.model ?? {}, train: c.train ?? {}, shifted: c.shifted === true, ...(c.mirrored ? { mirrored: c.mirrored } : {}), ...(bank ? { features: bank } : {}), ...(c.coding ? { coding: c.coding } : {}),
+        data: dataName, config: c.name, ...(limit ? { limit } : {}), ...(process.env.SPLIT ? { split: process.env.SPLIT } : {}), preset: c.preset, model: c.model ?? {}, train: c.train ?? {}, shifted: c.shifted === true, ...(c.mirrored ? { mirrored: c.mirrored } : {}), ...(bank ? { features: bank } : {}), ...(c.coding ? { coding: c.coding } : {}), ...(c.targets ? { targets: c.targets } : {}), ...(shrink ? { shrink } : {}), ...(augment ? { augment } : {}),
         epoch: e, seeds, ...(firstSeed !== 1 ? { firstSeed } : {}), trainSamples: train.n, validationSamples: validation.n,
         validation: each, validationMean: each.reduce((a, b) => a + b, 0) / each.length, ensemble: accuracy(sum, held),
         ...(special ? { specialist: { classes: specialClasses, trainSamples: special.n, validation: routed, ensemble: accuracy(route(sum, specialSum, held.outputs, specialClasses!), held) } } : {}),

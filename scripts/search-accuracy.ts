@@ -48,7 +48,7 @@
  * Appends one JSON line per configuration and epoch to results/accuracy-search.jsonl (OUT).
  */
 import { appendFileSync } from 'node:fs';
-import { classData, type Dataset, loadDataset, perClassSplit, sliceDataset, withShifts } from '../src/data/data.js';
+import { classData, type Dataset, loadDataset, perClassSplit, shiftImage, sliceDataset, withShifts } from '../src/data/data.js';
 import { codeInputs } from '../src/data/coding.js';
 import { GABOR, type GaborSpec, withFeatures } from '../src/data/features.js';
 import type { Floats, Layout } from '../src/engine/layout.js';
@@ -325,14 +325,7 @@ function augmented(d: Dataset, spec: string, side: number, seed: number): Datase
     if (kind === 'shift') {
       const dx = Math.floor(rnd() * (2 * v + 1)) - v;
       const dy = Math.floor(rnd() * (2 * v + 1)) - v;
-      for (let r = 0; r < side; r++) {
-        const r0 = r - dy;
-        if (r0 < 0 || r0 >= side) continue;
-        for (let q = 0; q < side; q++) {
-          const q0 = q - dx;
-          if (q0 >= 0 && q0 < side) x[src + r * side + q] = d.x[src + r0 * side + q0]!;
-        }
-      }
+      shiftImage(d.x, src, x, src, side, dy, dx);
     } else if (kind === 'drop') {
       for (let p = 0; p < f; p++) x[src + p] = rnd() < v ? 0 : d.x[src + p]!;
     } else if (kind === 'erase') {

@@ -253,6 +253,21 @@ function bitsOf(spec: string, name: string, max: number): number {
 }
 
 /**
+ * Writes the side x side image at `src[from..]` moved `dr` rows down and `dc` columns right to
+ * `dst[to..]`; pixels moved in from outside the image stay as `dst` holds them (0 in a new array).
+ */
+export function shiftImage(src: ArrayLike<number>, from: number, dst: Float64Array, to: number, side: number, dr: number, dc: number): void {
+  for (let r = 0; r < side; r++) {
+    const sr = r - dr;
+    if (sr < 0 || sr >= side) continue;
+    for (let q = 0; q < side; q++) {
+      const sq = q - dc;
+      if (sq >= 0 && sq < side) dst[to + r * side + q] = src[from + sr * side + sq]!;
+    }
+  }
+}
+
+/**
  * A square-image data set and its copies moved by one pixel right, left, down and up (the vacated
  * edge row or column 0): five times the samples, with MNIST's own sparsity, for scaling runs that
  * need hundreds of batches an epoch from the `mnist` package alone (and a plain augmentation).
@@ -265,16 +280,7 @@ export function withShifts(d: Dataset, side: number): Dataset {
   const x = new Float64Array(5 * n * d.features);
   moves.forEach(([dr, dc], c) => {
     for (let k = 0; k < n; k++) {
-      const src = k * d.features;
-      const dst = (c * n + k) * d.features;
-      for (let r = 0; r < side; r++) {
-        const sr = r - dr;
-        if (sr < 0 || sr >= side) continue;
-        for (let q = 0; q < side; q++) {
-          const sq = q - dc;
-          if (sq >= 0 && sq < side) x[dst + r * side + q] = d.x[src + sr * side + sq]!;
-        }
-      }
+      shiftImage(d.x, k * d.features, x, (c * n + k) * d.features, side, dr, dc);
     }
   });
   const y = new Float64Array(5 * n * d.outputs);

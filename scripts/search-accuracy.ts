@@ -172,6 +172,8 @@ const CONFIGS: Config[] = [
   { ...screen('fs-targets-0.05', {}), targets: [0.05, 0.95] },
   { ...screen('fs-targets-0.1', {}), targets: [0.1, 0.9] },
   { ...screen('fs-targets-0.1-1', {}), targets: [0.1, 1] },
+  // fashion10's width and rate on the quick screen (the plain row beside the routed experts of scripts/patches/routed-experts.patch).
+  screen('fs-h512-r0.15', { hidden: [512], alphaHidden: 0.15, alphaOutput: 0.15 }),
 ];
 
 /**

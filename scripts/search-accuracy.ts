@@ -40,8 +40,8 @@
  * SHRINK=L multiplies every weight (hidden and output layers, biases too) by 1 - L after every
  * mini-batch (`shrink`; a local, sign-keeping decay: Kaneko's rule only ever grows a weight's size).
  * It trains through the trainer's per-batch hook, so on the serial strategy (one thread).
- * AUGMENT=spec trains every epoch on a fresh random variant of each fit image (`augment`; seeded by
- * seed and epoch; calibration reads the plain images): 'shift:K' moves each image by up to K pixels
+ * AUGMENT=spec trains every epoch on a fresh random variant of each fit image (`augment`; edsim's Rng
+ * seeded by seed and epoch; calibration reads the plain images): 'shift:K' moves each image by up to K pixels
  * each way, 'drop:P' sets each pixel to 0 with probability P, 'erase:K' blanks a K x K square at a
  * random place in half the images. Serial strategy, one thread (the output strategy keeps its first data).
  * EPOCHS=N stops every configuration after N epochs (default: each configuration's own count).
@@ -52,6 +52,7 @@ import { classData, type Dataset, loadDataset, perClassSplit, shiftImage, sliceD
 import { codeInputs } from '../src/data/coding.js';
 import { GABOR, type GaborSpec, withFeatures } from '../src/data/features.js';
 import type { Floats, Layout } from '../src/engine/layout.js';
+import { Rng } from '../src/engine/rng.js';
 import type { ModelConfig, PresetName, TrainConfig } from '../src/options.js';
 import { createTrainer, standardise, type Trainer } from '../src/trainer.js';
 
@@ -300,41 +301,28 @@ const stackHidden = process.env.STACK ? Number(process.env.STACK) : undefined;
 const stackEpochs = Number(process.env.STACK_EPOCHS ?? 3);
 const stackFrom = Number(process.env.STACK_FROM ?? 1);
 const shrink = process.env.SHRINK ? Number(process.env.SHRINK) : undefined;
-
 const augment = process.env.AUGMENT;
-
-/** A seeded generator of uniform numbers in [0, 1) (mulberry32). */
-function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One random variant of every image of `d` (AUGMENT's spec), the same labels and targets. */
 function augmented(d: Dataset, spec: string, side: number, seed: number): Dataset {
   const [kind, arg] = spec.split(':') as [string, string];
   const v = Number(arg);
-  const rnd = uniform(seed);
+  const rng = new Rng(seed);
   const f = d.features;
   const x = new Float64Array(d.x.length);
   for (let s = 0; s < d.n; s++) {
     const src = s * f;
     if (kind === 'shift') {
-      const dx = Math.floor(rnd() * (2 * v + 1)) - v;
-      const dy = Math.floor(rnd() * (2 * v + 1)) - v;
+      const dx = Math.floor(rng.next() * (2 * v + 1)) - v;
+      const dy = Math.floor(rng.next() * (2 * v + 1)) - v;
       shiftImage(d.x, src, x, src, side, dy, dx);
     } else if (kind === 'drop') {
-      for (let p = 0; p < f; p++) x[src + p] = rnd() < v ? 0 : d.x[src + p]!;
+      for (let p = 0; p < f; p++) x[src + p] = rng.next() < v ? 0 : d.x[src + p]!;
     } else if (kind === 'erase') {
       x.set(d.x.subarray(src, src + f), src);
-      if (rnd() < 0.5) {
-        const r0 = Math.floor(rnd() * (side - v + 1));
-        const q0 = Math.floor(rnd() * (side - v + 1));
+      if (rng.next() < 0.5) {
+        const r0 = Math.floor(rng.next() * (side - v + 1));
+        const q0 = Math.floor(rng.next() * (side - v + 1));
         for (let r = r0; r < r0 + v; r++) x.fill(0, src + r * side + q0, src + r * side + q0 + v);
       }
     } else throw new Error(`unknown AUGMENT ${spec}`);

@@ -44,6 +44,10 @@
  * seeded by seed and epoch; calibration reads the plain images): 'shift:K' moves each image by up to K pixels
  * each way, 'drop:P' sets each pixel to 0 with probability P, 'erase:K' blanks a K x K square at a
  * random place in half the images. Serial strategy, one thread (the output strategy keeps its first data).
+ * BOOST=K trains every seed after the first on the fit images with each image the earlier seeds'
+ * ensemble (this epoch's outputs, calibrated with CALIBRATE, summed) answers wrongly repeated K more
+ * times right after itself (`boost`; the order otherwise kept): a boosting by repetition, each net
+ * still learning by ED alone from its own amine. Serial strategy, one thread (the output strategy keeps its first data).
  * EPOCHS=N stops every configuration after N epochs (default: each configuration's own count).
  * Appends one JSON line per configuration and epoch to results/accuracy-search.jsonl (OUT).
  */
@@ -302,6 +306,23 @@ const stackEpochs = Number(process.env.STACK_EPOCHS ?? 3);
 const stackFrom = Number(process.env.STACK_FROM ?? 1);
 const shrink = process.env.SHRINK ? Number(process.env.SHRINK) : undefined;
 const augment = process.env.AUGMENT;
+const boost = process.env.BOOST ? Number(process.env.BOOST) : undefined;
+
+/** `d` with every image whose row of `answers` is wrong repeated `k` more times right after itself. */
+function boosted(d: Dataset, answers: Float64Array, k: number): Dataset {
+  const rows: number[] = [];
+  for (let s = 0; s < d.n; s++) {
+    let best = 0;
+    for (let c = 1; c < d.outputs; c++) if (answers[s * d.outputs + c]! > answers[s * d.outputs + best]!) best = c;
+    for (let r = best === d.labels[s] ? 0 : k; r >= 0; r--) rows.push(s);
+  }
+  const f = d.features;
+  const o = d.outputs;
+  const x = new Float64Array(rows.length * f);
+  const y = new Float64Array(rows.length * o);
+  rows.forEach((s, r) => { x.set(d.x.subarray(s * f, (s + 1) * f), r * f); y.set(d.y.subarray(s * o, (s + 1) * o), r * o); });
+  return { ...d, n: rows.length, x, y, labels: Int32Array.from(rows, (s) => d.labels[s]!) };
+}
 
 /** One random variant of every image of `d` (AUGMENT's spec), the same labels and targets. */
 function augmented(d: Dataset, spec: string, side: number, seed: number): Dataset {
@@ -391,7 +412,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
   // configuration names its coding in `coding`, so every row keeps the meaning it was recorded with.
   // Nor does the preset's output calibration apply: CALIBRATE=N records a calibrated reading beside the plain one.
   const model = { inputPower: undefined, inputScale: undefined, calibrate: undefined, ...c.model };
-  const threads = shrink || augment ? { workers: 1, strategy: 'serial' as const } : { workers };
+  const threads = shrink || augment || boost ? { workers: 1, strategy: 'serial' as const } : { workers };
   for (let s = firstSeed; s < firstSeed + seeds; s++) trainers.push(await createTrainer({ preset: c.preset, model, train: { ...c.train, seed: s }, ...threads }));
   const special = specialClasses && subset(train, specialClasses);
   const calibration = calibrateOn === undefined ? undefined : Math.min(calibrateOn, train.n);
@@ -423,13 +444,24 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
       const shiftCal: number[] = [];
       const shiftSum = new Float64Array(held.n * held.outputs);
       const shiftCalSum = new Float64Array(held.n * held.outputs);
+      /** BOOST: the earlier seeds' outputs on the fit images this epoch, summed (standardised with CALIBRATE). */
+      const fitSum = boost ? new Float64Array(train.n * train.outputs) : undefined;
+      const boostSamples: number[] = [];
       for (const [i, t] of trainers.entries()) {
-        await t.fit(augment ? augmented(train, augment, side, (firstSeed + i) * 1000 + e) : train, { epochs: 1, ...(shrink ? { onBatch: shrinkWeights } : {}) });
+        let data = augment ? augmented(train, augment, side, (firstSeed + i) * 1000 + e) : train;
+        if (fitSum && i > 0) data = boosted(train, fitSum, boost!);
+        boostSamples.push(data.n);
+        await t.fit(data, { epochs: 1, ...(shrink ? { onBatch: shrinkWeights } : {}) });
         const o = t.predict(held);
         each.push(accuracy(o, held));
         for (let k = 0; k < sum.length; k++) sum[k]! += o[k]!;
         // The library's own calibration (Trainer.calibrate, what --calibrate measures after a fit); predict stays raw.
         const cal = calibration ? t.calibrate(train, calibration) : undefined;
+        if (fitSum && i < trainers.length - 1) {
+          const of = t.predict(train);
+          const z = cal ? standardise(of, cal) : of;
+          for (let k = 0; k < z.length; k++) fitSum[k]! += z[k]!;
+        }
         if (cal) {
           // The outputs read above, standardised (Trainer.scores without a second forward pass).
           const z = standardise(Float64Array.from(o), cal);
@@ -493,7 +525,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
         }
       }
       const line = {
-        data: dataName, config: c.name, ...(limit ? { limit } : {}), ...(process.env.SPLIT ? { split: process.env.SPLIT } : {}), preset: c.preset, model: c.model ?? {}, train: c.train ?? {}, shifted: c.shifted === true, ...(c.mirrored ? { mirrored: c.mirrored } : {}), ...(bank ? { features: bank } : {}), ...(c.coding ? { coding: c.coding } : {}), ...(c.targets ? { targets: c.targets } : {}), ...(shrink ? { shrink } : {}), ...(augment ? { augment } : {}),
+        data: dataName, config: c.name, ...(limit ? { limit } : {}), ...(process.env.SPLIT ? { split: process.env.SPLIT } : {}), preset: c.preset, model: c.model ?? {}, train: c.train ?? {}, shifted: c.shifted === true, ...(c.mirrored ? { mirrored: c.mirrored } : {}), ...(bank ? { features: bank } : {}), ...(c.coding ? { coding: c.coding } : {}), ...(c.targets ? { targets: c.targets } : {}), ...(shrink ? { shrink } : {}), ...(augment ? { augment } : {}), ...(boost ? { boost: { repeats: boost, trainSamples: boostSamples } } : {}),
         epoch: e, seeds, ...(firstSeed !== 1 ? { firstSeed } : {}), trainSamples: train.n, validationSamples: validation.n,
         validation: each, validationMean: each.reduce((a, b) => a + b, 0) / each.length, ensemble: accuracy(sum, held),
         ...(special ? { specialist: { classes: specialClasses, trainSamples: special.n, validation: routed, ensemble: accuracy(route(sum, specialSum, held.outputs, specialClasses!), held) } } : {}),

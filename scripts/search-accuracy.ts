@@ -48,6 +48,10 @@
  * ensemble (this epoch's outputs, calibrated with CALIBRATE, summed) answers wrongly repeated K more
  * times right after itself (`boost`; the order otherwise kept): a boosting by repetition, each net
  * still learning by ED alone from its own amine. Serial strategy, one thread (the output strategy keeps its first data).
+ * PAIRS='0,2,4,6' also trains, per seed, one binary net for every pair of those classes on the fit
+ * images of the pair only (one output: the pair's second class), and reads `pairs`: where a seed's
+ * two best-scored classes (calibrated with CALIBRATE) are such a pair, that pair's net decides
+ * between them (a fixed routing rule, one-against-one; every net learns by ED alone).
  * EPOCHS=N stops every configuration after N epochs (default: each configuration's own count).
  * Appends one JSON line per configuration and epoch to results/accuracy-search.jsonl (OUT).
  */
@@ -307,6 +311,31 @@ const stackFrom = Number(process.env.STACK_FROM ?? 1);
 const shrink = process.env.SHRINK ? Number(process.env.SHRINK) : undefined;
 const augment = process.env.AUGMENT;
 const boost = process.env.BOOST ? Number(process.env.BOOST) : undefined;
+const pairClasses = process.env.PAIRS?.split(',').map(Number);
+
+/**
+ * The outputs `g` with every row whose two largest are classes a < b of a pair in `nets` answered
+ * by that pair's net: `b` where its output (summed over `votes` nets) exceeds votes / 2, else `a`
+ * (the winner gets the row's largest output plus one). Returns the answers and how many rows a pair decided.
+ */
+function decidePairs(g: Float64Array, nets: Map<string, Float64Array>, outputs: number, votes: number): [Float64Array, number] {
+  const r = Float64Array.from(g);
+  let decided = 0;
+  for (let s = 0; s < g.length / outputs; s++) {
+    let first = 0;
+    let second = -1;
+    for (let k = 1; k < outputs; k++) {
+      if (g[s * outputs + k]! > g[s * outputs + first]!) [first, second] = [k, first];
+      else if (second < 0 || g[s * outputs + k]! > g[s * outputs + second]!) second = k;
+    }
+    const [a, b] = first < second ? [first, second] : [second, first];
+    const h = nets.get(`${a},${b}`);
+    if (!h) continue;
+    decided++;
+    r[s * outputs + (h[s]! > votes / 2 ? b : a)] = g[s * outputs + first]! + 1;
+  }
+  return [r, decided];
+}
 
 /** `d` with every image whose row of `answers` is wrong repeated `k` more times right after itself. */
 function boosted(d: Dataset, answers: Float64Array, k: number): Dataset {
@@ -418,6 +447,12 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
   const calibration = calibrateOn === undefined ? undefined : Math.min(calibrateOn, train.n);
   const specialists: Trainer[] = [];
   if (special) for (let s = firstSeed; s < firstSeed + seeds; s++) specialists.push(await createTrainer({ preset: c.preset, model, train: { ...c.train, seed: s }, workers }));
+  // PAIRS: per seed, one binary net per pair a < b of the listed classes (class indices equal the labels here: 0..9).
+  const pairs = (pairClasses ?? []).flatMap((a) => pairClasses!.filter((b) => b > a).map((b) => ({ key: `${a},${b}`, data: subset(train, [a, b]) })));
+  const pairNets: Trainer[][] = [];
+  for (let s = firstSeed; pairs.length && s < firstSeed + seeds; s++) {
+    pairNets.push(await Promise.all(pairs.map(() => createTrainer({ preset: c.preset, model, train: { ...c.train, seed: s }, workers: 1 }))));
+  }
   const t0 = performance.now();
   /** Each seed's validation outputs of its last `snapshots` epochs. */
   const past: Float64Array[][] = trainers.map(() => []);
@@ -436,6 +471,9 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
       const calibratedSum = new Float64Array(held.n * held.outputs);
       const routedSum = new Float64Array(held.n * held.outputs);
       const specialSum = new Float64Array(held.n * (specialClasses?.length ?? 0));
+      const paired: number[] = [];
+      const pairDecided: number[] = [];
+      const pairSum = new Map(pairs.map((p) => [p.key, new Float64Array(held.n)]));
       const snap: number[] = [];
       const averaged: number[] = [];
       const shiftEach: number[] = [];
@@ -492,6 +530,19 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
             for (let k = 0; k < m; k++) shiftCalSum[k]! += z[k]!;
           }
         }
+        if (pairs.length) {
+          const own = new Map<string, Float64Array>();
+          for (const [q, p] of pairs.entries()) {
+            await pairNets[i]![q]!.fit(p.data, { epochs: 1 });
+            const h = pairNets[i]![q]!.predict(held);
+            own.set(p.key, h);
+            const all = pairSum.get(p.key)!;
+            for (let k = 0; k < h.length; k++) all[k]! += h[k]!;
+          }
+          const [answers, decided] = decidePairs(cal ? standardise(Float64Array.from(o), cal) : o, own, held.outputs, 1);
+          paired.push(accuracy(answers, held));
+          pairDecided.push(decided);
+        }
         if (special) {
           await specialists[i]!.fit(special, { epochs: 1 });
           const h = specialists[i]!.predict(held);
@@ -529,6 +580,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
         epoch: e, seeds, ...(firstSeed !== 1 ? { firstSeed } : {}), trainSamples: train.n, validationSamples: validation.n,
         validation: each, validationMean: each.reduce((a, b) => a + b, 0) / each.length, ensemble: accuracy(sum, held),
         ...(special ? { specialist: { classes: specialClasses, trainSamples: special.n, validation: routed, ensemble: accuracy(route(sum, specialSum, held.outputs, specialClasses!), held) } } : {}),
+        ...(pairs.length ? { pairs: { classes: pairClasses, calibrated: calibration !== undefined, trainSamples: pairs.map((p) => p.data.n), decided: pairDecided, validation: paired, ensemble: accuracy(decidePairs(calibration ? calibratedSum : sum, pairSum, held.outputs, seeds)[0], held) } } : {}),
         ...(calibration ? { calibrated: { images: calibration, validation: calibrated, ensemble: accuracy(calibratedSum, held) } } : {}),
         ...(stacked.length ? { stack: { hidden: stackHidden, epochs: stackEpochs, validation: stacked, ensemble: accuracy(stackSum, held) } } : {}),
         ...(heldShifts ? { shiftRead: { validation: shiftEach, ensemble: accuracy(shiftSum, held), ...(calibration ? { calibrated: shiftCal, calibratedEnsemble: accuracy(shiftCalSum, held) } : {}) } } : {}),
@@ -539,9 +591,9 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
       };
       appendFileSync(out, `${JSON.stringify(line)}\n`);
       const pct = (v: number[]): string => v.map((x) => (100 * x).toFixed(2)).join('/');
-      console.log(`${c.name} epoch ${e}: validation ${pct(each)} % (ensemble of ${seeds}: ${(100 * line.ensemble).toFixed(2)} %;${line.calibrated ? ` calibrated ${pct(calibrated)} %, ensemble ${(100 * line.calibrated.ensemble).toFixed(2)} %;` : ''}${line.specialist ? ` with specialists ${pct(routed)} %, ensemble ${(100 * line.specialist.ensemble).toFixed(2)} %;` : ''}${line.stack ? ` second stage ${pct(stacked)} %, ensemble ${(100 * line.stack.ensemble).toFixed(2)} %;` : ''}${line.shiftRead ? ` shifts read ${pct(shiftEach)} %, ensemble ${(100 * line.shiftRead.ensemble).toFixed(2)} %${calibration ? `, calibrated ${pct(shiftCal)} %, ensemble ${(100 * line.shiftRead.calibratedEnsemble!).toFixed(2)} %` : ''};` : ''}${line.mirrorRead ? ` with mirrors read ${pct(mirrorEach)} %, ensemble ${(100 * line.mirrorRead.ensemble).toFixed(2)} %;` : ''} last ${line.snapshots.epochs} epochs ${pct(snap)} %, all ${(100 * line.snapshots.ensemble).toFixed(2)} %${averaged.length ? `; weights of last ${Math.min(e, averageOver!)} averaged ${pct(averaged)} %, ensemble ${(100 * line.averaged!.ensemble).toFixed(2)} %` : ''}), ${line.seconds.toFixed(0)} s`);
+      console.log(`${c.name} epoch ${e}: validation ${pct(each)} % (ensemble of ${seeds}: ${(100 * line.ensemble).toFixed(2)} %;${line.calibrated ? ` calibrated ${pct(calibrated)} %, ensemble ${(100 * line.calibrated.ensemble).toFixed(2)} %;` : ''}${line.pairs ? ` pairs decide ${pct(paired)} %, ensemble ${(100 * line.pairs.ensemble).toFixed(2)} %;` : ''}${line.specialist ? ` with specialists ${pct(routed)} %, ensemble ${(100 * line.specialist.ensemble).toFixed(2)} %;` : ''}${line.stack ? ` second stage ${pct(stacked)} %, ensemble ${(100 * line.stack.ensemble).toFixed(2)} %;` : ''}${line.shiftRead ? ` shifts read ${pct(shiftEach)} %, ensemble ${(100 * line.shiftRead.ensemble).toFixed(2)} %${calibration ? `, calibrated ${pct(shiftCal)} %, ensemble ${(100 * line.shiftRead.calibratedEnsemble!).toFixed(2)} %` : ''};` : ''}${line.mirrorRead ? ` with mirrors read ${pct(mirrorEach)} %, ensemble ${(100 * line.mirrorRead.ensemble).toFixed(2)} %;` : ''} last ${line.snapshots.epochs} epochs ${pct(snap)} %, all ${(100 * line.snapshots.ensemble).toFixed(2)} %${averaged.length ? `; weights of last ${Math.min(e, averageOver!)} averaged ${pct(averaged)} %, ensemble ${(100 * line.averaged!.ensemble).toFixed(2)} %` : ''}), ${line.seconds.toFixed(0)} s`);
     }
   } finally {
-    for (const t of [...trainers, ...specialists]) await t.close();
+    for (const t of [...trainers, ...specialists, ...pairNets.flat()]) await t.close();
   }
 }

@@ -5,8 +5,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { chanceNote } from '../src/cli/scale-command.js';
-import { CSV_COLUMNS, type CsvRow } from '../src/report/report.js';
+import { chanceNote } from '../src/cli/cli-options.js';
+import type { Topology } from '../src/options.js';
+import { CSV_COLUMNS } from '../src/report/report.js';
 import { loadModel } from '../src/model-io.js';
 import { barrier, type MachineCosts, predictBatchSeconds, straggle } from '../src/parallel/scaling-model.js';
 import { CLI, lastJson, runCli, tempDir, withTimeout } from './helpers.js';
@@ -66,13 +67,13 @@ test('scale --weak grows the batch with the threads (mode weak); oversubscribed 
   assert.match(readFileSync(out.replace(/\.csv$/, '.svg'), 'utf8'), /weak scaling/);
 }));
 
-test('scale notes a preset whose accuracy is about chance on three or more classes, and only then', () => {
-  const row = (preset: string, accuracy: number, kind = 'measured'): CsvRow => ({ preset, kind, test_accuracy: accuracy }) as unknown as CsvRow;
-  const rows = [row('bench-wide', 0.101), row('bench-wide', 0.098), row('bench-wide', 0.5), row('mnist10', 0.97), row('mnist10', 0, 'predicted')];
-  assert.match(chanceNote(rows, 10)!, /^test accuracy about chance for 10 classes \(bench-wide 10\.1 %\): this preset is one network for all outputs/);
-  assert.is(chanceNote(rows, 2), undefined, 'two classes: the timing presets learn them');
-  assert.is(chanceNote([row('mnist10', 0.97), row('mnist10', 0.96)], 10), undefined);
-  assert.match(chanceNote([row('article', 0.11), row('bench-wide', 0.1)], 10)!, /\(article 11\.0 %, bench-wide 10\.0 %\): these presets are/);
+test('a note where a paired network reads about chance on three or more classes, and only there', () => {
+  const r = (name: string, accuracy: number, topology: Topology = 'paired') => ({ name, accuracy, topology });
+  assert.match(chanceNote([r('bench-wide', 0.101), r('mnist10', 0.97, 'kaneko')], 10)!, /^test accuracy about chance for 10 classes \(bench-wide 10\.1 %\): the paired topology is one network for all outputs/);
+  assert.match(chanceNote([r('article', 0.11), r('bench-wide', 0.1)], 10)!, /\(article 11\.0 %, bench-wide 10\.0 %\)/);
+  assert.is(chanceNote([r('bench-wide', 0.4)], 2), undefined, 'two classes: the paired presets learn them');
+  assert.is(chanceNote([r('bench-wide', 0.5)], 10), undefined, 'above chance');
+  assert.is(chanceNote([r('mnist10', 0.1, 'kaneko')], 10), undefined, 'not a paired network');
 });
 
 test('scale --predict adds predicted rows for every strategy at the measured and the predicted thread counts', withTimeout(120000, async () => {

@@ -5,7 +5,7 @@ import { DATASET_HELP, parseClasses } from '../data/data.js';
 import { FEATURE_NAMES } from '../data/features.js';
 import { check } from '../errors.js';
 import { STRATEGIES, type StrategyName } from '../engine/executor.js';
-import { BIAS_MODES, getPreset, type ModelConfig, PRESETS, type PresetName, RULES, TOPOLOGIES, type TrainConfig } from '../options.js';
+import { BIAS_MODES, getPreset, type ModelConfig, PRESETS, type PresetName, RULES, type Topology, TOPOLOGIES, type TrainConfig } from '../options.js';
 import { MAX_WORKERS } from '../parallel/parallel.js';
 import type { TrainerOptions } from '../trainer.js';
 
@@ -178,4 +178,18 @@ export function parseNameList<T extends string>(spec: string, allowed: readonly 
   const out = String(spec).split(',').map((p) => p.trim());
   for (const p of out) check((allowed as readonly string[]).includes(p), `--${flag}: unknown value '${p}' (expected some of: ${allowed.join(', ')})`);
   return [...new Set(out)] as T[];
+}
+
+/**
+ * A one-line note when a paired network's test accuracy is about chance (under 1.5 / classes) on
+ * three or more classes, else undefined: the paired topology (the article's and bench-wide's) is
+ * one network for all outputs, which ED does not teach several classes; Kaneko's topology trains
+ * one network per class (docs/classes.md). `results`: each preset's name, accuracy and topology.
+ */
+export function chanceNote(results: { name: string; accuracy: number; topology: Topology }[], classes: number): string | undefined {
+  if (classes < 3) return undefined;
+  const low = results.filter((r) => r.topology === 'paired' && r.accuracy < 1.5 / classes);
+  if (low.length === 0) return undefined;
+  const names = low.map((r) => `${r.name} ${(100 * r.accuracy).toFixed(1)} %`).join(', ');
+  return `test accuracy about chance for ${classes} classes (${names}): the paired topology is one network for all outputs, which ED does not teach several classes; for ten classes train Kaneko's one network per class (--topology kaneko, or --preset mnist10: docs/classes.md)`;
 }

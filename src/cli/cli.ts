@@ -17,7 +17,7 @@ import { fastestExactStrategy } from '../parallel/scaling-model.js';
 import { checkWritable } from '../files.js';
 import { readCheckpoint } from '../checkpoint.js';
 import { articleReplay, kanekoReplay, type ReplayResult } from '../report/replay.js';
-import { dataOptions, int, type NetworkArgs, num, toTrainerOptions, withDataFlags, withModelFlags, withNetworkFlags } from './cli-options.js';
+import { chanceNote, dataOptions, int, type NetworkArgs, num, toTrainerOptions, withDataFlags, withModelFlags, withNetworkFlags } from './cli-options.js';
 import type { ScaleArgs } from './scale-command.js';
 import { choiceLine } from './usage-errors.js';
 import { EXAMPLES } from './examples.js';
@@ -222,6 +222,8 @@ async function trainCommand(a: TrainArgs): Promise<void> {
   };
   if (a.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else process.stdout.write(`test accuracy ${pct(test.accuracy)} (${test.samples} samples), train ${pct(train.accuracy)}, ${result.epochs} epochs, ${secs.median.toFixed(3)} s/epoch (median)\n`);
+  const chance = chanceNote([{ name: a.preset, accuracy: test.accuracy, topology: trainer.model!.topology }], data.train.classes.length);
+  if (chance) log(`edsim: note: ${chance}`);
 }
 
 async function evalCommand(a: { model: string; data: string; classes?: string; limit?: number; json: boolean; strategy?: string }): Promise<void> {

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import cliProgress from 'cli-progress';
-import { type NetworkArgs, parseNameList, parseWorkerList, toTrainerOptions, dataOptions } from './cli-options.js';
+import { chanceNote, type NetworkArgs, parseNameList, parseWorkerList, toTrainerOptions, dataOptions } from './cli-options.js';
 import { loadDataset } from '../data/data.js';
 import { STRATEGIES } from '../engine/executor.js';
 import { check } from '../errors.js';
@@ -64,22 +64,6 @@ export function tooLittleWork(rows: CsvRow[]): string | undefined {
   const batches = Math.min(...top.map((r) => Number(r.batches_per_epoch)));
   if (batches >= ENOUGH_BATCHES && seconds >= ENOUGH_SECONDS) return undefined;
   return `at ${most} threads an epoch took ${seconds.toFixed(3)} s over ${batches} batches (under ${ENOUGH_SECONDS} s or ${ENOUGH_BATCHES} batches): too little work to time threads reliably; use more data (e.g. --shifted), a larger model, or more --repeats`;
-}
-
-/**
- * A one-line note when a preset's measured test accuracy is about chance on three or more classes,
- * else undefined: the timing presets (article, bench-wide) are one network for all outputs, which
- * ED does not teach several classes, so a ten-class scaling run measures their speed only.
- */
-export function chanceNote(rows: CsvRow[], classes: number): string | undefined {
-  if (classes < 3) return undefined;
-  const low: string[] = [];
-  for (const preset of [...new Set(rows.filter((r) => r.kind === 'measured').map((r) => String(r.preset)))]) {
-    const accuracy = summarize(rows.filter((r) => r.kind === 'measured' && r.preset === preset).map((r) => Number(r.test_accuracy))).median;
-    if (accuracy < 1.5 / classes) low.push(`${preset} ${(100 * accuracy).toFixed(1)} %`);
-  }
-  if (low.length === 0) return undefined;
-  return `test accuracy about chance for ${classes} classes (${low.join(', ')}): ${low.length > 1 ? 'these presets are' : 'this preset is'} one network for all outputs, which ED does not teach several classes; the run measures speed only (ten-class accuracy: train --preset mnist10, docs/classes.md)`;
 }
 
 export function defaultCsvPath(now = new Date()): string {
@@ -153,7 +137,10 @@ export async function scaleCommand(a: ScaleArgs, signal: AbortSignal): Promise<n
   } else {
     process.stdout.write(`${formatTable(summary)}\n\nCSV: ${out}\n${summary.length ? `SVG: ${svgPath}\n` : ''}`);
   }
-  const chance = chanceNote(result.rows, data.train.classes.length);
+  const chance = chanceNote(presets.map(({ name, options }) => {
+    const measured = result.rows.filter((r) => r.kind === 'measured' && r.preset === name).map((r) => Number(r.test_accuracy));
+    return { name, accuracy: measured.length ? summarize(measured).median : NaN, topology: resolveOptions(options).model.topology };
+  }), data.train.classes.length);
   if (chance && !a.quiet) process.stderr.write(`edsim: note: ${chance}\n`);
   return result.aborted ? 130 : 0;
 }

@@ -29,7 +29,10 @@
  * CALIBRATE=N reads each seed's networks once more with every class's output standardised by its
  * mean and spread over the first N fit images (`calibrated`: (o - mean) / sd per class; labels
  * unused, nothing trained): a network whose outputs all rise at an epoch's end (a fall) is
- * measured against itself.
+ * measured against itself. The ensemble's calibrated reading sums the seeds' standardised outputs
+ * (`calibrated.ensemble`); `calibrated.ensembleOfSum` standardises the seeds' summed outputs instead,
+ * by the spread of that sum over the same images (as the library calibrates a model of several
+ * members: their mean output, then standardised).
  * SHIFT_READ=1 also reads every network on each validation image and its four one-pixel shifts,
  * the five outputs averaged (`shiftRead`, calibrated too with CALIBRATE: a test-time reading, nothing
  * trained; raw pixels and codings only).
@@ -62,7 +65,7 @@ import { GABOR, type GaborSpec, withFeatures } from '../src/data/features.js';
 import type { Floats, Layout } from '../src/engine/layout.js';
 import { Rng } from '../src/engine/rng.js';
 import type { ModelConfig, PresetName, TrainConfig } from '../src/options.js';
-import { createTrainer, standardise, type Trainer } from '../src/trainer.js';
+import { calibrationOf, createTrainer, standardise, type Trainer } from '../src/trainer.js';
 
 interface Config {
   name: string;
@@ -469,6 +472,8 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
       const routed: number[] = [];
       const calibrated: number[] = [];
       const calibratedSum = new Float64Array(held.n * held.outputs);
+      /** The seeds' outputs on the calibration images, summed (calibrated.ensembleOfSum). */
+      const calibrationSum = new Float64Array((calibration ?? 0) * held.outputs);
       const routedSum = new Float64Array(held.n * held.outputs);
       const specialSum = new Float64Array(held.n * (specialClasses?.length ?? 0));
       const paired: number[] = [];
@@ -504,6 +509,8 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
           // The outputs read above, standardised (Trainer.scores without a second forward pass).
           const z = standardise(Float64Array.from(o), cal);
           calibrated.push(accuracy(z, held));
+          const oc = t.predict(sliceDataset(train, 0, calibration!));
+          for (let k = 0; k < oc.length; k++) calibrationSum[k]! += oc[k]!;
           for (let k = 0; k < z.length; k++) calibratedSum[k]! += z[k]!;
         }
         if (stackHidden !== undefined && e >= stackFrom) {
@@ -581,7 +588,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
         validation: each, validationMean: each.reduce((a, b) => a + b, 0) / each.length, ensemble: accuracy(sum, held),
         ...(special ? { specialist: { classes: specialClasses, trainSamples: special.n, validation: routed, ensemble: accuracy(route(sum, specialSum, held.outputs, specialClasses!), held) } } : {}),
         ...(pairs.length ? { pairs: { classes: pairClasses, calibrated: calibration !== undefined, trainSamples: pairs.map((p) => p.data.n), decided: pairDecided, validation: paired, ensemble: accuracy(decidePairs(calibration ? calibratedSum : sum, pairSum, held.outputs, seeds)[0], held) } } : {}),
-        ...(calibration ? { calibrated: { images: calibration, validation: calibrated, ensemble: accuracy(calibratedSum, held) } } : {}),
+        ...(calibration ? { calibrated: { images: calibration, validation: calibrated, ensemble: accuracy(calibratedSum, held), ensembleOfSum: accuracy(standardise(Float64Array.from(sum), calibrationOf(calibrationSum, held.outputs)), held) } } : {}),
         ...(stacked.length ? { stack: { hidden: stackHidden, epochs: stackEpochs, validation: stacked, ensemble: accuracy(stackSum, held) } } : {}),
         ...(heldShifts ? { shiftRead: { validation: shiftEach, ensemble: accuracy(shiftSum, held), ...(calibration ? { calibrated: shiftCal, calibratedEnsemble: accuracy(shiftCalSum, held) } : {}) } } : {}),
         ...(heldMirror ? { mirrorRead: { validation: mirrorEach, ensemble: accuracy(mirrorSum, held) } } : {}),
@@ -591,7 +598,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
       };
       appendFileSync(out, `${JSON.stringify(line)}\n`);
       const pct = (v: number[]): string => v.map((x) => (100 * x).toFixed(2)).join('/');
-      console.log(`${c.name} epoch ${e}: validation ${pct(each)} % (ensemble of ${seeds}: ${(100 * line.ensemble).toFixed(2)} %;${line.calibrated ? ` calibrated ${pct(calibrated)} %, ensemble ${(100 * line.calibrated.ensemble).toFixed(2)} %;` : ''}${line.pairs ? ` pairs decide ${pct(paired)} %, ensemble ${(100 * line.pairs.ensemble).toFixed(2)} %;` : ''}${line.specialist ? ` with specialists ${pct(routed)} %, ensemble ${(100 * line.specialist.ensemble).toFixed(2)} %;` : ''}${line.stack ? ` second stage ${pct(stacked)} %, ensemble ${(100 * line.stack.ensemble).toFixed(2)} %;` : ''}${line.shiftRead ? ` shifts read ${pct(shiftEach)} %, ensemble ${(100 * line.shiftRead.ensemble).toFixed(2)} %${calibration ? `, calibrated ${pct(shiftCal)} %, ensemble ${(100 * line.shiftRead.calibratedEnsemble!).toFixed(2)} %` : ''};` : ''}${line.mirrorRead ? ` with mirrors read ${pct(mirrorEach)} %, ensemble ${(100 * line.mirrorRead.ensemble).toFixed(2)} %;` : ''} last ${line.snapshots.epochs} epochs ${pct(snap)} %, all ${(100 * line.snapshots.ensemble).toFixed(2)} %${averaged.length ? `; weights of last ${Math.min(e, averageOver!)} averaged ${pct(averaged)} %, ensemble ${(100 * line.averaged!.ensemble).toFixed(2)} %` : ''}), ${line.seconds.toFixed(0)} s`);
+      console.log(`${c.name} epoch ${e}: validation ${pct(each)} % (ensemble of ${seeds}: ${(100 * line.ensemble).toFixed(2)} %;${line.calibrated ? ` calibrated ${pct(calibrated)} %, ensemble ${(100 * line.calibrated.ensemble).toFixed(2)} % (of the sum ${(100 * line.calibrated.ensembleOfSum).toFixed(2)} %);` : ''}${line.pairs ? ` pairs decide ${pct(paired)} %, ensemble ${(100 * line.pairs.ensemble).toFixed(2)} %;` : ''}${line.specialist ? ` with specialists ${pct(routed)} %, ensemble ${(100 * line.specialist.ensemble).toFixed(2)} %;` : ''}${line.stack ? ` second stage ${pct(stacked)} %, ensemble ${(100 * line.stack.ensemble).toFixed(2)} %;` : ''}${line.shiftRead ? ` shifts read ${pct(shiftEach)} %, ensemble ${(100 * line.shiftRead.ensemble).toFixed(2)} %${calibration ? `, calibrated ${pct(shiftCal)} %, ensemble ${(100 * line.shiftRead.calibratedEnsemble!).toFixed(2)} %` : ''};` : ''}${line.mirrorRead ? ` with mirrors read ${pct(mirrorEach)} %, ensemble ${(100 * line.mirrorRead.ensemble).toFixed(2)} %;` : ''} last ${line.snapshots.epochs} epochs ${pct(snap)} %, all ${(100 * line.snapshots.ensemble).toFixed(2)} %${averaged.length ? `; weights of last ${Math.min(e, averageOver!)} averaged ${pct(averaged)} %, ensemble ${(100 * line.averaged!.ensemble).toFixed(2)} %` : ''}), ${line.seconds.toFixed(0)} s`);
     }
   } finally {
     for (const t of [...trainers, ...specialists, ...pairNets.flat()]) await t.close();

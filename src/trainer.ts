@@ -323,21 +323,7 @@ export class Trainer {
     check(this.model.outputs >= 2, 'calibrate needs two or more outputs (it standardises each output to compare them)');
     const n = Math.min(count, pixels.x.length / pixels.features);
     const first = { x: pixels.x.subarray(0, n * pixels.features), features: pixels.features, outputs: pixels.outputs, y: pixels.y.subarray(0, n * pixels.outputs) };
-    const o = this.predict(first);
-    const k = this.model.outputs;
-    const mean = new Float64Array(k);
-    const sd = new Float64Array(k);
-    for (let c = 0; c < k; c++) {
-      let m = 0;
-      for (let s = 0; s < n; s++) m += o[s * k + c]!;
-      m /= n;
-      let v = 0;
-      for (let s = 0; s < n; s++) v += (o[s * k + c]! - m) ** 2;
-      mean[c] = m;
-      // An output constant over every sample has no spread to compare: it keeps its raw scale.
-      sd[c] = Math.sqrt(v / n) || 1;
-    }
-    this.calibration = { mean, sd };
+    this.calibration = calibrationOf(this.predict(first), this.model.outputs);
     return this.calibration;
   }
 
@@ -504,6 +490,24 @@ export async function loadTrainer(path: string, o: Omit<TrainerOptions, 'model' 
   trainer.classes = file.classes;
   trainer.calibration = file.calibration;
   return trainer;
+}
+
+/** Each of `k` outputs' mean and standard deviation over the rows of `o` (row-major outputs). */
+export function calibrationOf(o: Float64Array, k: number): Calibration {
+  const n = o.length / k;
+  const mean = new Float64Array(k);
+  const sd = new Float64Array(k);
+  for (let c = 0; c < k; c++) {
+    let m = 0;
+    for (let s = 0; s < n; s++) m += o[s * k + c]!;
+    m /= n;
+    let v = 0;
+    for (let s = 0; s < n; s++) v += (o[s * k + c]! - m) ** 2;
+    mean[c] = m;
+    // An output constant over every sample has no spread to compare: it keeps its raw scale.
+    sd[c] = Math.sqrt(v / n) || 1;
+  }
+  return { mean, sd };
 }
 
 /** Rows of outputs (one value per output a row) standardised in place by a calibration: (o - mean) / sd per output. */

@@ -1,6 +1,6 @@
 /**
  * K prototype images for the routed-experts screen (scripts/patches/routed-experts.patch): k-means
- * (Lloyd's, 20 rounds, started from images 0, 997, 1994, ...) on the first N training
+ * (Lloyd's, 20 rounds, started from images OFFSET, OFFSET + 997, OFFSET + 1994, ...; OFFSET 0 by default) on the first N training
  * images read through an input coding, labels unused. Writes K x features float64 values (little-endian)
  * and prints each cluster's size and class mix.
  *
@@ -17,7 +17,8 @@ const train = (await loadDataset(name, {})).train;
 const F = train.features;
 const x = codeInputs(train.x.subarray(0, n * F), { power: Number(process.env.POWER ?? 0.5), scale: Number(process.env.SCALE ?? 0.5) });
 const centre = new Float64Array(K * F);
-for (let k = 0; k < K; k++) centre.set(x.subarray(k * 997 * F, (k * 997 + 1) * F), k * F);
+const offset = Number(process.env.OFFSET ?? 0);
+for (let k = 0; k < K; k++) centre.set(x.subarray((offset + k * 997) * F, (offset + k * 997 + 1) * F), k * F);
 const cluster = new Int32Array(n);
 const sizes = new Int32Array(K);
 for (let round = 0; round < 20; round++) {

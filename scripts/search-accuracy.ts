@@ -55,10 +55,13 @@
  * images of the pair only (one output: the pair's second class), and reads `pairs`: where a seed's
  * two best-scored classes (calibrated with CALIBRATE) are such a pair, that pair's net decides
  * between them (a fixed routing rule, one-against-one; every net learns by ED alone).
+ * SAVE=PREFIX writes every seed's validation outputs after every epoch, raw and (with CALIBRATE)
+ * standardised, as float64 files PREFIX-<config>-s<seed>-e<epoch>[-z].f64, and the validation labels
+ * as PREFIX-labels.i32 (to combine runs made apart, e.g. one process per seed).
  * EPOCHS=N stops every configuration after N epochs (default: each configuration's own count).
  * Appends one JSON line per configuration and epoch to results/accuracy-search.jsonl (OUT).
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { classData, type Dataset, loadDataset, perClassSplit, shiftImage, sliceDataset, withShifts } from '../src/data/data.js';
 import { codeInputs } from '../src/data/coding.js';
 import { GABOR, type GaborSpec, withFeatures } from '../src/data/features.js';
@@ -315,6 +318,7 @@ const shrink = process.env.SHRINK ? Number(process.env.SHRINK) : undefined;
 const augment = process.env.AUGMENT;
 const boost = process.env.BOOST ? Number(process.env.BOOST) : undefined;
 const pairClasses = process.env.PAIRS?.split(',').map(Number);
+const save = process.env.SAVE;
 
 /**
  * The outputs `g` with every row whose two largest are classes a < b of a pair in `nets` answered
@@ -416,6 +420,7 @@ function split(d: Dataset): [Dataset, Dataset] {
 }
 
 const [fit, validation] = split(loaded.train);
+if (save) writeFileSync(`${save}-labels.i32`, validation.labels);
 const side = Math.round(Math.sqrt(fit.features));
 let shifted: Dataset | undefined;
 
@@ -497,6 +502,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
         await t.fit(data, { epochs: 1, ...(shrink ? { onBatch: shrinkWeights } : {}) });
         const o = t.predict(held);
         each.push(accuracy(o, held));
+        if (save) writeFileSync(`${save}-${c.name}-s${firstSeed + i}-e${e}.f64`, o);
         for (let k = 0; k < sum.length; k++) sum[k]! += o[k]!;
         // The library's own calibration (Trainer.calibrate, what --calibrate measures after a fit); predict stays raw.
         const cal = calibration ? t.calibrate(train, calibration) : undefined;
@@ -509,6 +515,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
           // The outputs read above, standardised (Trainer.scores without a second forward pass).
           const z = standardise(Float64Array.from(o), cal);
           calibrated.push(accuracy(z, held));
+          if (save) writeFileSync(`${save}-${c.name}-s${firstSeed + i}-e${e}-z.f64`, z);
           const oc = t.predict(sliceDataset(train, 0, calibration!));
           for (let k = 0; k < oc.length; k++) calibrationSum[k]! += oc[k]!;
           for (let k = 0; k < z.length; k++) calibratedSum[k]! += z[k]!;

@@ -7,25 +7,14 @@
  *   node dist/scripts/combine-outputs.js PREFIX CONFIG 1,2,3,4 [EPOCHS]
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { accuracy } from './readings.js';
 
 const [prefix, config, seedList = '1,2,3,4', epochArg = '10'] = process.argv.slice(2);
 if (!prefix || !config) throw new Error('usage: combine-outputs PREFIX CONFIG SEEDS [EPOCHS]');
 const seeds = seedList.split(',').map(Number);
 const read = (path: string): Float64Array => new Float64Array(new Uint8Array(readFileSync(path)).buffer);
-const labels = new Int32Array(new Uint8Array(readFileSync(`${prefix}-labels.i32`)).buffer);
-const n = labels.length;
-
-/** The share of rows (of `outputs` values) whose largest value is the labelled class. */
-function accuracy(o: Float64Array): number {
-  const k = o.length / n;
-  let right = 0;
-  for (let s = 0; s < n; s++) {
-    let best = 0;
-    for (let c = 1; c < k; c++) if (o[s * k + c]! > o[s * k + best]!) best = c;
-    if (best === labels[s]) right++;
-  }
-  return right / n;
-}
+const held = { labels: new Int32Array(new Uint8Array(readFileSync(`${prefix}-labels.i32`)).buffer) };
+const score = (o: Float64Array): number => accuracy(o, held);
 
 function summed(all: Float64Array[]): Float64Array {
   const out = new Float64Array(all[0]!.length);
@@ -40,7 +29,7 @@ for (let e = 1; e <= Number(epochArg); e++) {
   const z = seeds.map((s) => read(file(s, e, true)));
   const snapshots = seeds.flatMap((s) => [e - 2, e - 1, e].filter((q) => q >= 1).map((q) => read(file(s, q, true))));
   console.log(JSON.stringify({
-    config, epoch: e, seeds, validation: raw.map(accuracy), ensemble: accuracy(summed(raw)),
-    calibrated: { validation: z.map(accuracy), ensemble: accuracy(summed(z)), snapshots: accuracy(summed(snapshots)) },
+    config, epoch: e, seeds, validation: raw.map(score), ensemble: score(summed(raw)),
+    calibrated: { validation: z.map(score), ensemble: score(summed(z)), snapshots: score(summed(snapshots)) },
   }));
 }

@@ -69,6 +69,7 @@ import type { Floats, Layout } from '../src/engine/layout.js';
 import { Rng } from '../src/engine/rng.js';
 import type { ModelConfig, PresetName, TrainConfig } from '../src/options.js';
 import { calibrationOf, createTrainer, standardise, type Trainer } from '../src/trainer.js';
+import { accuracy, argmaxRow } from './readings.js';
 
 interface Config {
   name: string;
@@ -274,26 +275,13 @@ function route(g: Float64Array, h: Float64Array, outputs: number, classes: numbe
   const r = Float64Array.from(g);
   const m = classes.length;
   for (let s = 0; s < g.length / outputs; s++) {
-    let best = 0;
-    for (let k = 1; k < outputs; k++) if (g[s * outputs + k]! > g[s * outputs + best]!) best = k;
+    const best = argmaxRow(g, s * outputs, outputs);
     if (!classes.includes(best)) continue;
-    let pick = 0;
-    for (let k = 1; k < m; k++) if (h[s * m + k]! > h[s * m + pick]!) pick = k;
-    r[s * outputs + classes[pick]!] = g[s * outputs + best]! + 1;
+    r[s * outputs + classes[argmaxRow(h, s * m, m)]!] = g[s * outputs + best]! + 1;
   }
   return r;
 }
 
-/** The share of rows whose largest output is the labelled class. */
-function accuracy(out: Float64Array, d: Dataset): number {
-  let right = 0;
-  for (let s = 0; s < d.n; s++) {
-    let best = 0;
-    for (let k = 1; k < d.outputs; k++) if (out[s * d.outputs + k]! > out[s * d.outputs + best]!) best = k;
-    if (best === d.labels[s]) right++;
-  }
-  return right / d.n;
-}
 
 const dataName = process.argv[2] ?? 'mnist';
 const holdout = Number(process.env.HOLDOUT ?? 0.1);
@@ -348,9 +336,7 @@ function decidePairs(g: Float64Array, nets: Map<string, Float64Array>, outputs: 
 function boosted(d: Dataset, answers: Float64Array, k: number): Dataset {
   const rows: number[] = [];
   for (let s = 0; s < d.n; s++) {
-    let best = 0;
-    for (let c = 1; c < d.outputs; c++) if (answers[s * d.outputs + c]! > answers[s * d.outputs + best]!) best = c;
-    for (let r = best === d.labels[s] ? 0 : k; r >= 0; r--) rows.push(s);
+    for (let r = argmaxRow(answers, s * d.outputs, d.outputs) === d.labels[s] ? 0 : k; r >= 0; r--) rows.push(s);
   }
   const f = d.features;
   const o = d.outputs;
@@ -504,20 +490,22 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
         each.push(accuracy(o, held));
         if (save) writeFileSync(`${save}-${c.name}-s${firstSeed + i}-e${e}.f64`, o);
         for (let k = 0; k < sum.length; k++) sum[k]! += o[k]!;
-        // The library's own calibration (Trainer.calibrate, what --calibrate measures after a fit); predict stays raw.
-        const cal = calibration ? t.calibrate(train, calibration) : undefined;
+        // The library's own calibration (Trainer.calibrate: calibrationOf over the outputs of the
+        // first N fit images, what --calibrate measures after a fit), from one reading of those
+        // images that ensembleOfSum also sums; predict stays raw.
+        const oc = calibration ? t.predict(sliceDataset(train, 0, calibration)) : undefined;
+        const cal = oc && calibrationOf(oc, train.outputs);
         if (fitSum && i < trainers.length - 1) {
           const of = t.predict(train);
-          const z = cal ? standardise(of, cal) : of;
-          for (let k = 0; k < z.length; k++) fitSum[k]! += z[k]!;
+          if (cal) standardise(of, cal);
+          for (let k = 0; k < of.length; k++) fitSum[k]! += of[k]!;
         }
-        if (cal) {
-          // The outputs read above, standardised (Trainer.scores without a second forward pass).
-          const z = standardise(Float64Array.from(o), cal);
+        // The outputs read above, standardised (Trainer.scores without a second forward pass).
+        const z = cal && standardise(Float64Array.from(o), cal);
+        if (z) {
           calibrated.push(accuracy(z, held));
           if (save) writeFileSync(`${save}-${c.name}-s${firstSeed + i}-e${e}-z.f64`, z);
-          const oc = t.predict(sliceDataset(train, 0, calibration!));
-          for (let k = 0; k < oc.length; k++) calibrationSum[k]! += oc[k]!;
+          for (let k = 0; k < oc!.length; k++) calibrationSum[k]! += oc![k]!;
           for (let k = 0; k < z.length; k++) calibratedSum[k]! += z[k]!;
         }
         if (stackHidden !== undefined && e >= stackFrom) {
@@ -539,9 +527,9 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
           shiftEach.push(accuracy(os, held));
           for (let k = 0; k < m; k++) shiftSum[k]! += os[k]!;
           if (cal) {
-            const z = standardise(os, cal);
-            shiftCal.push(accuracy(z, held));
-            for (let k = 0; k < m; k++) shiftCalSum[k]! += z[k]!;
+            const zs = standardise(os, cal);
+            shiftCal.push(accuracy(zs, held));
+            for (let k = 0; k < m; k++) shiftCalSum[k]! += zs[k]!;
           }
         }
         if (pairs.length) {
@@ -553,7 +541,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
             const all = pairSum.get(p.key)!;
             for (let k = 0; k < h.length; k++) all[k]! += h[k]!;
           }
-          const [answers, decided] = decidePairs(cal ? standardise(Float64Array.from(o), cal) : o, own, held.outputs, 1);
+          const [answers, decided] = decidePairs(z ?? o, own, held.outputs, 1);
           paired.push(accuracy(answers, held));
           pairDecided.push(decided);
         }

@@ -85,8 +85,7 @@ export async function scaleCommand(a: ScaleArgs, signal: AbortSignal): Promise<n
   checkWritable(svgPath);
   const presets = presetNames.map((name) => {
     const options = toTrainerOptions({ ...a, preset: name });
-    resolveOptions(options);
-    return { name, options };
+    return { name, options, topology: resolveOptions(options).model.topology };
   });
   const data = await loadDataset(a.data, dataOptions(a));
   const mode: ScaleMode = a.weak === true ? 'weak' : 'strong';
@@ -137,9 +136,9 @@ export async function scaleCommand(a: ScaleArgs, signal: AbortSignal): Promise<n
   } else {
     process.stdout.write(`${formatTable(summary)}\n\nCSV: ${out}\n${summary.length ? `SVG: ${svgPath}\n` : ''}`);
   }
-  const chance = chanceNote(presets.map(({ name, options }) => {
+  const chance = chanceNote(presets.map(({ name, topology }) => {
     const measured = result.rows.filter((r) => r.kind === 'measured' && r.preset === name).map((r) => Number(r.test_accuracy));
-    return { name, accuracy: measured.length ? summarize(measured).median : NaN, topology: resolveOptions(options).model.topology };
+    return { name, topology, accuracy: measured.length ? summarize(measured).median : NaN };
   }), data.train.classes.length);
   if (chance && !a.quiet) process.stderr.write(`edsim: note: ${chance}\n`);
   return result.aborted ? 130 : 0;

@@ -194,6 +194,44 @@ Napi::Value StageRows(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// stageRowsDoubled(dst, dstStride, rows, order, start, count, width, interleaved): stageRows for an
+// unpaired row (width floats) that the net reads twice: the row, then the row again (paired layout),
+// or each value twice in turn (interleaved), 2 * width floats per sample. A float32 copy of the data
+// half the size of the doubled rows, for data sets too large to keep those.
+Napi::Value StageRowsDoubled(const Napi::CallbackInfo& info) {
+  const Bound* b = B(info);
+  const int dst = I(info, 0), stride = I(info, 1), start = I(info, 4), count = I(info, 5), width = I(info, 6);
+  const bool interleaved = info.Length() > 7 && info[7].ToBoolean().Value();
+  void* rowsData = nullptr;
+  void* orderData = nullptr;
+  size_t rowsLen = 0, orderLen = 0;
+  napi_typedarray_type rt, ot;
+  if (napi_get_typedarray_info(info.Env(), info[2], &rt, &rowsLen, &rowsData, nullptr, nullptr) != napi_ok || rt != napi_float32_array ||
+      napi_get_typedarray_info(info.Env(), info[3], &ot, &orderLen, &orderData, nullptr, nullptr) != napi_ok || ot != napi_int32_array ||
+      start < 0 || count < 0 || width < 0 || static_cast<size_t>(start) + static_cast<size_t>(count) > orderLen) {
+    Napi::TypeError::New(info.Env(), "stageRowsDoubled: expected a Float32Array of rows and an Int32Array order covering the batch").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  const float* rows = static_cast<const float*>(rowsData);
+  const int32_t* order = static_cast<const int32_t*>(orderData);
+  for (int r = 0; r < count; r++) {
+    const int32_t s = order[start + r];
+    if (s < 0 || (static_cast<size_t>(s) + 1) * static_cast<size_t>(width) > rowsLen) {
+      Napi::RangeError::New(info.Env(), "stageRowsDoubled: a sample index is outside the rows").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    const float* src = rows + static_cast<size_t>(s) * width;
+    float* out = at<float>(b, dst + r * stride);
+    if (interleaved) {
+      for (int i = 0; i < width; i++) out[2 * i] = out[2 * i + 1] = src[i];
+    } else {
+      std::memcpy(out, src, static_cast<size_t>(width) * 4);
+      std::memcpy(out + width, src, static_cast<size_t>(width) * 4);
+    }
+  }
+  return info.Env().Undefined();
+}
+
 // coef(y, ys, B, nOut, nE, amine, amineStride, g[, j0, j1]): strides in bytes.
 Napi::Value Coef(const Napi::CallbackInfo& info) {
   const Flush flush;
@@ -278,6 +316,7 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
   o.Set("chainFwd", Napi::Function::New(env, ChainFwd, "chainFwd", bound));
   o.Set("chainUpd", Napi::Function::New(env, ChainUpd, "chainUpd", bound));
   o.Set("stageRows", Napi::Function::New(env, StageRows, "stageRows", bound));
+  o.Set("stageRowsDoubled", Napi::Function::New(env, StageRowsDoubled, "stageRowsDoubled", bound));
   o.AddFinalizer([](Napi::Env, Bound* p) { delete p; }, bound);
   return o;
 }

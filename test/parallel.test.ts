@@ -133,7 +133,7 @@ test('pipeline groups cut inside a layer equal a serial replay of the pipeline s
           for (let start = 0; start < order.length; start += 32) counts.push(Math.min(32, order.length - start));
           mem!.f[layout!.rate] = 1;
           for (let t = 0; t < counts.length + G - 1; t++) {
-            if (t < counts.length) for (const net of layout!.slots[t % S]!) stageBatch(mem!.f, net, mnist01.train, order, t * 32, counts[t]!, kern.gatherRows);
+            if (t < counts.length) for (const net of layout!.slots[t % S]!) stageBatch(mem!.f, net, mnist01.train, order, t * 32, counts[t]!, kern);
             for (let g = 0; g < G; g++) {
               if (t < counts.length) groups[g]!.forward(t % S, counts[t]!);
               const u = t - (G - 1 - g);

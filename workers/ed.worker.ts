@@ -182,7 +182,7 @@ class WorkerHost {
     const kern = kernelsFor(m.kernels, mem);
     const stats = statsView(mem.buffer);
     const d = m.data!;
-    const data = { x: new Float64Array(d.x), y: new Float64Array(d.y), features: d.features, outputs: d.outputs };
+    const data = { x: d.xType === 'f32' ? new Float32Array(d.x) : new Float64Array(d.x), y: new Float64Array(d.y), features: d.features, outputs: d.outputs };
     const order = new Int32Array(d.order);
     const out = new Float64Array(d.results, 0, d.n * d.totalOutputs);
     const err = new Float64Array(d.results, d.n * d.totalOutputs * 8, d.n * d.totalOutputs);

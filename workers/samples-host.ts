@@ -139,7 +139,7 @@ export class SamplesHost {
     const nets = this.slices[slot]![c]!;
     let t0 = performance.now();
     let busy = 0;
-    for (const net of nets) stageBatch(f, net, data, order, start + b0, rows, kern.gatherRows);
+    for (const net of nets) stageBatch(f, net, data, order, start + b0, rows, kern);
     this.maybeFault(t); // test-only: a fault or a pause in the middle of an item
     for (const b of plan.blocks) {
       if (msg.train && i >= 1) {

@@ -22,58 +22,96 @@ export interface Samples {
  */
 export type RowGather = (dst: number, stride: number, rows: Float32Array, order: Int32Array, start: number, count: number, width: number) => void;
 
+/** RowGather for unpaired rows written twice: the row, then the row again, or each value twice when interleaved (Kernels.gatherDoubled). */
+export type DoubledGather = (dst: number, stride: number, rows: Float32Array, order: Int32Array, start: number, count: number, width: number, interleaved: boolean) => void;
+
+/** The kernels' batch copies stageBatch uses where they exist (native). */
+export interface Gathers {
+  gatherRows?: RowGather;
+  gatherDoubled?: DoubledGather;
+}
+
 /**
  * Copies samples `order[start .. start + count)` into the net's input stage and target rows. A
- * float32 memory copies each row from stagedInputs' rows (the same float32 values: converting
- * float64 rows cost 0.3-0.6 ms per bench-wide batch, on the critical path of every strategy's
- * coordinator), all of a batch's rows in one call when the kernels offer `gather` (one typed-array
- * copy per sample cost 0.15 ms a batch).
+ * float32 memory copies rows of float32 values instead of converting float64 rows per batch (0.5-0.7
+ * ms a bench-wide batch, on the critical path of every strategy's coordinator): with the native
+ * kernels all of a batch's rows in one call from the data's float32 copy (float32Inputs), each row
+ * written twice (80-135 us a batch; from stagedInputs' doubled rows 115-180 us, scripts/stage-cost.ts);
+ * otherwise one typed-array copy per sample from stagedInputs' rows, or two from the float32 copy for
+ * data sets too large for those rows.
  */
-export function stageBatch(f: Floats, net: NetLayout, data: Samples, order: Int32Array, start: number, count: number, gather?: RowGather): void {
+export function stageBatch(f: Floats, net: NetLayout, data: Samples, order: Int32Array, start: number, count: number, k: Gathers = {}): void {
   const cells = net.biasCells ? 2 : 0;
   const nf = data.features;
-  const rows = f instanceof Float32Array ? stagedInputs(net, data) : undefined;
-  if (rows && gather) gather(net.input + cells, net.inputStride, rows, order, start, count, 2 * nf);
+  const f32 = f instanceof Float32Array;
+  const doubled = f32 && k.gatherDoubled !== undefined;
+  const rows = f32 && !doubled ? stagedInputs(net, data) : undefined;
+  const x = f32 && !rows ? float32Inputs(data.x) : data.x;
+  if (doubled) k.gatherDoubled!(net.input + cells, net.inputStride, x as Float32Array, order, start, count, nf, net.interleaved);
+  else if (rows && k.gatherRows) k.gatherRows(net.input + cells, net.inputStride, rows, order, start, count, 2 * nf);
+  const gathered = doubled || (rows !== undefined && k.gatherRows !== undefined);
   for (let b = 0; b < count; b++) {
     const s = order[start + b]!;
     const t = net.target + b * net.outputs;
     const ys = s * data.outputs + net.dataOutput;
-    for (let k = 0; k < net.outputs; k++) f[t + k] = data.y[ys + k]!;
+    for (let j = 0; j < net.outputs; j++) f[t + j] = data.y[ys + j]!;
+    if (gathered) continue;
+    const row = net.input + b * net.inputStride + cells;
     if (rows) {
-      if (!gather) f.set(rows.subarray(s * 2 * nf, (s + 1) * 2 * nf), net.input + b * net.inputStride + cells);
+      f.set(rows.subarray(s * 2 * nf, (s + 1) * 2 * nf), row);
       continue;
     }
-    const row = net.input + b * net.inputStride + cells;
     const src = s * nf;
     if (net.interleaved) {
       for (let i = 0; i < nf; i++) {
-        const v = data.x[src + i]!;
+        const v = x[src + i]!;
         f[row + 2 * i] = v;
         f[row + 2 * i + 1] = v;
       }
     } else {
-      // Paired: the E copy, then the I copy (typed-array copies convert float64 to float32 in bulk).
-      const x = data.x.subarray(src, src + nf);
-      f.set(x, row);
-      f.set(x, row + nf);
+      // Paired: the E copy, then the I copy (typed-array copies; a float64 memory converts float32 data in bulk).
+      const xs = x.subarray(src, src + nf);
+      f.set(xs, row);
+      f.set(xs, row + nf);
     }
   }
+}
+
+const float32Cache = new WeakMap<Float64Array, Float32Array>();
+
+/**
+ * The features in float32 (what a float32 memory holds of them), copied once per data set (half the
+ * float64 features' memory; 1.1 s for the shifted ten MNIST classes' 40,000 images): `x` itself when
+ * it is float32.
+ */
+export function float32Inputs(x: Samples['x']): Float32Array {
+  if (x instanceof Float32Array) return x;
+  let c = float32Cache.get(x);
+  if (!c) {
+    c = new Float32Array(x);
+    float32Cache.set(x, c);
+  }
+  return c;
 }
 
 /** Cells j0 <= j < j1 of a layer (all by default): each cell's output is the same whatever range computes it. */
 const stagedCache = new WeakMap<Samples['x'], { interleaved: boolean; rows: Float32Array }>();
 
+/** The largest doubled rows stagedInputs builds, in bytes (tests lower it to take the large-data path). */
+export const stagingLimits = { doubledRowsBytes: 64 * 2 ** 20 };
+
 /**
  * Every sample's input row as stageBatch writes it (E/I copies interleaved or in blocks), once per
  * dataset, in float32: online passes over many nets then stage a sample with one copy
- * (stageStaged). Undefined for data sets whose rows would pass 64 MB (stageBatch serves them).
+ * (stageStaged). Undefined for data sets whose rows would pass 64 MB (stageBatch stages them from
+ * float32Inputs instead).
  */
 export function stagedInputs(net: NetLayout, data: Samples): Float32Array | undefined {
   const hit = stagedCache.get(data.x);
   if (hit && hit.interleaved === net.interleaved) return hit.rows;
   const nf = data.features;
   const n = data.x.length / nf;
-  if (n * 2 * nf * 4 > 64 * 2 ** 20) return undefined;
+  if (n * 2 * nf * 4 > stagingLimits.doubledRowsBytes) return undefined;
   const rows = new Float32Array(n * 2 * nf);
   for (let s = 0; s < n; s++) {
     for (let i = 0; i < nf; i++) {

@@ -225,7 +225,7 @@ export class SerialExecutor implements Executor {
     const tr = this.trace;
     for (const net of this.layout.nets) {
       const t0 = tr ? performance.now() : 0;
-      stageBatch(f, net, data, order, start, count, this.k.gatherRows);
+      stageBatch(f, net, data, order, start, count, this.k);
       const t1 = tr ? performance.now() : 0;
       this.k.forwardLayers(f, net, 0, net.layers.length, count, this.config.u0);
       const t2 = tr ? performance.now() : 0;

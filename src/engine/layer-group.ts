@@ -67,7 +67,7 @@ export function runNets(
     const last = net.layers[net.layers.length - 1]!;
     for (let start = 0; start < n; start += batch) {
       const count = Math.min(batch, n - start);
-      stageBatch(f, net, data, order, start, count, kern.gatherRows);
+      stageBatch(f, net, data, order, start, count, kern);
       kern.forwardLayers(f, net, 0, net.layers.length, count, u0);
       kern.amine(f, net, count, u1);
       if (train) kern.updateLayers(f, net, 0, net.layers.length, count, kanekoRule);

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { activate } from '../engine/activations.js';
-import { computeAmine, forwardLayer, type RowGather, updateLayer } from '../engine/engine.js';
+import { computeAmine, type DoubledGather, forwardLayer, type RowGather, updateLayer } from '../engine/engine.js';
 import { amineCoefficients } from './reference.js';
 import { CTRL_BYTES, type Floats, type LayerLayout, type Memory, type NetLayout } from '../engine/layout.js';
 import { bindNative, nativeAddon } from './native.js';
@@ -31,6 +31,8 @@ export interface Kernels {
   updateThenForward?(f: Floats, cur: NetLayout, next: NetLayout, k: number, u0: number, kanekoRule: boolean): void;
   /** A batch's input rows into the memory in one call, for stageBatch (native). */
   gatherRows?: RowGather;
+  /** The same for unpaired float32 rows written twice (the native kernels offer it). */
+  gatherDoubled?: DoubledGather;
 }
 
 function forwardEach(this: Kernels, f: Floats, net: NetLayout, lo: number, hi: number, batch: number, u0: number): void {
@@ -161,6 +163,8 @@ export function nativeKernels(mem: Memory): Kernels {
   const k = simdKernels('native', ex, ex.variant === 'avx512' ? 32 : 16);
   const stageRows = ex.stageRows?.bind(ex);
   if (stageRows) k.gatherRows = (dst, stride, rows, order, start, count, width) => stageRows(CTRL_BYTES + 4 * dst, 4 * stride, rows, order, start, count, width);
+  const doubled = ex.stageRowsDoubled?.bind(ex);
+  if (doubled) k.gatherDoubled = (dst, stride, rows, order, start, count, width, interleaved) => doubled(CTRL_BYTES + 4 * dst, 4 * stride, rows, order, start, count, width, interleaved);
   return k;
 }
 

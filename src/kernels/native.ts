@@ -24,6 +24,8 @@ export interface NativeBound {
   chainUpd(w: number, wS: number, x: number, xS: number, g: number, gS: number, count: number, B: number, nIn: number, nOut: number, nE: number, amine: number, scale: number): void;
   /** Copies rows[order[start + b]] (width floats) to byte offset dst + b * dstStride for b < count (an addon built before it lacks it). */
   stageRows?(dst: number, dstStride: number, rows: Float32Array, order: Int32Array, start: number, count: number, width: number): void;
+  /** stageRows for unpaired rows the net reads twice (the row twice, or each value twice when interleaved): 2 * width floats a sample. */
+  stageRowsDoubled?(dst: number, dstStride: number, rows: Float32Array, order: Int32Array, start: number, count: number, width: number, interleaved: boolean): void;
 }
 
 interface NativeAddon {

@@ -89,7 +89,7 @@ export class CellsExecutor implements Executor {
       this.trace?.span('wait', t0, t1);
       const start = starts[i]!;
       const count = Math.min(batch, order.length - start);
-      for (const net of this.layout.slots[t % S]!) stageBatch(f, net, data, order, start, count, this.k.gatherRows);
+      for (const net of this.layout.slots[t % S]!) stageBatch(f, net, data, order, start, count, this.k);
       ctrl[SLOT.COUNT + (t % RING)] = count;
       ctrl[SLOT.FLAGS + (t % RING)] = (train ? FLAG_TRAIN : 0) | (i === starts.length - 1 || signal?.aborted === true ? FLAG_LAST : 0);
       publish(ctrl, SLOT.FWD, t);

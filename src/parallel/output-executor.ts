@@ -15,7 +15,7 @@ type Labeled = Samples & { labels: Int32Array };
 
 export interface SharedViews {
   d: SharedData;
-  x: Float64Array;
+  x: Float64Array | Float32Array;
   y: Float64Array;
   order: Int32Array;
   out: Float64Array;
@@ -44,14 +44,17 @@ export class OutputExecutor implements Executor {
     this.names = bounds.slice(0, -1).map((lo, g) => groupName('output', g, lo, bounds[g + 1]!));
   }
 
-  /** The data, order and result buffers the workers read: allocated before they start. */
-  static sharedFor(data: Labeled, total: number): SharedViews {
+  /**
+   * The data, order and result buffers the workers read: allocated before they start. A float32
+   * memory gets the features in float32 (the values it holds; half the memory, and staged by copies).
+   */
+  static sharedFor(data: Labeled, total: number, f32: boolean): SharedViews {
     const n = data.y.length / data.outputs;
     const d: SharedData = {
-      x: new SharedArrayBuffer(data.x.length * 8), y: new SharedArrayBuffer(data.y.length * 8), features: data.features,
+      x: new SharedArrayBuffer(data.x.length * (f32 ? 4 : 8)), xType: f32 ? 'f32' : 'f64', y: new SharedArrayBuffer(data.y.length * 8), features: data.features,
       outputs: data.outputs, n, order: new SharedArrayBuffer(n * 4), results: new SharedArrayBuffer(n * 2 * total * 8), totalOutputs: total,
     };
-    const x = new Float64Array(d.x);
+    const x = f32 ? new Float32Array(d.x) : new Float64Array(d.x);
     x.set(data.x);
     new Float64Array(d.y).set(data.y);
     return {

@@ -94,7 +94,7 @@ class LayerExecutor implements Executor {
     const stage = async (i: number, t: number): Promise<void> => {
       for (let g = 1; g < G; g++) await this.crew.waitFor(SLOT.UPD + g, t - S, () => this.names[g]!);
       const count = Math.min(batch, order.length - starts[i]!);
-      for (const net of this.layout.slots[t % S]!) stageBatch(f, net, data, order, starts[i]!, count, this.kern.gatherRows);
+      for (const net of this.layout.slots[t % S]!) stageBatch(f, net, data, order, starts[i]!, count, this.kern);
     };
     await stage(0, this.seq + 1);
     const breathe = yielder();
@@ -229,7 +229,7 @@ export async function createParallelExecutor(
     const costs = layout.nets.map(() => 1);
     const bounds = balanceGroups(costs, workers);
     const G = bounds.length - 1;
-    const shared = OutputExecutor.sharedFor(opts.data, total);
+    const shared = OutputExecutor.sharedFor(opts.data, total, mem.f instanceof Float32Array);
     const crew = new Crew(mem.buffer, mem.ctrl, opts.stallMs ?? Math.max(2000, perBatchFlops * (opts.data.y.length / opts.data.outputs) / layout.batch / 2e4), G);
     const exec = new OutputExecutor(mem, layout, config, bounds, crew, total);
     exec.attach(opts.data, shared);
@@ -247,12 +247,13 @@ export async function createParallelExecutor(
   }
   if (strategy === 'samples') {
     checkSamplesModel(layout);
-    const plan = planFor(layout, workers, kernelsFor(config.kernels, mem).cellTile);
+    const kern = kernelsFor(config.kernels, mem);
+    const plan = planFor(layout, workers, kern.cellTile);
     const { mine, theirs } = SamplesExecutor.channels(workers);
     const crew = new Crew(mem.buffer, mem.ctrl, stallMs, workers);
     // Done flags: F items per activation slot and chunk, then U items (samples-plan.ts).
     const work = new SharedArrayBuffer(4 * (layout.slots.length * plan.chunks + plan.updates.length));
-    const exec = new SamplesExecutor(mem, layout, plan, crew, mine);
+    const exec = new SamplesExecutor(mem, layout, plan, crew, mine, kern.gatherDoubled === undefined);
     try {
       await crew.start(exec.threadNames.map((name, g) => {
         const init: WorkerInit = { ...base, kind: 'samples', group: g, groups: workers, lo: 0, hi: 0, lag: 0, slots: layout.slots.length, spinUs: crew.spinUs, plan, work, port: theirs[g]! };

@@ -174,7 +174,9 @@ export interface WorkerInit {
 }
 
 export interface SharedData {
+  /** Features, row-major: Float64Array or Float32Array elements (xType; float32 for float32 memories, which hold no more). */
   x: SharedArrayBuffer;
+  xType: 'f64' | 'f32';
   y: SharedArrayBuffer;
   features: number;
   outputs: number;

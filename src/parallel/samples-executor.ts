@@ -61,6 +61,8 @@ export class SamplesExecutor implements Executor {
     private readonly crew: Crew,
     /** The coordinator's end of each worker's stream port. */
     private readonly ports: MessagePort[],
+    /** Whether the workers stage from stagedInputs' doubled rows (kernels without gatherDoubled: wasm). */
+    private readonly shareRows = true,
   ) {
     this.total = layout.nets.reduce((sum, net) => sum + net.outputs, 0);
     this.stats = statsView(mem.buffer);
@@ -76,13 +78,14 @@ export class SamplesExecutor implements Executor {
   private shared(data: Samples): SharedSet {
     let set = this.sets.get(data.x);
     if (set) return set;
-    const f32 = data.x instanceof Float32Array;
+    // A float32 memory holds the features in float32: its workers get them so (half the memory; staged by copies).
+    const f32 = data.x instanceof Float32Array || this.mem.f instanceof Float32Array;
     const x = new SharedArrayBuffer(data.x.length * (f32 ? 4 : 8));
     (f32 ? new Float32Array(x) : new Float64Array(x)).set(data.x);
     const y = new SharedArrayBuffer(data.y.length * 8);
     new Float64Array(y).set(data.y);
     set = { id: nextDataId++, x, xType: f32 ? 'f32' : 'f64', y };
-    const rows = this.mem.f instanceof Float32Array ? stagedInputs(this.layout.nets[0]!, data) : undefined;
+    const rows = this.mem.f instanceof Float32Array && this.shareRows ? stagedInputs(this.layout.nets[0]!, data) : undefined;
     if (rows) {
       set.rows = new SharedArrayBuffer(rows.length * 4);
       new Float32Array(set.rows).set(rows);

@@ -203,7 +203,7 @@ export async function measureCosts(o: TrainerOptions, pixels: Dataset): Promise<
     const L = nets[0]!.layers.length;
     const forward: number[] = [];
     const update: number[] = [];
-    const stage = (): void => { for (const net of nets) stageBatch(f, net, data, order, 0, B, k.gatherRows); };
+    const stage = (): void => { for (const net of nets) stageBatch(f, net, data, order, 0, B, k); };
     spreads.length = 0;
     stage();
     for (let l = 0; l < L; l++) forward.push(median(() => { for (const net of nets) k.forward(f, net.layers[l]!, B, model!.u0); }));

@@ -1,0 +1,88 @@
+/**
+ * What staging a bench-wide batch costs the coordinator, by path, on a data set: the doubled float32
+ * rows (data sets under stagingLimits), the float32 copy written twice by the native stageRowsDoubled,
+ * the same copy by typed-array copies, and float64 rows converted per batch (stageBatch before
+ * 2026-12-02 for data over the limit). Medians of rounds in turn over random batches.
+ *
+ *   node dist/scripts/stage-cost.js [mnist|fashion-mnist] [--shifted] [--classes 0,1] [--rounds 7]
+ *
+ * Writes results/stage-cost.csv (appends; the command on every row).
+ */
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { loadDataset, parseClasses } from '../src/data/data.js';
+import { stageBatch, stagingLimits, float32Inputs } from '../src/engine/engine.js';
+import { nativeKernels } from '../src/kernels/backend.js';
+import { createTrainer } from '../src/trainer.js';
+import { Rng } from '../src/engine/rng.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const spec = args.find((a) => !a.startsWith('--') && args[args.indexOf(a) - 1]?.startsWith('--') !== true) ?? 'mnist';
+const shifted = args.includes('--shifted');
+const classes = flag('--classes');
+const rounds = Number(flag('--rounds') ?? 7);
+const { train } = await loadDataset(spec, { shifted, ...(classes ? { classes: parseClasses(classes) } : {}) });
+const t = await createTrainer({ preset: 'bench-wide', model: { kernels: 'native' }, strategy: 'serial' });
+await t.build(train.features, train.outputs);
+const layout = t.layout!;
+const mem = t.mem!;
+const k = nativeKernels(mem);
+const n = train.y.length / train.outputs;
+const order = new Int32Array(n);
+const rng = new Rng(7);
+for (let i = 0; i < n; i++) order[i] = i;
+for (let i = n - 1; i > 0; i--) {
+  const j = Math.floor(rng.next() * (i + 1));
+  [order[i], order[j]] = [order[j]!, order[i]!];
+}
+const batches = Math.floor(n / 128);
+const net = layout.slots[0]![0]!;
+
+const f32 = float32Inputs(train.x);
+const cells = net.biasCells ? 2 : 0;
+const nf = train.features;
+/** The targets and float64 rows converted per sample, as stageBatch did for data over the limit before 2026-12-02. */
+const convert = (start: number): void => {
+  const f = mem.f;
+  for (let b = 0; b < 128; b++) {
+    const s = order[start + b]!;
+    for (let j = 0; j < net.outputs; j++) f[net.target + b * net.outputs + j] = train.y[s * train.outputs + j]!;
+    const row = net.input + b * net.inputStride + cells;
+    const x = train.x.subarray(s * nf, (s + 1) * nf);
+    f.set(x, row);
+    f.set(x, row + nf);
+  }
+};
+const doubled = { ...train, x: train.x.slice() }; // its own array: the doubled rows are cached per array
+const paths: { name: string; stage: (start: number) => void }[] = [
+  { name: 'doubled-rows', stage: (start) => { stagingLimits.doubledRowsBytes = Infinity; stageBatch(mem.f, net, doubled, order, start, 128, k); } },
+  { name: 'f32-native-doubled', stage: (start) => { stagingLimits.doubledRowsBytes = 0; stageBatch(mem.f, net, train, order, start, 128, k); } },
+  { name: 'f32-copies', stage: (start) => { stagingLimits.doubledRowsBytes = 0; stageBatch(mem.f, net, train, order, start, 128, {}); } },
+  { name: 'f64-convert', stage: convert },
+];
+const runs = new Map<string, number[]>(paths.map((p) => [p.name, []]));
+const t0 = performance.now();
+for (const p of paths) p.stage(0); // builds the copies once
+const build = performance.now() - t0;
+for (let r = 0; r < rounds; r++) {
+  for (const p of paths) {
+    const t = performance.now();
+    for (let b = 0; b < batches; b++) p.stage(b * 128);
+    runs.get(p.name)!.push(((performance.now() - t) * 1000) / batches);
+  }
+}
+const median = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1]!;
+const cmd = `node dist/scripts/stage-cost.js ${args.join(' ')}`.trim();
+if (!existsSync('results')) mkdirSync('results');
+const file = 'results/stage-cost.csv';
+if (!existsSync(file)) appendFileSync(file, 'date,data,samples,path,us_per_batch_median,rounds,command\n');
+for (const p of paths) {
+  const us = median(runs.get(p.name)!);
+  console.log(`${p.name.padEnd(20)} ${us.toFixed(1)} us a batch (median of ${rounds})`);
+  appendFileSync(file, `${new Date().toISOString().slice(0, 10)},${spec}${classes ? ` ${classes}` : ''}${shifted ? ' shifted' : ''},${n},${p.name},${us.toFixed(1)},${rounds},"${cmd}"\n`);
+}
+console.log(`(first batches, building the copies: ${build.toFixed(0)} ms)`);
+await t.close();

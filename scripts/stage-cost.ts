@@ -9,6 +9,7 @@
  * Writes results/stage-cost.csv (appends; the command on every row).
  */
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { stringify } from 'csv-stringify/sync';
 import { loadDataset, parseClasses } from '../src/data/data.js';
 import { stageBatch, stagingLimits, float32Inputs } from '../src/engine/engine.js';
 import { nativeKernels } from '../src/kernels/backend.js';
@@ -82,7 +83,7 @@ if (!existsSync(file)) appendFileSync(file, 'date,data,samples,path,us_per_batch
 for (const p of paths) {
   const us = median(runs.get(p.name)!);
   console.log(`${p.name.padEnd(20)} ${us.toFixed(1)} us a batch (median of ${rounds})`);
-  appendFileSync(file, `${new Date().toISOString().slice(0, 10)},${spec}${classes ? ` ${classes}` : ''}${shifted ? ' shifted' : ''},${n},${p.name},${us.toFixed(1)},${rounds},"${cmd}"\n`);
+  appendFileSync(file, stringify([[new Date().toISOString().slice(0, 10), `${spec}${classes ? ` ${classes}` : ''}${shifted ? ' shifted' : ''}`, n, p.name, us.toFixed(1), rounds, cmd]]));
 }
 console.log(`(first batches, building the copies: ${build.toFixed(0)} ms)`);
 await t.close();

@@ -3,7 +3,9 @@
  * bench:samples): every configuration's trainer is built and warmed up (WARMUP epochs: JIT and
  * worker start-up on 2 cores take several), then ROUNDS rounds train one epoch of each in turn;
  * medians per configuration. SPLITS lists samples' chunks,updates per thread to compare
- * (EDSIM_SAMPLES_SPLIT); SETS the MNIST class sets; SHIFTED=1 adds the shifted copies (--shifted).
+ * (EDSIM_SAMPLES_SPLIT); SETS the MNIST class sets; SHIFTED=1 adds the shifted copies (--shifted);
+ * STAGE_COSTS lists values of the native STAGE_COST to build a `cells` trainer with each (its split
+ * of the first layer: partition.ts), default the built-in one.
  * Writes results/bench-samples.csv (OUT_CSV).
  */
 import { writeFileSync } from 'node:fs';
@@ -12,6 +14,7 @@ import { loadDataset, type LoadedData } from '../src/data/data.js';
 import type { StrategyName } from '../src/engine/executor.js';
 import { loadAvg1, provenance } from '../src/report/report.js';
 import { summarize } from '../src/report/stats.js';
+import { STAGE_COST } from '../src/parallel/partition.js';
 import { createTrainer, type Trainer } from '../src/trainer.js';
 
 const rounds = Number(process.env.ROUNDS ?? 7);
@@ -20,6 +23,8 @@ const workers = Number(process.env.WORKERS ?? 2);
 const splits = (process.env.SPLITS ?? '4,4').split(' ');
 const sets = (process.env.SETS ?? '0,1 0-9').split(' ');
 const shifted = process.env.SHIFTED === '1';
+const builtInStageCost = STAGE_COST.native;
+const stageCosts = (process.env.STAGE_COSTS ?? String(builtInStageCost)).split(' ').map(Number);
 const prov = provenance();
 const stamp = new Date().toISOString();
 const rows: Record<string, unknown>[] = [];
@@ -27,12 +32,14 @@ const rows: Record<string, unknown>[] = [];
 for (const classes of sets) {
   const cls = classes.includes('-') ? undefined : classes.split(',').map(Number);
   const data: LoadedData = await loadDataset('mnist', { ...(cls ? { classes: cls } : {}), shifted });
-  const configs: { strategy: StrategyName; workers: number; split?: string }[] = [
-    { strategy: 'serial', workers: 1 }, { strategy: 'cells', workers }, ...splits.map((split) => ({ strategy: 'samples' as StrategyName, workers, split })),
+  const configs: { strategy: StrategyName; workers: number; split?: string; stageCost?: number }[] = [
+    { strategy: 'serial', workers: 1 }, ...stageCosts.map((stageCost) => ({ strategy: 'cells' as StrategyName, workers, stageCost })),
+    ...splits.map((split) => ({ strategy: 'samples' as StrategyName, workers, split })),
   ];
   const trainers: Trainer[] = [];
   for (const c of configs) {
     if (c.split) process.env.EDSIM_SAMPLES_SPLIT = c.split;
+    STAGE_COST.native = c.stageCost ?? builtInStageCost; // read when the cells executor splits the cells
     const t = await createTrainer({ preset: 'bench-wide', strategy: c.strategy, workers: c.workers });
     await t.fit(data.train, { epochs: warmup });
     trainers.push(t);
@@ -46,12 +53,12 @@ for (const classes of sets) {
   configs.forEach((c, i) => {
     const med = summarize(secs[i]!).median;
     const row = {
-      preset: 'bench-wide', data: `${data.name} ${classes}`, batches_per_epoch: Math.ceil(data.train.n / 128), strategy: c.strategy, workers: c.workers, split: c.split ?? '',
+      preset: 'bench-wide', data: `${data.name} ${classes}`, batches_per_epoch: Math.ceil(data.train.n / 128), strategy: c.strategy, workers: c.workers, split: c.split ?? '', stage_cost: c.stageCost ?? '',
       rounds, median_seconds_per_epoch: med, all_seconds: secs[i]!.map((s) => s.toFixed(4)).join(' '), speedup_vs_serial: base / med,
-      load_avg_1m: loadAvg1(), ...prov, timestamp: stamp, command: `ROUNDS=${rounds} WARMUP=${warmup} WORKERS=${workers} SPLITS='${splits.join(' ')}' SETS='${sets.join(' ')}'${shifted ? ' SHIFTED=1' : ''} npm run bench:samples`,
+      load_avg_1m: loadAvg1(), ...prov, timestamp: stamp, command: `ROUNDS=${rounds} WARMUP=${warmup} WORKERS=${workers} SPLITS='${splits.join(' ')}' SETS='${sets.join(' ')}'${shifted ? ' SHIFTED=1' : ''}${process.env.STAGE_COSTS ? ` STAGE_COSTS='${stageCosts.join(' ')}'` : ''} npm run bench:samples`,
     };
     rows.push(row);
-    console.log(`${data.name} ${classes.padEnd(4)} ${c.strategy.padEnd(8)} x${c.workers} ${(c.split ?? '').padEnd(5)} ${med.toFixed(4)} s/epoch, ${(base / med).toFixed(2)}x  (${row.all_seconds})`);
+    console.log(`${data.name} ${classes.padEnd(4)} ${c.strategy.padEnd(8)} x${c.workers} ${(c.split ?? (c.stageCost !== undefined ? `sc${c.stageCost}` : '')).padEnd(5)} ${med.toFixed(4)} s/epoch, ${(base / med).toFixed(2)}x  (${row.all_seconds})`);
   });
 }
 writeFileSync(process.env.OUT_CSV ?? 'results/bench-samples.csv', stringify(rows, { header: true }));

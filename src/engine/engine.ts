@@ -81,8 +81,8 @@ const float32Cache = new WeakMap<Float64Array, Float32Array>();
 
 /**
  * The features in float32 (what a float32 memory holds of them), copied once per data set (half the
- * float64 features' memory; 1.1 s for the shifted ten MNIST classes' 40,000 images): `x` itself when
- * it is float32.
+ * float64 features' memory: 120 MB and 0.1-0.4 s for the shifted ten MNIST classes' 39,980 images):
+ * `x` itself when it is float32.
  */
 export function float32Inputs(x: Samples['x']): Float32Array {
   if (x instanceof Float32Array) return x;

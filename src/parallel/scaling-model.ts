@@ -17,6 +17,7 @@ import type { StrategyName } from '../engine/executor.js';
 import { BatchRows, emptyTally, identityOrder } from '../engine/executor.js';
 import { balanceGroups, type CellRange, cellRanges, firstLayerLive, pipelineGroups, splittable, STAGE_COST } from './partition.js';
 import { summarize } from '../report/stats.js';
+import { Rng } from '../engine/rng.js';
 import { createTrainer, resolveOptions, type TrainerOptions } from '../trainer.js';
 
 /** What one machine's measurements say a model costs ({@link measureCosts}), the scaling model's inputs. */
@@ -198,12 +199,20 @@ export async function measureCosts(o: TrainerOptions, pixels: Dataset): Promise<
     const f = mem!.f;
     const k = kernelsFor(model!.kernels, mem!);
     const B = Math.min(t.train.batch, data.n);
+    // A shuffled order, the staged batch moving through it: staging reads scattered rows, as an
+    // epoch of a shuffling preset does (the same first batch every time sat in the caches).
     const order = identityOrder(data.n);
+    new Rng(1).shuffle(order);
+    const batches = Math.floor(data.n / B);
+    let start = 0;
     const nets = layout!.nets;
     const L = nets[0]!.layers.length;
     const forward: number[] = [];
     const update: number[] = [];
-    const stage = (): void => { for (const net of nets) stageBatch(f, net, data, order, 0, B, k); };
+    const stage = (): void => {
+      start = ((start / B + 1) % batches) * B;
+      for (const net of nets) stageBatch(f, net, data, order, start, B, k);
+    };
     spreads.length = 0;
     stage();
     for (let l = 0; l < L; l++) forward.push(median(() => { for (const net of nets) k.forward(f, net.layers[l]!, B, model!.u0); }));
@@ -213,7 +222,7 @@ export async function measureCosts(o: TrainerOptions, pixels: Dataset): Promise<
     const coordinator = median(() => {
       stage();
       for (const net of nets) k.amine(f, net, B, model!.u1);
-      rows.tally(f, nets, B, data.labels, order, 0, emptyTally());
+      rows.tally(f, nets, B, data.labels, order, start, emptyTally());
     });
     for (let l = 0; l < L; l++) update.push(median(() => { for (const net of nets) k.update(f, net, net.layers[l]!, B, model!.rule === 'kaneko'); }));
     const fusedUpdate = median(() => { for (const net of nets) k.updateLayers(f, net, 0, L, B, model!.rule === 'kaneko'); });

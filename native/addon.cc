@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 #include "kernels.h"
 #if defined(__x86_64__) || defined(__i386__)
@@ -165,10 +166,11 @@ Napi::Value RunUpdFwd1(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// stageRows(dst, dstStride, rows, order, start, count, width): copies rows[order[start + b]] (width
-// floats each, from a Float32Array outside the shared memory) to dst + b * dstStride (bytes), for b
-// < count: one call per mini-batch instead of one typed-array copy per sample.
-Napi::Value StageRows(const Napi::CallbackInfo& info) {
+// Copies rows[order[start + r]] (width floats each, from a Float32Array outside the shared memory)
+// for r < count through write(out, src) to dst + r * dstStride (bytes), after checking the arrays,
+// the batch's place in the order and every sample index; `name` heads the errors.
+template <class Write>
+Napi::Value GatherRows(const Napi::CallbackInfo& info, const char* name, Write write) {
   const Bound* b = B(info);
   const int dst = I(info, 0), stride = I(info, 1), start = I(info, 4), count = I(info, 5), width = I(info, 6);
   void* rowsData = nullptr;
@@ -178,7 +180,7 @@ Napi::Value StageRows(const Napi::CallbackInfo& info) {
   if (napi_get_typedarray_info(info.Env(), info[2], &rt, &rowsLen, &rowsData, nullptr, nullptr) != napi_ok || rt != napi_float32_array ||
       napi_get_typedarray_info(info.Env(), info[3], &ot, &orderLen, &orderData, nullptr, nullptr) != napi_ok || ot != napi_int32_array ||
       start < 0 || count < 0 || width < 0 || static_cast<size_t>(start) + static_cast<size_t>(count) > orderLen) {
-    Napi::TypeError::New(info.Env(), "stageRows: expected a Float32Array of rows and an Int32Array order covering the batch").ThrowAsJavaScriptException();
+    Napi::TypeError::New(info.Env(), std::string(name) + ": expected a Float32Array of rows and an Int32Array order covering the batch").ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }
   const float* rows = static_cast<const float*>(rowsData);
@@ -186,50 +188,35 @@ Napi::Value StageRows(const Napi::CallbackInfo& info) {
   for (int r = 0; r < count; r++) {
     const int32_t s = order[start + r];
     if (s < 0 || (static_cast<size_t>(s) + 1) * static_cast<size_t>(width) > rowsLen) {
-      Napi::RangeError::New(info.Env(), "stageRows: a sample index is outside the rows").ThrowAsJavaScriptException();
+      Napi::RangeError::New(info.Env(), std::string(name) + ": a sample index is outside the rows").ThrowAsJavaScriptException();
       return info.Env().Undefined();
     }
-    std::memcpy(at<float>(b, dst + r * stride), rows + static_cast<size_t>(s) * width, static_cast<size_t>(width) * 4);
+    write(at<float>(b, dst + r * stride), rows + static_cast<size_t>(s) * width, static_cast<size_t>(width));
   }
   return info.Env().Undefined();
 }
 
+// stageRows(dst, dstStride, rows, order, start, count, width): copies rows[order[start + b]] (width
+// floats each) to dst + b * dstStride (bytes), for b < count: one call per mini-batch instead of one
+// typed-array copy per sample.
+Napi::Value StageRows(const Napi::CallbackInfo& info) {
+  return GatherRows(info, "stageRows", [](float* out, const float* src, size_t width) { std::memcpy(out, src, width * 4); });
+}
+
 // stageRowsDoubled(dst, dstStride, rows, order, start, count, width, interleaved): stageRows for an
 // unpaired row (width floats) that the net reads twice: the row, then the row again (paired layout),
-// or each value twice in turn (interleaved), 2 * width floats per sample. A float32 copy of the data
-// half the size of the doubled rows, for data sets too large to keep those.
+// or each value twice in turn (interleaved), 2 * width floats per sample: staging from the data's
+// float32 copy, half the size of rows already doubled.
 Napi::Value StageRowsDoubled(const Napi::CallbackInfo& info) {
-  const Bound* b = B(info);
-  const int dst = I(info, 0), stride = I(info, 1), start = I(info, 4), count = I(info, 5), width = I(info, 6);
-  const bool interleaved = info.Length() > 7 && info[7].ToBoolean().Value();
-  void* rowsData = nullptr;
-  void* orderData = nullptr;
-  size_t rowsLen = 0, orderLen = 0;
-  napi_typedarray_type rt, ot;
-  if (napi_get_typedarray_info(info.Env(), info[2], &rt, &rowsLen, &rowsData, nullptr, nullptr) != napi_ok || rt != napi_float32_array ||
-      napi_get_typedarray_info(info.Env(), info[3], &ot, &orderLen, &orderData, nullptr, nullptr) != napi_ok || ot != napi_int32_array ||
-      start < 0 || count < 0 || width < 0 || static_cast<size_t>(start) + static_cast<size_t>(count) > orderLen) {
-    Napi::TypeError::New(info.Env(), "stageRowsDoubled: expected a Float32Array of rows and an Int32Array order covering the batch").ThrowAsJavaScriptException();
-    return info.Env().Undefined();
+  if (info.Length() > 7 && info[7].ToBoolean().Value()) {
+    return GatherRows(info, "stageRowsDoubled", [](float* out, const float* src, size_t width) {
+      for (size_t i = 0; i < width; i++) out[2 * i] = out[2 * i + 1] = src[i];
+    });
   }
-  const float* rows = static_cast<const float*>(rowsData);
-  const int32_t* order = static_cast<const int32_t*>(orderData);
-  for (int r = 0; r < count; r++) {
-    const int32_t s = order[start + r];
-    if (s < 0 || (static_cast<size_t>(s) + 1) * static_cast<size_t>(width) > rowsLen) {
-      Napi::RangeError::New(info.Env(), "stageRowsDoubled: a sample index is outside the rows").ThrowAsJavaScriptException();
-      return info.Env().Undefined();
-    }
-    const float* src = rows + static_cast<size_t>(s) * width;
-    float* out = at<float>(b, dst + r * stride);
-    if (interleaved) {
-      for (int i = 0; i < width; i++) out[2 * i] = out[2 * i + 1] = src[i];
-    } else {
-      std::memcpy(out, src, static_cast<size_t>(width) * 4);
-      std::memcpy(out + width, src, static_cast<size_t>(width) * 4);
-    }
-  }
-  return info.Env().Undefined();
+  return GatherRows(info, "stageRowsDoubled", [](float* out, const float* src, size_t width) {
+    std::memcpy(out, src, width * 4);
+    std::memcpy(out + width, src, width * 4);
+  });
 }
 
 // coef(y, ys, B, nOut, nE, amine, amineStride, g[, j0, j1]): strides in bytes.

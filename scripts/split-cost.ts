@@ -8,28 +8,14 @@
  *
  * Appends to results/split-cost.csv (the command on every row).
  */
-import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
-import { stringify } from 'csv-stringify/sync';
-import { loadDataset, parseClasses } from '../src/data/data.js';
 import { stageBatch } from '../src/engine/engine.js';
 import { forwardSegment, updateSegment } from '../src/engine/layer-group.js';
 import { nativeKernels } from '../src/kernels/backend.js';
 import { cellRanges, type CellSegment, cellSegments, firstLayerLive, STAGE_COST } from '../src/parallel/partition.js';
-import { createTrainer } from '../src/trainer.js';
+import { appendRows, benchSetup, median } from './bench-setup.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const spec = args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--')) ?? 'mnist';
-const shifted = args.includes('--shifted');
-const classes = flag('--classes');
-const rounds = Number(flag('--rounds') ?? 9);
+const { flag, rounds, train, trainer: t, dataName, command } = await benchSetup('split-cost', 9);
 const threads = Number(flag('--threads') ?? 2);
-const { train } = await loadDataset(spec, { shifted, ...(classes ? { classes: parseClasses(classes) } : {}) });
-const t = await createTrainer({ preset: 'bench-wide', model: { kernels: 'native' }, strategy: 'serial' });
-await t.build(train.features, train.outputs);
 const layout = t.layout!;
 const mem = t.mem!;
 const f = mem.f;
@@ -63,16 +49,12 @@ for (let r = 0; r < rounds; r++) {
     times.get(s.name)!.push(((performance.now() - t0) * 1000) / batches);
   }
 }
-const median = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1]!;
-const cmd = `node dist/scripts/split-cost.js ${args.join(' ')}`.trim();
-if (!existsSync('results')) mkdirSync('results');
-const file = 'results/split-cost.csv';
-if (!existsSync(file)) appendFileSync(file, 'date,data,setup,us_per_batch_median,ranges,rounds,command\n');
-const dataName = `${spec}${classes ? ` ${classes}` : ''}${shifted ? ' shifted' : ''}`;
 const cuts = ranges.map((l) => l.map(([a, b]) => `${a}-${b}`).join('|')).join(' ');
+const rows: unknown[][] = [];
 for (const s of setups) {
   const us = median(times.get(s.name)!);
   console.log(`${s.name.padEnd(10)} ${us.toFixed(0)} us a batch (median of ${rounds}; ranges ${cuts})`);
-  appendFileSync(file, stringify([[new Date().toISOString().slice(0, 10), dataName, s.name, us.toFixed(0), cuts, rounds, cmd]]));
+  rows.push([new Date().toISOString().slice(0, 10), dataName, s.name, us.toFixed(0), cuts, rounds, command]);
 }
+appendRows('split-cost', ['date', 'data', 'setup', 'us_per_batch_median', 'ranges', 'rounds', 'command'], rows);
 await t.close();

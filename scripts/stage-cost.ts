@@ -8,37 +8,18 @@
  *
  * Writes results/stage-cost.csv (appends; the command on every row).
  */
-import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
-import { stringify } from 'csv-stringify/sync';
-import { loadDataset, parseClasses } from '../src/data/data.js';
 import { stageBatch, stagingLimits, float32Inputs } from '../src/engine/engine.js';
 import { nativeKernels } from '../src/kernels/backend.js';
-import { createTrainer } from '../src/trainer.js';
 import { Rng } from '../src/engine/rng.js';
+import { appendRows, benchSetup, median } from './bench-setup.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const spec = args.find((a) => !a.startsWith('--') && args[args.indexOf(a) - 1]?.startsWith('--') !== true) ?? 'mnist';
-const shifted = args.includes('--shifted');
-const classes = flag('--classes');
-const rounds = Number(flag('--rounds') ?? 7);
-const { train } = await loadDataset(spec, { shifted, ...(classes ? { classes: parseClasses(classes) } : {}) });
-const t = await createTrainer({ preset: 'bench-wide', model: { kernels: 'native' }, strategy: 'serial' });
-await t.build(train.features, train.outputs);
+const { rounds, train, trainer: t, dataName, command } = await benchSetup('stage-cost', 7);
 const layout = t.layout!;
 const mem = t.mem!;
 const k = nativeKernels(mem);
 const n = train.y.length / train.outputs;
-const order = new Int32Array(n);
-const rng = new Rng(7);
-for (let i = 0; i < n; i++) order[i] = i;
-for (let i = n - 1; i > 0; i--) {
-  const j = Math.floor(rng.next() * (i + 1));
-  [order[i], order[j]] = [order[j]!, order[i]!];
-}
+const order = Int32Array.from({ length: n }, (_, i) => i);
+new Rng(7).shuffle(order);
 const batches = Math.floor(n / 128);
 const net = layout.slots[0]![0]!;
 
@@ -58,8 +39,9 @@ const convert = (start: number): void => {
   }
 };
 const doubled = { ...train, x: train.x.slice() }; // its own array: the doubled rows are cached per array
+const rowsOnly = { gatherRows: k.gatherRows }; // without gatherDoubled, stageBatch gathers stagedInputs' doubled rows
 const paths: { name: string; stage: (start: number) => void }[] = [
-  { name: 'doubled-rows', stage: (start) => { stagingLimits.doubledRowsBytes = Infinity; stageBatch(mem.f, net, doubled, order, start, 128, k); } },
+  { name: 'doubled-rows', stage: (start) => { stagingLimits.doubledRowsBytes = Infinity; stageBatch(mem.f, net, doubled, order, start, 128, rowsOnly); } },
   { name: 'f32-native-doubled', stage: (start) => { stagingLimits.doubledRowsBytes = 0; stageBatch(mem.f, net, train, order, start, 128, k); } },
   { name: 'f32-copies', stage: (start) => { stagingLimits.doubledRowsBytes = 0; stageBatch(mem.f, net, train, order, start, 128, {}); } },
   { name: 'f64-convert', stage: convert },
@@ -75,15 +57,12 @@ for (let r = 0; r < rounds; r++) {
     runs.get(p.name)!.push(((performance.now() - t) * 1000) / batches);
   }
 }
-const median = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1]!;
-const cmd = `node dist/scripts/stage-cost.js ${args.join(' ')}`.trim();
-if (!existsSync('results')) mkdirSync('results');
-const file = 'results/stage-cost.csv';
-if (!existsSync(file)) appendFileSync(file, 'date,data,samples,path,us_per_batch_median,rounds,command\n');
+const rows: unknown[][] = [];
 for (const p of paths) {
   const us = median(runs.get(p.name)!);
   console.log(`${p.name.padEnd(20)} ${us.toFixed(1)} us a batch (median of ${rounds})`);
-  appendFileSync(file, stringify([[new Date().toISOString().slice(0, 10), `${spec}${classes ? ` ${classes}` : ''}${shifted ? ' shifted' : ''}`, n, p.name, us.toFixed(1), rounds, cmd]]));
+  rows.push([new Date().toISOString().slice(0, 10), dataName, n, p.name, us.toFixed(1), rounds, command]);
 }
+appendRows('stage-cost', ['date', 'data', 'samples', 'path', 'us_per_batch_median', 'rounds', 'command'], rows);
 console.log(`(first batches, building the copies: ${build.toFixed(0)} ms)`);
 await t.close();

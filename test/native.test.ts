@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { forwardDense, amineUpdate } from '../src/kernels/reference.js';
 import { allocateMemory, type NetLayout } from '../src/engine/layout.js';
-import { stageBatch, stagedInputs, stagingLimits } from '../src/engine/engine.js';
+import { float32Inputs, stageBatch, stagedInputs, stagingLimits } from '../src/engine/engine.js';
 import { nativeKernels } from '../src/kernels/backend.js';
 import { bindNative, nativeAddon, nativeReason, type NativeBound } from '../src/kernels/native.js';
 import { Rng } from '../src/engine/rng.js';
@@ -167,7 +167,7 @@ test('stageRows gathers a batch\'s rows into the shared memory in order, and ref
   assert.throws(() => k.stageRows!(s.addr.x, 40, rows, order, 4, 3, width), /covering the batch/);
 });
 
-test('stageBatch writes the same float32 input rows from the doubled rows (copies or stageRows), from the float32 copy of a large data set, and through stageRowsDoubled', () => {
+test('stageBatch writes the same float32 input rows from the doubled rows (copies or stageRows), from the float32 copy (copies or stageRowsDoubled), and from float64 rows converted where both copies would pass their limits', () => {
   const nf = 13;
   const n = 9;
   const rng = new Rng(4242);
@@ -175,21 +175,23 @@ test('stageBatch writes the same float32 input rows from the doubled rows (copie
   const y = Float64Array.from({ length: n * 2 }, (_, i) => i % 2);
   const order = Int32Array.from([4, 8, 0, 3, 7, 1, 6, 2, 5]);
   const count = 5;
-  const staged = (interleaved: boolean, path: 'rows' | 'copy' | 'gather' | 'native'): Float32Array => {
+  const staged = (interleaved: boolean, path: 'rows' | 'copy' | 'convert' | 'gather' | 'native'): Float32Array => {
     const stride = 2 * nf + 2 + 3; // bias cells, then padding the rows must not touch
     const net = { biasCells: true, input: 0, inputStride: stride, target: count * stride, outputs: 2, dataOutput: 0, interleaved } as unknown as NetLayout;
     const floats = count * stride + count * 2;
     const mem = allocateMemory({ batch: 1, elem: 4, floats: floats + 1, weightFloats: 0, rate: floats, bytes: 65536, members: 1, nets: [], slots: [] }, 0);
     mem.f.fill(-7);
     const data = { x: x.slice(), features: nf, y, outputs: 2 }; // a new array: stagedInputs caches per array
-    const saved = stagingLimits.doubledRowsBytes;
-    if (path === 'copy') stagingLimits.doubledRowsBytes = 0;
+    const saved = { ...stagingLimits };
+    if (path === 'copy' || path === 'convert') stagingLimits.doubledRowsBytes = 0;
+    if (path === 'convert') stagingLimits.float32CopyBytes = 0;
     try {
-      const k = path === 'native' ? nativeKernels(mem) : path === 'gather' ? { gatherRows: nativeKernels(mem).gatherRows } : {};
+      const k = path === 'native' || (path === 'convert' && addon) ? nativeKernels(mem) : path === 'gather' ? { gatherRows: nativeKernels(mem).gatherRows } : {};
       stageBatch(mem.f, net, data, order, 2, count, k);
-      if (path === 'copy') assert.is(stagedInputs(net, data), undefined, 'no doubled rows over the limit');
+      if (path === 'copy' || path === 'convert') assert.is(stagedInputs(net, data), undefined, 'no doubled rows over the limit');
+      if (path === 'convert') assert.is(float32Inputs(data.x), undefined, 'no float32 copy over the limit');
     } finally {
-      stagingLimits.doubledRowsBytes = saved;
+      Object.assign(stagingLimits, saved);
     }
     return Float32Array.from(mem.f.subarray(0, floats));
   };
@@ -200,6 +202,7 @@ test('stageBatch writes the same float32 input rows from the doubled rows (copie
     const v = Array.from(Float32Array.from(x.subarray(s * nf, (s + 1) * nf)));
     assert.equal(row, interleaved ? v.flatMap((a) => [a, a]) : [...v, ...v], 'the first staged row is the sample, twice');
     assert.equal(Array.from(staged(interleaved, 'copy')), Array.from(want), `float32 copy, interleaved ${interleaved}`);
+    assert.equal(Array.from(staged(interleaved, 'convert')), Array.from(want), `float64 rows converted, interleaved ${interleaved}`);
     if (!addon) continue;
     assert.equal(Array.from(staged(interleaved, 'gather')), Array.from(want), `stageRows, interleaved ${interleaved}`);
     assert.equal(Array.from(staged(interleaved, 'native')), Array.from(want), `stageRowsDoubled, interleaved ${interleaved}`);

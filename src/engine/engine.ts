@@ -38,16 +38,18 @@ export interface Gathers {
  * kernels all of a batch's rows in one call from the data's float32 copy (float32Inputs), each row
  * written twice (80-135 us a batch; from stagedInputs' doubled rows 115-180 us, scripts/stage-cost.ts);
  * otherwise one typed-array copy per sample from stagedInputs' rows, or two from the float32 copy for
- * data sets too large for those rows.
+ * data sets too large for those rows. Data whose float32 copy would pass stagingLimits (1 GiB) is
+ * converted batch by batch.
  */
 export function stageBatch(f: Floats, net: NetLayout, data: Samples, order: Int32Array, start: number, count: number, k: Gathers = {}): void {
   const cells = net.biasCells ? 2 : 0;
   const nf = data.features;
   const f32 = f instanceof Float32Array;
-  const doubled = f32 && k.gatherDoubled !== undefined;
+  const x32 = f32 ? float32Inputs(data.x) : undefined;
+  const doubled = x32 !== undefined && k.gatherDoubled !== undefined;
   const rows = f32 && !doubled ? stagedInputs(net, data) : undefined;
-  const x = f32 && !rows ? float32Inputs(data.x) : data.x;
-  if (doubled) k.gatherDoubled!(net.input + cells, net.inputStride, x as Float32Array, order, start, count, nf, net.interleaved);
+  const x = !rows && x32 ? x32 : data.x;
+  if (doubled) k.gatherDoubled!(net.input + cells, net.inputStride, x32, order, start, count, nf, net.interleaved);
   else if (rows && k.gatherRows) k.gatherRows(net.input + cells, net.inputStride, rows, order, start, count, 2 * nf);
   const gathered = doubled || (rows !== undefined && k.gatherRows !== undefined);
   for (let b = 0; b < count; b++) {
@@ -82,12 +84,13 @@ const float32Cache = new WeakMap<Float64Array, Float32Array>();
 /**
  * The features in float32 (what a float32 memory holds of them), copied once per data set (half the
  * float64 features' memory: 120 MB and 0.1-0.4 s for the shifted ten MNIST classes' 39,980 images):
- * `x` itself when it is float32.
+ * `x` itself when it is float32; undefined where the copy would pass stagingLimits.float32CopyBytes
+ * (stageBatch then converts each batch's rows, 4-5x slower, with no copy).
  */
-export function float32Inputs(x: Samples['x']): Float32Array {
+export function float32Inputs(x: Samples['x']): Float32Array | undefined {
   if (x instanceof Float32Array) return x;
   let c = float32Cache.get(x);
-  if (!c) {
+  if (!c && x.length * 4 <= stagingLimits.float32CopyBytes) {
     c = new Float32Array(x);
     float32Cache.set(x, c);
   }
@@ -97,8 +100,12 @@ export function float32Inputs(x: Samples['x']): Float32Array {
 /** Cells j0 <= j < j1 of a layer (all by default): each cell's output is the same whatever range computes it. */
 const stagedCache = new WeakMap<Samples['x'], { interleaved: boolean; rows: Float32Array }>();
 
-/** The largest doubled rows stagedInputs builds, in bytes (tests lower it to take the large-data path). */
-export const stagingLimits = { doubledRowsBytes: 64 * 2 ** 20 };
+/**
+ * The largest copies of a data set's features staging makes, in bytes: stagedInputs' doubled rows,
+ * and float32Inputs' copy (1 GiB: a float64 data set of 2 GiB; larger ones are converted batch by
+ * batch rather than grow the process by half again). Tests lower them to take the other paths.
+ */
+export const stagingLimits = { doubledRowsBytes: 64 * 2 ** 20, float32CopyBytes: 2 ** 30 };
 
 /**
  * Every sample's input row as stageBatch writes it (E/I copies interleaved or in blocks), once per

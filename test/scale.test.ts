@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { chanceNote } from '../src/cli/cli-options.js';
 import type { Topology } from '../src/options.js';
-import { CSV_COLUMNS } from '../src/report/report.js';
+import { CSV_COLUMNS, formatTable, summarizeRows } from '../src/report/report.js';
 import { loadModel } from '../src/model-io.js';
 import { barrier, type MachineCosts, predictBatchSeconds, straggle } from '../src/parallel/scaling-model.js';
 import { CLI, lastJson, runCli, tempDir, withTimeout } from './helpers.js';
@@ -74,6 +74,18 @@ test('a note where a paired network reads about chance on three or more classes,
   assert.is(chanceNote([r('bench-wide', 0.4)], 2), undefined, 'two classes: the paired presets learn them');
   assert.is(chanceNote([r('bench-wide', 0.5)], 10), undefined, 'above chance');
   assert.is(chanceNote([r('mnist10', 0.1, 'kaneko')], 10), undefined, 'not a paired network');
+});
+
+test('the table\'s spread is each configuration\'s slowest epoch less its fastest over the median; none for one repeat or a prediction', () => {
+  const row = (kind: string, strategy: string, workers: number, seconds: number) => ({ kind, preset: 'p', strategy, workers, epoch_seconds: seconds, samples_per_second: 1 / seconds, speedup: 1, efficiency: 1, test_accuracy: '', busy_fraction: '' });
+  const rows = [row('measured', 'serial', 1, 2), row('measured', 'serial', 1, 2.5), row('measured', 'serial', 1, 3), row('measured', 'cells', 2, 1), row('predicted', 'cells', 4, 0.5)];
+  const s = summarizeRows(rows as unknown as Parameters<typeof summarizeRows>[0]);
+  assert.is(s.find((r) => r.strategy === 'serial')!.spread, (3 - 2) / 2.5);
+  assert.ok(Number.isNaN(s.find((r) => r.strategy === 'cells' && r.workers === 2)!.spread));
+  assert.ok(Number.isNaN(s.find((r) => r.kind === 'predicted')!.spread));
+  const table = formatTable(s).split('\n');
+  assert.match(table[0]!, /s\/epoch +spread +speedup/);
+  assert.match(table[2]!, / 40 % /);
 });
 
 test('scale --predict adds predicted rows for every strategy at the measured and the predicted thread counts', withTimeout(120000, async () => {

@@ -60,6 +60,8 @@ export interface ConfigSummary {
   testAccuracy: number;
   busyFraction: number;
   repeats: number;
+  /** (slowest - fastest) / median epoch, over the repeats: the noise a ratio of two rows must clear (NaN under 2 repeats). */
+  spread: number;
 }
 
 /** Medians per (preset, strategy, workers). */
@@ -71,19 +73,21 @@ export function summarizeRows(rows: CsvRow[]): ConfigSummary[] {
   }
   return [...groups.values()].map((g) => {
     const med = (k: keyof CsvRow): number => summarize(g.map((r) => (r[k] === '' ? NaN : Number(r[k])))).median;
+    const secs = g.map((r) => Number(r.epoch_seconds)).filter(Number.isFinite);
     return {
       kind: String(g[0]!.kind), preset: String(g[0]!.preset), strategy: String(g[0]!.strategy), workers: Number(g[0]!.workers),
       samplesPerSecond: med('samples_per_second'), epochSeconds: med('epoch_seconds'), speedup: med('speedup'),
       efficiency: med('efficiency'), testAccuracy: med('test_accuracy'), busyFraction: med('busy_fraction'), repeats: g.length,
+      spread: secs.length < 2 ? NaN : (Math.max(...secs) - Math.min(...secs)) / med('epoch_seconds'),
     };
   });
 }
 
 export function formatTable(s: ConfigSummary[]): string {
-  const head = ['preset', 'strategy', 'workers', 'samples/s', 's/epoch', 'speedup', 'efficiency', 'test acc', 'busy', 'n'];
+  const head = ['preset', 'strategy', 'workers', 'samples/s', 's/epoch', 'spread', 'speedup', 'efficiency', 'test acc', 'busy', 'n'];
   const pct = (v: number, d: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(d)} %` : '-');
   const body = s.map((r) => [
-    r.preset, r.kind === 'predicted' ? `${r.strategy} (predicted)` : r.strategy, String(r.workers), r.samplesPerSecond.toFixed(0), r.epochSeconds.toFixed(3), `${r.speedup.toFixed(2)}x`,
+    r.preset, r.kind === 'predicted' ? `${r.strategy} (predicted)` : r.strategy, String(r.workers), r.samplesPerSecond.toFixed(0), r.epochSeconds.toFixed(3), pct(r.spread, 0), `${r.speedup.toFixed(2)}x`,
     pct(r.efficiency, 0), pct(r.testAccuracy, 2), pct(r.busyFraction, 0), r.kind === 'predicted' ? '-' : String(r.repeats),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));

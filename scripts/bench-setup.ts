@@ -1,7 +1,7 @@
 /**
  * What the one-thread cost scripts (stage-cost.ts, split-cost.ts) share: their command line (a data
  * set, --shifted, --classes, --rounds and the script's own valued flags), a serial bench-wide trainer
- * on native kernels built for the data, medians, and rows appended to a CSV in results/ with the
+ * on native kernels built for the data, and rows appended to a CSV in results/ with the
  * command that made them.
  */
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
@@ -41,8 +41,6 @@ export async function benchSetup(script: string, defaultRounds: number): Promise
     command: `node dist/scripts/${script}.js ${args.join(' ')}`.trim(),
   };
 }
-
-export const median = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1]!;
 
 /** Appends rows to results/<name>.csv, writing the header first where the file is new. */
 export function appendRows(name: string, header: string[], rows: unknown[][]): void {

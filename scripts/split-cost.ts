@@ -12,7 +12,8 @@ import { stageBatch } from '../src/engine/engine.js';
 import { forwardSegment, updateSegment } from '../src/engine/layer-group.js';
 import { nativeKernels } from '../src/kernels/backend.js';
 import { cellRanges, type CellSegment, cellSegments, firstLayerLive, STAGE_COST } from '../src/parallel/partition.js';
-import { appendRows, benchSetup, median } from './bench-setup.js';
+import { appendRows, benchSetup } from './bench-setup.js';
+import { summarize } from '../src/report/stats.js';
 
 const { flag, rounds, train, trainer: t, dataName, command } = await benchSetup('split-cost', 9);
 const threads = Number(flag('--threads') ?? 2);
@@ -52,7 +53,7 @@ for (let r = 0; r < rounds; r++) {
 const cuts = ranges.map((l) => l.map(([a, b]) => `${a}-${b}`).join('|')).join(' ');
 const rows: unknown[][] = [];
 for (const s of setups) {
-  const us = median(times.get(s.name)!);
+  const us = summarize(times.get(s.name)!).median;
   console.log(`${s.name.padEnd(10)} ${us.toFixed(0)} us a batch (median of ${rounds}; ranges ${cuts})`);
   rows.push([new Date().toISOString().slice(0, 10), dataName, s.name, us.toFixed(0), cuts, rounds, command]);
 }

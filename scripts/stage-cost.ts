@@ -12,14 +12,16 @@
 import { stageBatch, stagingLimits } from '../src/engine/engine.js';
 import { nativeKernels } from '../src/kernels/backend.js';
 import { Rng } from '../src/engine/rng.js';
-import { appendRows, benchSetup, median } from './bench-setup.js';
+import { identityOrder } from '../src/engine/executor.js';
+import { appendRows, benchSetup } from './bench-setup.js';
+import { summarize } from '../src/report/stats.js';
 
 const { rounds, train, trainer: t, dataName, command } = await benchSetup('stage-cost', 7);
 const layout = t.layout!;
 const mem = t.mem!;
 const k = nativeKernels(mem);
-const n = train.y.length / train.outputs;
-const order = Int32Array.from({ length: n }, (_, i) => i);
+const n = train.n;
+const order = identityOrder(n);
 new Rng(7).shuffle(order);
 const batches = Math.floor(n / 128);
 const net = layout.slots[0]![0]!;
@@ -52,7 +54,7 @@ for (let r = 0; r < rounds; r++) {
 }
 const rows: unknown[][] = [];
 for (const p of paths) {
-  const us = median(runs.get(p.name)!);
+  const us = summarize(runs.get(p.name)!).median;
   console.log(`${p.name.padEnd(20)} ${us.toFixed(1)} us a batch (median of ${rounds})`);
   rows.push([new Date().toISOString().slice(0, 10), dataName, n, p.name, us.toFixed(1), rounds, command]);
 }

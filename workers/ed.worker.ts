@@ -13,7 +13,7 @@ import { forwardSegment, LayerGroup, runNets, updateSegment } from '../src/engin
 import { cellSegments } from '../src/parallel/partition.js';
 import { TraceRecorder } from '../src/parallel/trace.js';
 import { SamplesHost } from './samples-host.js';
-import { cellStep, FLAG_LAST, FLAG_TRAIN, publish, RING, SLOT, statsView, type StatsView, waitAtLeast, type WorkerInit } from '../src/parallel/protocol.js';
+import { cellStep, featuresView, FLAG_LAST, FLAG_TRAIN, publish, RING, SLOT, statsView, type StatsView, waitAtLeast, type WorkerInit } from '../src/parallel/protocol.js';
 
 const SLICE_MS = 50;
 
@@ -182,7 +182,7 @@ class WorkerHost {
     const kern = kernelsFor(m.kernels, mem);
     const stats = statsView(mem.buffer);
     const d = m.data!;
-    const data = { x: d.xType === 'f32' ? new Float32Array(d.x) : new Float64Array(d.x), y: new Float64Array(d.y), features: d.features, outputs: d.outputs };
+    const data = { x: featuresView(d.x, d.xType), y: new Float64Array(d.y), features: d.features, outputs: d.outputs };
     const order = new Int32Array(d.order);
     const out = new Float64Array(d.results, 0, d.n * d.totalOutputs);
     const err = new Float64Array(d.results, d.n * d.totalOutputs * 8, d.n * d.totalOutputs);

@@ -12,7 +12,7 @@ import { adoptStagedInputs, stageBatch, type Samples } from '../src/engine/engin
 import type { Floats, Layout, NetLayout } from '../src/engine/layout.js';
 import { itemsPerBatch, type SamplesPlan } from '../src/parallel/samples-plan.js';
 import type { TraceRecorder } from '../src/parallel/trace.js';
-import { claimItem, publish, SLOT, type StatsView, type StreamMessage, waitAtLeast, type WorkerInit } from '../src/parallel/protocol.js';
+import { claimItem, featuresView, publish, SLOT, type StatsView, type StreamMessage, waitAtLeast, type WorkerInit } from '../src/parallel/protocol.js';
 
 /** A net's views for rows [b0, b0 + rows) of its batch: every per-sample region moved by b0 rows. */
 export function rowSlice(net: NetLayout, b0: number): NetLayout {
@@ -83,7 +83,7 @@ export class SamplesHost {
 
   private dataOf(msg: StreamMessage): Samples {
     if (this.data?.id === msg.dataId) return this.data.data;
-    const x = msg.xType === 'f32' ? new Float32Array(msg.x) : new Float64Array(msg.x);
+    const x = featuresView(msg.x, msg.xType);
     const data: Samples = { x, features: msg.features, y: new Float64Array(msg.y), outputs: msg.outputs };
     if (msg.rows) adoptStagedInputs(x, this.layout.nets[0]!.interleaved, new Float32Array(msg.rows));
     this.data = { id: msg.dataId, data };

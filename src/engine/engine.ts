@@ -45,10 +45,12 @@ export function stageBatch(f: Floats, net: NetLayout, data: Samples, order: Int3
   const cells = net.biasCells ? 2 : 0;
   const nf = data.features;
   const f32 = f instanceof Float32Array;
-  const x32 = f32 ? float32Inputs(data.x) : undefined;
+  // One copy of the data is read, and only it is built: the doubled rows where the kernels cannot
+  // double rows themselves, else (or where those rows would pass their limit) the float32 copy.
+  const rows = f32 && k.gatherDoubled === undefined ? stagedInputs(net, data) : undefined;
+  const x32 = f32 && !rows ? float32Inputs(data.x) : undefined;
   const doubled = x32 !== undefined && k.gatherDoubled !== undefined;
-  const rows = f32 && !doubled ? stagedInputs(net, data) : undefined;
-  const x = !rows && x32 ? x32 : data.x;
+  const x = x32 ?? data.x;
   if (doubled) k.gatherDoubled!(net.input + cells, net.inputStride, x32, order, start, count, nf, net.interleaved);
   else if (rows && k.gatherRows) k.gatherRows(net.input + cells, net.inputStride, rows, order, start, count, 2 * nf);
   const gathered = doubled || (rows !== undefined && k.gatherRows !== undefined);

@@ -9,7 +9,7 @@ import type { Calibration } from '../model-io.js';
 import { runNets } from '../engine/layer-group.js';
 import type { Layout, Memory } from '../engine/layout.js';
 import type { ModelConfig } from '../options.js';
-import { publish, SLOT, statsView, type SharedData } from './protocol.js';
+import { featuresView, publish, shareFeatures, SLOT, statsView, type SharedData } from './protocol.js';
 
 type Labeled = Samples & { labels: Int32Array };
 
@@ -44,21 +44,16 @@ export class OutputExecutor implements Executor {
     this.names = bounds.slice(0, -1).map((lo, g) => groupName('output', g, lo, bounds[g + 1]!));
   }
 
-  /**
-   * The data, order and result buffers the workers read: allocated before they start. A float32
-   * memory gets the features in float32 (the values it holds; half the memory, and staged by copies).
-   */
+  /** The data, order and result buffers the workers read: allocated before they start (the features: shareFeatures). */
   static sharedFor(data: Labeled, total: number, f32: boolean): SharedViews {
     const n = data.y.length / data.outputs;
     const d: SharedData = {
-      x: new SharedArrayBuffer(data.x.length * (f32 ? 4 : 8)), xType: f32 ? 'f32' : 'f64', y: new SharedArrayBuffer(data.y.length * 8), features: data.features,
+      ...shareFeatures(data.x, f32), y: new SharedArrayBuffer(data.y.length * 8), features: data.features,
       outputs: data.outputs, n, order: new SharedArrayBuffer(n * 4), results: new SharedArrayBuffer(n * 2 * total * 8), totalOutputs: total,
     };
-    const x = f32 ? new Float32Array(d.x) : new Float64Array(d.x);
-    x.set(data.x);
     new Float64Array(d.y).set(data.y);
     return {
-      d, x, y: new Float64Array(d.y), order: new Int32Array(d.order),
+      d, x: featuresView(d.x, d.xType), y: new Float64Array(d.y), order: new Int32Array(d.order),
       out: new Float64Array(d.results, 0, n * total), err: new Float64Array(d.results, n * total * 8, n * total),
     };
   }

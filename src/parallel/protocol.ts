@@ -173,6 +173,22 @@ export interface WorkerInit {
   fault?: { kind: 'throw' | 'exit' | 'hang' | 'pause'; at: number };
 }
 
+/**
+ * The features in shared memory for workers: float32 where the memory is float32 (the values it
+ * holds; half the bytes, and staged by copies), else as the data has them.
+ */
+export function shareFeatures(x: Float64Array | Float32Array, f32Memory: boolean): { x: SharedArrayBuffer; xType: 'f64' | 'f32' } {
+  const f32 = f32Memory || x instanceof Float32Array;
+  const buf = new SharedArrayBuffer(x.length * (f32 ? 4 : 8));
+  (f32 ? new Float32Array(buf) : new Float64Array(buf)).set(x);
+  return { x: buf, xType: f32 ? 'f32' : 'f64' };
+}
+
+/** A worker's view of shareFeatures' buffer. */
+export function featuresView(x: SharedArrayBuffer, xType: 'f64' | 'f32'): Float64Array | Float32Array {
+  return xType === 'f32' ? new Float32Array(x) : new Float64Array(x);
+}
+
 export interface SharedData {
   /** Features, row-major: Float64Array or Float32Array elements (xType; float32 for float32 memories, which hold no more). */
   x: SharedArrayBuffer;

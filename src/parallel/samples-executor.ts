@@ -15,7 +15,7 @@ import { check, EdsimError } from '../errors.js';
 import { emptyTally, type BatchHook, type EpochTally, type PassOptions, type Executor, identityOrder, type StrategyName, takeGroupStats, tallyRows, type WorkerStats } from '../engine/executor.js';
 import type { Calibration } from '../model-io.js';
 import type { Layout, Memory } from '../engine/layout.js';
-import { claimStart, MAX_STREAM_ITEMS, publish, SLOT, statsView, type StreamMessage } from './protocol.js';
+import { claimStart, MAX_STREAM_ITEMS, publish, shareFeatures, SLOT, statsView, type StreamMessage } from './protocol.js';
 import { itemsPerBatch, planSamples, type SamplesPlan } from './samples-plan.js';
 
 type Labeled = Samples & { labels: Int32Array };
@@ -78,13 +78,9 @@ export class SamplesExecutor implements Executor {
   private shared(data: Samples): SharedSet {
     let set = this.sets.get(data.x);
     if (set) return set;
-    // A float32 memory holds the features in float32: its workers get them so (half the memory; staged by copies).
-    const f32 = data.x instanceof Float32Array || this.mem.f instanceof Float32Array;
-    const x = new SharedArrayBuffer(data.x.length * (f32 ? 4 : 8));
-    (f32 ? new Float32Array(x) : new Float64Array(x)).set(data.x);
     const y = new SharedArrayBuffer(data.y.length * 8);
     new Float64Array(y).set(data.y);
-    set = { id: nextDataId++, x, xType: f32 ? 'f32' : 'f64', y };
+    set = { id: nextDataId++, ...shareFeatures(data.x, this.mem.f instanceof Float32Array), y };
     const rows = this.mem.f instanceof Float32Array && this.shareRows ? stagedInputs(this.layout.nets[0]!, data) : undefined;
     if (rows) {
       set.rows = new SharedArrayBuffer(rows.length * 4);

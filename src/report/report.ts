@@ -73,12 +73,12 @@ export function summarizeRows(rows: CsvRow[]): ConfigSummary[] {
   }
   return [...groups.values()].map((g) => {
     const med = (k: keyof CsvRow): number => summarize(g.map((r) => (r[k] === '' ? NaN : Number(r[k])))).median;
-    const secs = g.map((r) => Number(r.epoch_seconds)).filter(Number.isFinite);
+    const secs = summarize(g.map((r) => Number(r.epoch_seconds)).filter(Number.isFinite));
     return {
       kind: String(g[0]!.kind), preset: String(g[0]!.preset), strategy: String(g[0]!.strategy), workers: Number(g[0]!.workers),
       samplesPerSecond: med('samples_per_second'), epochSeconds: med('epoch_seconds'), speedup: med('speedup'),
       efficiency: med('efficiency'), testAccuracy: med('test_accuracy'), busyFraction: med('busy_fraction'), repeats: g.length,
-      spread: secs.length < 2 ? NaN : (Math.max(...secs) - Math.min(...secs)) / med('epoch_seconds'),
+      spread: secs.n < 2 ? NaN : (secs.max - secs.min) / secs.median,
     };
   });
 }

@@ -5,7 +5,7 @@ import { activate, derivative, ACT_CODE } from '../src/engine/activations.js';
 import { amineCoefficients, amineUpdate, amineUpdateOnline, forwardDense } from '../src/kernels/reference.js';
 import { Rng } from '../src/engine/rng.js';
 import { jsKernels, rawUpdate, wasmKernels } from '../src/kernels/backend.js';
-import { allocateMemory, computeLayout } from '../src/engine/layout.js';
+import { allocateMemory, computeLayout, CTRL_BYTES, LINE_BYTES } from '../src/engine/layout.js';
 import { getPreset } from '../src/options.js';
 import { expectClose } from './helpers.js';
 
@@ -161,3 +161,23 @@ test('WebAssembly SIMD kernels (f32) match the float64 reference on odd shapes',
 });
 
 test.run();
+
+test('every region of a layout starts on a cache line; EDSIM_ALIGN_BYTES sets another power of two or is refused', () => {
+  const c = { ...getPreset('bench-wide').model, inputs: 784, outputs: 10, precision: 'f32' as const };
+  const starts = (l: ReturnType<typeof computeLayout>): number[] => l.slots.flatMap((nets) => nets.flatMap((n) => [n.input, n.target, n.err, n.amine,
+    ...n.layers.flatMap((x) => [x.w, x.types, x.x, x.gE, x.gI, ...(x.b >= 0 ? [x.b] : [])])]));
+  const line = computeLayout(c, 128, 2);
+  assert.ok(starts(line).every((o) => (CTRL_BYTES + 4 * o) % LINE_BYTES === 0), 'a region off a cache line');
+  process.env.EDSIM_ALIGN_BYTES = '16';
+  try {
+    const old = computeLayout(c, 128, 2);
+    assert.ok(starts(old).some((o) => (4 * o) % LINE_BYTES !== 0), 'at 16 bytes some region sits inside a line');
+    assert.ok(old.floats < line.floats);
+    for (const bad of ['48', '8', 'x']) {
+      process.env.EDSIM_ALIGN_BYTES = bad;
+      assert.throws(() => computeLayout(c, 128), /EDSIM_ALIGN_BYTES must be a power of two/);
+    }
+  } finally {
+    delete process.env.EDSIM_ALIGN_BYTES;
+  }
+});

@@ -6,11 +6,26 @@
  * Kaneko's bias cells starts with two constant columns of value beta.
  */
 import { ACT_CODE, SIGMOID_EXACT } from './activations.js';
-import { EdsimError } from '../errors.js';
+import { check, EdsimError } from '../errors.js';
 import type { ModelConfig } from '../options.js';
 
 /** Bytes at the start of the buffer reserved for Int32 control words (see parallel/protocol.ts). */
 export const CTRL_BYTES = 4096;
+/** A cache line: every region of the layout starts on one. */
+export const LINE_BYTES = 64;
+
+/**
+ * The bytes every region of a layout is aligned to: a cache line, unless EDSIM_ALIGN_BYTES (a
+ * benchmark's knob, npm run bench:samples ALIGNS) asks for another power of two, e.g. 16, the
+ * former layout's.
+ */
+export function alignBytes(): number {
+  const env = process.env.EDSIM_ALIGN_BYTES;
+  if (env === undefined || env === '') return LINE_BYTES;
+  const n = Number(env);
+  check(Number.isInteger(n) && n >= 16 && n <= 4096 && (n & (n - 1)) === 0, `EDSIM_ALIGN_BYTES must be a power of two from 16 to 4096, not '${env}'`);
+  return n;
+}
 const PAGE = 65536;
 /** Pages one WebAssembly memory can hold (4 GiB): the ceiling of everything a model lays out. */
 const MAX_PAGES = 65536;
@@ -162,8 +177,11 @@ export function netShapes(c: ModelConfig): LayerShape[][] {
 /** Lays out every net for mini-batches of up to `batch` samples, with `slots` sets of activations. */
 export function computeLayout(c: ModelConfig, batch: number, slots = 1): Layout {
   let off = 0;
-  // Every region starts on a 16-byte boundary, so SIMD loads of whole rows stay aligned.
-  const align = c.precision === 'f32' ? 4 : 2;
+  // Every region starts on a cache line (64 bytes): SIMD loads of whole rows stay aligned, and where
+  // threads split a layer's cells on a multiple of 16 the rows they write never share a line (at
+  // 16 bytes, every row of the activations and coefficients of bench-wide straddled the cells
+  // strategy's split: cells x2 trained 11-12 % slower, serial 5 %; results/align-2026-12-02/).
+  const align = alignBytes() / (c.precision === 'f32' ? 4 : 8);
   const take = (n: number): number => {
     const at = off;
     off += Math.ceil(n / align) * align;

@@ -178,9 +178,9 @@ export function netShapes(c: ModelConfig): LayerShape[][] {
 export function computeLayout(c: ModelConfig, batch: number, slots = 1): Layout {
   let off = 0;
   // Every region starts on a cache line (64 bytes): SIMD loads of whole rows stay aligned, and where
-  // threads split a layer's cells on a multiple of 16 the rows they write never share a line (at
-  // 16 bytes, every row of the activations and coefficients of bench-wide straddled the cells
-  // strategy's split: cells x2 trained 11-12 % slower, serial 5 %; results/align-2026-12-02/).
+  // threads split a layer's cells on a multiple of 16 the rows they write never share a line. At 16
+  // bytes (the former layout) serial, cells and samples each trained 6-8 % slower on the ten shifted
+  // MNIST classes, about 1 % on MNIST 0/1 (results/align-2026-12-02/).
   const align = alignBytes() / (c.precision === 'f32' ? 4 : 8);
   const take = (n: number): number => {
     const at = off;

@@ -9,7 +9,9 @@ import { chanceNote } from '../src/cli/cli-options.js';
 import type { Topology } from '../src/options.js';
 import { CSV_COLUMNS, formatTable, summarizeRows } from '../src/report/report.js';
 import { loadModel } from '../src/model-io.js';
-import { barrier, type MachineCosts, predictBatchSeconds, straggle } from '../src/parallel/scaling-model.js';
+import { barrier, contentionAt, type MachineCosts, measureContention, predictBatchSeconds, straggle } from '../src/parallel/scaling-model.js';
+import { createTrainer } from '../src/trainer.js';
+import { parityData } from '../src/data/data.js';
 import { CLI, lastJson, runCli, tempDir, withTimeout } from './helpers.js';
 
 const dir = tempDir();
@@ -142,7 +144,31 @@ test('the scaling model\'s terms on fixed costs: barriers, stragglers, cross-cor
   assert.ok(at({ ...costs, crossCore: 1e-10 }, 'samples', 16) > at(costs, 'samples', 16));
   assert.ok(at({ ...costs, crossCore: 1e-10 }, 'cells', 16) > at(costs, 'cells', 16));
   assert.ok(at({ ...costs, atomic: 1e-5 }, 'cells', 16) > at(costs, 'cells', 16));
+  // Contention: linear from one thread to the count measured, held beyond; it slows every parallel strategy, never serial.
+  const contention = { threads: 4, batch: 1.3, chunk: 1.6 };
+  assert.is(contentionAt(costs, 16, 'batch'), 1);
+  assert.is(contentionAt({ contention }, 1, 'batch'), 1);
+  assert.ok(Math.abs(contentionAt({ contention }, 2, 'batch') - 1.1) < 1e-12);
+  assert.ok(Math.abs(contentionAt({ contention }, 16, 'chunk') - 1.6) < 1e-12);
+  const slowed = { ...costs, contention };
+  assert.is(predictBatchSeconds(slowed, 'serial', 16), predictBatchSeconds(costs, 'serial', 16));
+  for (const s of ['cells', 'samples', 'layer'] as const) assert.ok(predictBatchSeconds(slowed, s, 4) > predictBatchSeconds(costs, s, 4), s);
+  assert.ok(at({ ...costs, contention: { ...contention, batch: 1 } }, 'samples', 4) > at(costs, 'samples', 4), 'the chunk factor alone slows samples');
 });
+
+test('the contention probe runs private copies of a model at once and reports factors of at least 1', withTimeout(60000, async () => {
+  const data = parityData(6);
+  const t = await createTrainer({ preset: 'article', model: { hidden: [16, 16], kernels: 'wasm' }, train: { batch: 16 } });
+  try {
+    await t.fit(data, { epochs: 1 });
+    const c = await measureContention(t.mem!, t.layout!, t.model!, 16, 8, 2, 3);
+    assert.is(c.threads, Math.min(2, availableParallelism()));
+    assert.ok(c.batch >= 1 && c.chunk >= 1 && Number.isFinite(c.batch) && Number.isFinite(c.chunk), JSON.stringify(c));
+    assert.equal(await measureContention(t.mem!, t.layout!, t.model!, 16, 8, 1, 3), { threads: 1, batch: 1, chunk: 1 });
+  } finally {
+    await t.close();
+  }
+}));
 
 test('scale skips strategies that do not apply, and rejects bad lists', withTimeout(60000, async () => {
   const out = join(dir, 'skip.csv');

@@ -5,10 +5,14 @@
  * coordinator's own per-batch work (staging, amine, scoring), the latency of one hand-off between
  * two threads, a contended atomic (a barrier among P threads costs a hand-off plus P - 1 of them),
  * and the spread of repeated kernel times (a phase waits for its slowest thread: a straggler margin
- * growing as sqrt(2 ln P)). Assumptions (stated in the docs): every thread has a core of its own;
- * kernel times split linearly over the cells a thread owns; memory bandwidth grows with the threads.
+ * growing as sqrt(2 ln P)), and the contention among cores: how much slower one thread's kernels
+ * run while P threads run theirs at once on private copies of the model (shared caches, memory
+ * bandwidth, clocks, a host). Assumptions (stated in the docs): every thread has a core of its own;
+ * kernel times split linearly over the cells a thread owns; the contention grows linearly from one
+ * thread to the count it was measured at (the cores here, at most) and stays there beyond.
  */
 import { planSamples } from './samples-plan.js';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { kernelsFor } from '../kernels/backend.js';
 import type { Dataset } from '../data/data.js';
@@ -18,6 +22,9 @@ import { BatchRows, emptyTally, identityOrder } from '../engine/executor.js';
 import { balanceGroups, type CellRange, cellRanges, firstLayerLive, pipelineGroups, splittable, STAGE_COST } from './partition.js';
 import { summarize } from '../report/stats.js';
 import { Rng } from '../engine/rng.js';
+import { allocateMemory, type Layout, type Memory } from '../engine/layout.js';
+import { EdsimError } from '../errors.js';
+import type { ModelConfig } from '../options.js';
 import { createTrainer, resolveOptions, type TrainerOptions } from '../trainer.js';
 
 /** What one machine's measurements say a model costs ({@link measureCosts}), the scaling model's inputs. */
@@ -75,6 +82,27 @@ export interface MachineCosts {
   crossCore: number;
   /** Bytes of every weight and bias (the samples strategy's cross-core reads). */
   weightBytes: number;
+  /**
+   * The contention among cores ({@link measureContention}): while `threads` threads compute at once,
+   * sharing nothing, a batch's forward pass and update take `batch` times their lone time, and the
+   * forward pass in chunks of the samples strategy's rows (fewer rows per weight read: more of the
+   * shared bandwidth) `chunk` times. Absent: none.
+   */
+  contention?: Contention;
+}
+
+/** What {@link measureContention} measured: slow-down factors at `threads` threads. */
+export interface Contention {
+  threads: number;
+  batch: number;
+  chunk: number;
+}
+
+/** A contention factor at `threads` threads: linear from 1 at one thread to the measured one, held beyond it. */
+export function contentionAt(c: Pick<MachineCosts, 'contention'>, threads: number, kind: 'batch' | 'chunk'): number {
+  const m = c.contention;
+  if (!m || threads <= 1 || m.threads <= 1) return 1;
+  return 1 + (m[kind] - 1) * (Math.min(threads, m.threads) - 1) / (m.threads - 1);
 }
 
 /** Relative spreads of every median() call since the last reset (measureCosts' jitter). */
@@ -189,8 +217,77 @@ export async function measureHandoff(rounds = 2000): Promise<number> {
   return seconds / rounds / 2;
 }
 
-/** Measures the costs of a model on this machine with one thread (a serial trainer on the data's shape, one real batch). */
-export async function measureCosts(o: TrainerOptions, pixels: Dataset): Promise<MachineCosts> {
+const PROBE_URL = new URL('../../workers/contention.worker.js', import.meta.url);
+/** The most memory the contention probes' copies of a model may take together. */
+const PROBE_BYTES = 2 ** 31;
+
+/**
+ * How much slower one thread's kernels run while `threads` threads run theirs at once, each on a
+ * private copy of the model (`mem` as it stands: its weights and staged batch): what the cores
+ * share, not what a strategy does. Two kinds of work: a batch's forward pass and update, and the
+ * forward pass in chunks of `chunkRows` rows. Rounds cycle through one probe alone and every probe
+ * together for each kind; a factor is the median over `pairs` pairs of rounds of (the median probe
+ * together over the lone probe just before), at least 1: a slow moment of the machine spoils one
+ * pair, not the factor. The probes are as many as asked, at most the cores and as many copies as
+ * PROBE_BYTES holds.
+ */
+export async function measureContention(mem: Memory, layout: Layout, model: Pick<ModelConfig, 'kernels' | 'u0' | 'rule'>, batch: number, chunkRows: number, threads: number, pairs = 25): Promise<Contention> {
+  const probes = Math.min(threads, availableParallelism(), Math.max(1, Math.floor(PROBE_BYTES / layout.bytes)));
+  if (probes <= 1) return { threads: 1, batch: 1, chunk: 1 };
+  const ctl = new Int32Array(new SharedArrayBuffer(32));
+  const rounds = 4 * (pairs + 1); // the first pair of each kind warms the probes up and is left out
+  const times = new Float64Array(new SharedArrayBuffer(8 * rounds * probes));
+  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+  let failed: Error | undefined;
+  const workers = Array.from({ length: probes }, (_, index) => {
+    const copy = allocateMemory(layout, 0);
+    copy.f.set(mem.f);
+    const w = new Worker(PROBE_URL, {
+      execArgv,
+      workerData: { memory: copy.wasm, layout, kernels: model.kernels, batch, chunkRows, u0: model.u0, kanekoRule: model.rule === 'kaneko', index, ctl, times, probes },
+    });
+    w.on('error', (e) => { failed = e; });
+    return w;
+  });
+  // Round r (from 0): kind (r >> 1) % 2 (0: batch, 1: chunks), the lone probe when r is even, else all.
+  try {
+    for (let r = 0; r < rounds; r++) {
+      const n = r % 2 === 0 ? 1 : probes;
+      Atomics.store(ctl, 2, 0);
+      Atomics.store(ctl, 1, n);
+      Atomics.store(ctl, 4, (r >> 1) % 2);
+      Atomics.store(ctl, 0, r + 1);
+      Atomics.notify(ctl, 0);
+      const t0 = performance.now();
+      for (let done = Atomics.load(ctl, 2); done < n; done = Atomics.load(ctl, 2)) {
+        if (failed) throw new EdsimError(`the contention probe failed: ${failed.message}`);
+        if (performance.now() - t0 > 120_000) throw new EdsimError('the contention probe did not finish a round in 120 s');
+        const w = Atomics.waitAsync(ctl, 2, done, 50);
+        if (w.async) await w.value;
+      }
+    }
+  } finally {
+    Atomics.store(ctl, 3, 1);
+    Atomics.notify(ctl, 0);
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  const factor = (kind: number): number => {
+    const ratios: number[] = [];
+    for (let r = 4; r < rounds; r += 2) {
+      if ((r >> 1) % 2 !== kind) continue;
+      const together = Array.from({ length: probes }, (_, i) => times[(r + 1) * probes + i]!);
+      ratios.push(summarize(together).median / times[r * probes]!);
+    }
+    return Math.max(1, summarize(ratios).median);
+  };
+  return { threads: probes, batch: factor(0), chunk: factor(1) };
+}
+
+/**
+ * Measures the costs of a model on this machine with one thread (a serial trainer on the data's
+ * shape, one real batch), and the contention among up to `threads` threads.
+ */
+export async function measureCosts(o: TrainerOptions, pixels: Dataset, threads = availableParallelism()): Promise<MachineCosts> {
   const t = await createTrainer({ ...o, strategy: 'serial', workers: 1 });
   const data = t.seen(pixels); // the network's inputs: a feature bank's features, where the model has one
   try {
@@ -246,10 +343,12 @@ export async function measureCosts(o: TrainerOptions, pixels: Dataset): Promise<
     const kernels = k.impl;
     const jitter = summarize(spreads).median;
     const weightBytes = layout!.weightFloats * layout!.elem;
+    const shapes = nets[0]!.layers.map((l) => ({ nIn: l.nIn, nOut: l.nOut }));
     return {
-      batch: B, forward, update, shapes: nets[0]!.layers.map((l) => ({ nIn: l.nIn, nOut: l.nOut })), kernels, nets: nets.length, coordinator, handoff: await measureHandoff(),
+      batch: B, forward, update, shapes, kernels, nets: nets.length, coordinator, handoff: await measureHandoff(),
       atomic: await measureAtomic(), jitter, chunkForward, weightBytes, crossCore: await measureCrossCore(weightBytes),
       firstLive: firstLayerLive(kernels, t.train.batch, data), splittable: splittable(model!, layout!), cellTile: k.cellTile,
+      contention: await measureContention(mem!, layout!, { ...model!, kernels }, B, planSamples(shapes, nets.length, B, Math.max(2, threads), k.cellTile).rows, threads),
     };
   } finally {
     await t.close();
@@ -268,7 +367,14 @@ function lpt(jobs: number[], threads: number): number {
 }
 
 /** Predicted seconds per batch of one strategy on `threads` threads. */
-export function predictBatchSeconds(c: MachineCosts, strategy: StrategyName, threads: number): number {
+export function predictBatchSeconds(lone: MachineCosts, strategy: StrategyName, threads: number): number {
+  // Every thread's work at the pace the machine keeps with `threads` of them computing.
+  const slow = strategy === 'serial' ? 1 : contentionAt(lone, threads, 'batch');
+  const slowChunk = strategy === 'serial' ? 1 : contentionAt(lone, threads, 'chunk');
+  const c: MachineCosts = slow === 1 && slowChunk === 1 ? lone : {
+    ...lone, forward: lone.forward.map((v) => v * slow), update: lone.update.map((v) => v * slow), coordinator: lone.coordinator * slow,
+    chunkForward: Object.fromEntries(Object.entries(lone.chunkForward).map(([r, v]) => [r, v * slowChunk])),
+  };
   const L = c.forward.length;
   const work = c.forward.map((fw, l) => fw + c.update[l]!);
   const total = work.reduce((a, b) => a + b, 0) + c.coordinator;
@@ -350,7 +456,7 @@ function chunkSeconds(c: MachineCosts, rows: number): number {
  * the arithmetic, is never picked for the user.
  */
 export async function fastestExactStrategy(o: TrainerOptions, data: Dataset, threads: number): Promise<{ strategy: StrategyName; predicted: Partial<Record<StrategyName, number>> }> {
-  const costs = await measureCosts(o, data);
+  const costs = await measureCosts(o, data, threads);
   const topology = resolveOptions({ ...o, strategy: 'serial', workers: 1 }).model.topology;
   const candidates: StrategyName[] = topology === 'kaneko' && costs.nets > 1 ? ['output', 'samples', 'cells', 'layer'] : topology === 'columns' ? ['samples', 'layer'] : ['samples', 'cells', 'layer'];
   const predicted: Partial<Record<StrategyName, number>> = {};

@@ -6,7 +6,7 @@
  * (EDSIM_SAMPLES_SPLIT); SETS the MNIST class sets; SHIFTED=1 adds the shifted copies (--shifted);
  * STAGE_COSTS lists values of the native STAGE_COST to build a `cells` trainer with each (its split
  * of the first layer: partition.ts), default the built-in one. Beside them, in turn, WORKERS
- * independent serial trainers train together (strategy `independent`, independent-crew.ts): the
+ * independent serial trainers train together (strategy `independent`, src/parallel/independent.ts): the
  * machine's ceiling for that many threads, against which the strategies' speed-ups are read
  * (INDEPENDENT=0 leaves it out). ALIGNS lists further alignments of the memory's regions, in bytes
  * (EDSIM_ALIGN_BYTES; default a cache line), each measured with its own serial, cells and samples.
@@ -23,7 +23,7 @@ import { summarize } from '../src/report/stats.js';
 import { STAGE_COST } from '../src/parallel/partition.js';
 import { createTrainer, type Trainer } from '../src/trainer.js';
 import { LINE_BYTES } from '../src/engine/layout.js';
-import { IndependentCrew } from './independent-crew.js';
+import { IndependentCrew } from '../src/parallel/independent.js';
 
 const rounds = Number(process.env.ROUNDS ?? 7);
 const warmup = Number(process.env.WARMUP ?? 5);
@@ -53,7 +53,7 @@ for (const classes of sets) {
     if (c.align) process.env.EDSIM_ALIGN_BYTES = String(c.align); // read when a trainer lays out its memory
     else delete process.env.EDSIM_ALIGN_BYTES;
     if (c.strategy === 'independent') {
-      trainers.push(await IndependentCrew.start(c.workers, { preset: 'bench-wide', ...(cls ? { classes: cls } : {}), shifted, warmup }));
+      trainers.push(await IndependentCrew.start(c.workers, { preset: 'bench-wide' }, data.train, warmup, true));
       continue;
     }
     if (c.split) process.env.EDSIM_SAMPLES_SPLIT = c.split;

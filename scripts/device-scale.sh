@@ -2,13 +2,15 @@
 # The scaling run for a lent 16-core machine that has no Node.js and no network (the `device` tool):
 # scripts/device-prepare.sh packs what it needs into .device/ (Node's binary, the runtime
 # dependencies, MNIST as CSV); this script, run there from the repository root with dist/, build/
-# and .device/ carried, unpacks them and measures in one go (about 7 minutes on 16 cores), writing
+# and .device/ carried, unpacks them and measures in one go (about 8 minutes on 16 cores), writing
 # everything under $OUT:
 #   (stdout)                  CPU, cores, Node, what ran and when
 #   bench-kernels.json        edsim bench (SKIP_BENCH=1: not run)
 #   scale-strong.csv/svg      bench-wide on the ten MNIST classes with --shifted (39,980 samples,
 #                             313 batches an epoch): serial and every exact strategy and pipeline on
 #                             $WORKERS threads, with predictions at 4..64
+#   scale-ceiling.csv/svg     the machine's ceiling: at each thread count P, P serial bench-wide
+#                             trainings at once on the same data (scale --ceiling), beside serial
 #   scale-wide.csv/svg        bench-wide with four 2048-cell layers (--hidden 4x2048) on the first
 #                             4096 samples of MNIST 0/1 --shifted (32 batches of 10x bench-wide's
 #                             work; WIDE_LIMIT): serial, samples, cells
@@ -56,6 +58,9 @@ fi
 log "strong: bench-wide, ten classes"
 cli scale --data "$DATA" --shifted "${LIMIT_ARGS[@]}" --preset bench-wide --strategies serial,samples,cells,layer,pipeline \
   --workers "$WORKERS" --predict 4,8,16,32,64 --repeats "$REPEATS" --quiet --out "$OUT/scale-strong.csv" || log "strong failed"
+log "ceiling: that many serial trainings at once"
+cli scale --data "$DATA" --shifted "${LIMIT_ARGS[@]}" --preset bench-wide --strategies serial --ceiling \
+  --workers "$WORKERS" --repeats 2 --quiet --out "$OUT/scale-ceiling.csv" || log "ceiling failed"
 log "strong: 2048-cell layers, MNIST 0/1"
 cli scale --data "$DATA" --classes 0,1 --shifted --limit "${WIDE_LIMIT:-4096}" --preset bench-wide --hidden 4x2048 --strategies serial,samples,cells \
   --workers "$WORKERS" --predict 4,8,16 --repeats 2 --quiet --out "$OUT/scale-wide.csv" || log "wide failed"

@@ -8,7 +8,7 @@ export { GABOR, featureCount, featureSpec, gaborFeatures, withFeatures, type Fea
 export { codeInputs, type InputCoding } from './data/coding.js';
 export { createTrainer, loadTrainer, Trainer, type TrainerOptions, type FitOptions, type FitHistory, type EpochResult, type Evaluation } from './trainer.js';
 export { STRATEGIES, EXACT_STRATEGIES, type StrategyName, type WorkerStats } from './engine/executor.js';
-export { measureCosts, predictBatchSeconds, predictSamplesPerSecond, type MachineCosts } from './parallel/scaling-model.js';
+export { contentionAt, measureCosts, predictBatchSeconds, predictSamplesPerSecond, type Contention, type MachineCosts } from './parallel/scaling-model.js';
 export { PRESETS, getPreset, type ModelConfig, type TrainConfig, type PresetName, type Preset, type RuleName, type Topology, type BiasMode, type Precision, type KernelChoice, type KernelImpl } from './options.js';
 export type { ActivationName } from './engine/activations.js';
 export type { WeightSet } from './engine/weights.js';

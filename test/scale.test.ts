@@ -69,6 +69,26 @@ test('scale --weak grows the batch with the threads (mode weak); oversubscribed 
   assert.match(readFileSync(out.replace(/\.csv$/, '.svg'), 'utf8'), /weak scaling/);
 }));
 
+test('scale --ceiling adds rows of independent serial trainings at once at every thread count up to the cores; not over a queue', withTimeout(120000, async () => {
+  const out = join(dir, 'ceiling.csv');
+  const r = runCli(['scale', '--data', 'mnist', '--classes', '0,1', '--limit', '256', '--preset', 'bench-wide', '--hidden', '32,32', '--batch', '16', '--strategies', 'serial,cells',
+    '--workers', `1,2,${availableParallelism() + 1}`, '--repeats', '2', '--ceiling', '--out', out, '--json']);
+  assert.is(r.code, 0, r.stderr);
+  const body = parseCsv(readFileSync(out, 'utf8')).slice(1).map((cells) => Object.fromEntries(CSV_COLUMNS.map((c, i) => [c, cells[i]!])));
+  const ceiling = body.filter((b) => b.kind === 'ceiling');
+  assert.equal(ceiling.map((b) => [b.strategy, b.workers, b.repeat, b.batch]), availableParallelism() >= 2 ? [['serial', '2', '1', '16'], ['serial', '2', '2', '16']] : []);
+  for (const b of ceiling) {
+    assert.ok(Math.abs(Number(b.samples_per_second) * Number(b.epoch_seconds) - 2 * 256) < 1e-6, 'two epochs of 256 samples in the wall time');
+    assert.ok(Number(b.speedup) > 0 && Math.abs(Number(b.efficiency) - Number(b.speedup) / 2) < 1e-12);
+  }
+  const json = lastJson(r.stdout) as { configurations: { kind: string }[] };
+  assert.is(json.configurations.filter((c) => c.kind === 'ceiling').length, availableParallelism() >= 2 ? 1 : 0);
+  assert.match(readFileSync(out.replace(/\.csv$/, '.svg'), 'utf8'), availableParallelism() >= 2 ? /ceiling \(serials at once\)/ : /speedup/);
+  const queued = runCli(['scale', '--data', 'xor', '--ceiling', '--queue', 'redis://127.0.0.1:1']);
+  assert.is(queued.code, 2);
+  assert.match(queued.stderr, /--ceiling measures this machine: it does not go over a --queue/);
+}));
+
 test('a note where a paired network reads about chance on three or more classes, and only there', () => {
   const r = (name: string, accuracy: number, topology: Topology = 'paired') => ({ name, accuracy, topology });
   assert.match(chanceNote([r('bench-wide', 0.101), r('mnist10', 0.97, 'kaneko')], 10)!, /^test accuracy about chance for 10 classes \(bench-wide 10\.1 %\): the paired topology is one network for all outputs/);

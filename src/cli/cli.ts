@@ -371,6 +371,7 @@ export function buildCli(argv: string[]): Argv {
         .option('predict', { type: 'string', describe: 'also predict every strategy at these thread counts (and at the measured ones) from costs measured here: rows of kind "predicted", dashed in the SVG' })
         .option('repeats', { coerce: (v: unknown) => { const n = Number(v); if (!Number.isInteger(n) || n < 1 || n > 1000) throw new EdsimError(`--repeats must be an integer from 1 to 1000, got '${String(v)}'`); return n; }, default: 3, describe: 'measured epochs per configuration (after one warm-up)' })
         .option('weak', { type: 'boolean', default: false, describe: 'weak scaling: the mini-batch grows with the thread count (batch x threads), so every thread keeps the same rows and cells per batch; rows have mode "weak"' })
+        .option('ceiling', { type: 'boolean', default: false, describe: 'also measure what this machine allows: at each thread count P > 1 (up to the cores), P serial trainings of the preset at once, sharing nothing; rows of kind "ceiling", whose speedup no exact strategy can beat here' })
         .option('out', { type: 'string', describe: 'CSV path (default: results/scale-<UTC timestamp>.csv); the SVG goes next to it' })
         .option('json', { type: 'boolean', default: false })
         .option('quiet', { type: 'boolean', default: false, describe: 'no progress display' })

@@ -10,7 +10,7 @@ import { check } from '../errors.js';
 import { checkWritable } from '../files.js';
 import { PRESETS } from '../options.js';
 import { type CsvRow, CsvWriter, formatTable, provenance, renderSvg, summarizeRows } from '../report/report.js';
-import { predictRows, runScale, type ScaleConfig, scaleConfigs, type ScaleMode, traceFile } from '../report/scale.js';
+import { ceilingRows, predictRows, runScale, type ScaleConfig, scaleConfigs, type ScaleMode, traceFile } from '../report/scale.js';
 import { parseQueueUrl, type ScaleSpec, submitScale } from '../queue/queue.js';
 import { summarize } from '../report/stats.js';
 import { resolveOptions } from '../trainer.js';
@@ -24,6 +24,7 @@ export interface ScaleArgs extends NetworkArgs {
   queue?: string;
   repeats: number;
   weak?: boolean;
+  ceiling?: boolean;
   out?: string;
   json: boolean;
   quiet: boolean;
@@ -76,6 +77,7 @@ export async function scaleCommand(a: ScaleArgs, signal: AbortSignal): Promise<n
   const presetNames = a.presets !== undefined ? parseNameList(a.presets, PRESETS, 'presets') : [a.preset];
   const predict = a.predict !== undefined ? parseWorkerList(a.predict, 'predict') : [];
   if (a.queue !== undefined) parseQueueUrl(a.queue);
+  check(a.ceiling !== true || a.queue === undefined, '--ceiling measures this machine: it does not go over a --queue');
   // An empty prefix would write files named "-<preset>-...": refused, as train refuses an empty --trace.
   check(a.trace === undefined || a.trace.trim() !== '', '--trace needs a file prefix, got an empty one (e.g. --trace results/trace)');
   const out = a.out ?? defaultCsvPath();
@@ -118,6 +120,19 @@ export async function scaleCommand(a: ScaleArgs, signal: AbortSignal): Promise<n
     });
   bar?.update(configs.length);
   bar?.stop();
+  if (a.ceiling === true && !result.aborted) {
+    // Each preset's baseline, as its measured rows' speed-ups were computed against it.
+    const baseline = (preset: string): number => {
+      const r = result.rows.find((x) => x.kind === 'measured' && x.preset === preset && Number(x.speedup) > 0);
+      return r ? Number(r.samples_per_second) / Number(r.speedup) : NaN;
+    };
+    log('edsim: measuring the machine\'s ceiling: at each thread count, that many serial trainings at once');
+    const c = await ceilingRows(data, presets, workers.filter((w) => w <= cores), baseline, {
+      repeats: a.repeats, mode, signal, onConfig: (p, w) => log(`edsim: ceiling: ${p}, ${w} serial trainings at once`),
+    }, provenance(), csv);
+    result.rows.push(...c.rows);
+    if (c.aborted) result.aborted = true;
+  }
   const short = tooLittleWork(result.rows);
   if (short) process.stderr.write(`edsim: warning: ${short}\n`);
   if (predict.length > 0 && !result.aborted) {

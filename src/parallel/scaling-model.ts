@@ -83,7 +83,7 @@ export interface MachineCosts {
   /** Bytes of every weight and bias (the samples strategy's cross-core reads). */
   weightBytes: number;
   /**
-   * The contention among cores ({@link measureContention}): while `threads` threads compute at once,
+   * The contention among cores (measured by `measureContention`): while `threads` threads compute at once,
    * sharing nothing, a batch's forward pass and update take `batch` times their lone time, and the
    * forward pass in chunks of the samples strategy's rows (fewer rows per weight read: more of the
    * shared bandwidth) `chunk` times. Absent: none.
@@ -91,10 +91,13 @@ export interface MachineCosts {
   contention?: Contention;
 }
 
-/** What {@link measureContention} measured: slow-down factors at `threads` threads. */
+/** What the contention probe measured: slow-down factors at `threads` threads. */
 export interface Contention {
+  /** The threads that computed at once. */
   threads: number;
+  /** A batch's forward pass and update, each thread's time together over its time alone. */
   batch: number;
+  /** The same for the forward pass in chunks of the samples strategy's rows. */
   chunk: number;
 }
 

@@ -87,7 +87,7 @@ export function formatTable(s: ConfigSummary[]): string {
   const head = ['preset', 'strategy', 'workers', 'samples/s', 's/epoch', 'spread', 'speedup', 'efficiency', 'test acc', 'busy', 'n'];
   const pct = (v: number, d: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(d)} %` : '-');
   const body = s.map((r) => [
-    r.preset, r.kind === 'predicted' ? `${r.strategy} (predicted)` : r.strategy, String(r.workers), r.samplesPerSecond.toFixed(0), r.epochSeconds.toFixed(3), pct(r.spread, 0), `${r.speedup.toFixed(2)}x`,
+    r.preset, r.kind === 'predicted' ? `${r.strategy} (predicted)` : r.kind === 'ceiling' ? 'ceiling (serials at once)' : r.strategy, String(r.workers), r.samplesPerSecond.toFixed(0), r.epochSeconds.toFixed(3), pct(r.spread, 0), `${r.speedup.toFixed(2)}x`,
     pct(r.efficiency, 0), pct(r.testAccuracy, 2), pct(r.busyFraction, 0), r.kind === 'predicted' ? '-' : String(r.repeats),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
@@ -104,12 +104,17 @@ async function specToSvg(spec: object): Promise<string> {
   return svg;
 }
 
+/** A plotted line's name: the preset and strategy, or the preset's ceiling (independent serial trainings at once). */
+function seriesName(s: ConfigSummary): string {
+  return s.kind === 'ceiling' ? `${s.preset} ceiling (serials at once)` : `${s.preset} ${s.strategy}`;
+}
+
 /** Speedup and efficiency against workers, one line per strategy, with the ideal; rendered by vega-lite + vega. */
 export async function renderSvg(summary: ConfigSummary[], title: string): Promise<string> {
   const maxW = Math.max(1, ...summary.map((s) => s.workers));
   const points = summary.flatMap((s) => [
-    { workers: s.workers, series: `${s.preset} ${s.strategy}`, kind: s.kind, metric: 'speedup', value: s.speedup },
-    { workers: s.workers, series: `${s.preset} ${s.strategy}`, kind: s.kind, metric: 'efficiency', value: s.efficiency },
+    { workers: s.workers, series: seriesName(s), kind: s.kind, metric: 'speedup', value: s.speedup },
+    { workers: s.workers, series: seriesName(s), kind: s.kind, metric: 'efficiency', value: s.efficiency },
   ]);
   for (const w of new Set([1, ...summary.map((s) => s.workers)])) {
     points.push({ workers: w, series: 'ideal', kind: 'ideal', metric: 'speedup', value: w }, { workers: w, series: 'ideal', kind: 'ideal', metric: 'efficiency', value: 1 });
@@ -131,7 +136,7 @@ export async function renderSvg(summary: ConfigSummary[], title: string): Promis
         y: { field: 'value', type: 'quantitative', title: null, scale: log ? { type: 'log', base: 2 } : {} },
         color: { field: 'series', type: 'nominal', title: 'strategy' },
         detail: { field: 'kind' },
-        strokeDash: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['measured', 'predicted', 'ideal'], range: [[1, 0], [6, 3], [2, 2]] } },
+        strokeDash: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['measured', 'predicted', 'ideal', 'ceiling'], range: [[1, 0], [6, 3], [2, 2], [8, 2, 2, 2]] } },
       },
     },
   };

@@ -11,6 +11,7 @@ import { summarize } from './stats.js';
 import { measureCosts, predictSamplesPerSecond } from '../parallel/scaling-model.js';
 import { createTrainer, resolveOptions, type TrainerOptions } from '../trainer.js';
 import { availableParallelism } from 'node:os';
+import { IndependentCrew } from '../parallel/independent.js';
 
 export interface ScaleConfig {
   presetName: string;
@@ -92,6 +93,49 @@ export async function predictRows(data: LoadedData, presets: { name: string; opt
     }
   }
   return rows;
+}
+
+/**
+ * The machine's ceiling (`scale --ceiling`): for each preset and each thread count P > 1 of the
+ * sweep, P serial trainers of the preset, each with its own model, train `repeats` epochs at the
+ * same moment after a warm-up epoch (src/parallel/independent.ts): rows of kind `ceiling`, strategy
+ * `serial`, P x the samples of an epoch over the wall time of all P. Their speed-up, against the
+ * preset's measured baseline (`baseline`: samples per second), is the most any exact strategy could
+ * reach on that many threads here. Weak sweeps use the preset's own batch: P independent trainings.
+ */
+export async function ceilingRows(
+  data: LoadedData, presets: { name: string; options: TrainerOptions }[], threads: number[], baseline: (preset: string) => number,
+  o: { repeats: number; mode?: ScaleMode; signal?: AbortSignal; onConfig?: (preset: string, threads: number) => void }, prov: Provenance, csv?: CsvWriter,
+): Promise<{ rows: CsvRow[]; aborted: boolean }> {
+  const rows: CsvRow[] = [];
+  const stamp = new Date().toISOString();
+  for (const p of presets) {
+    const model = resolveOptions(p.options).model;
+    const batch = resolveOptions(p.options).train.batch;
+    for (const w of [...new Set(threads)].filter((t) => t > 1).sort((a, b) => a - b)) {
+      if (o.signal?.aborted) return { rows, aborted: true };
+      o.onConfig?.(p.name, w);
+      const crew = await IndependentCrew.start(w, p.options, data.train, 1, model.precision === 'f32');
+      try {
+        for (let r = 1; r <= o.repeats; r++) {
+          if (o.signal?.aborted) return { rows, aborted: true };
+          const seconds = await crew.epoch();
+          const sps = (w * data.train.n) / seconds;
+          const speedup = sps / baseline(p.name);
+          const row: CsvRow = {
+            kind: 'ceiling', strategy: 'serial', workers: w, repeat: r, epoch_seconds: seconds, samples_per_second: sps, speedup, efficiency: speedup / w,
+            test_accuracy: '', busy_fraction: '', preset: p.name, data: data.name, precision: model.precision, kernels: model.kernels, batch, train_samples: data.train.n,
+            load_avg_1m: loadAvg1(), ...prov, timestamp: stamp, mode: o.mode ?? 'strong', batches_per_epoch: Math.ceil(data.train.n / batch), oversubscribed: w > availableParallelism() ? 1 : 0,
+          };
+          rows.push(row);
+          csv?.append(row);
+        }
+      } finally {
+        await crew.close();
+      }
+    }
+  }
+  return { rows, aborted: false };
 }
 
 /** Where `scale --trace PREFIX` writes a configuration's trace. */

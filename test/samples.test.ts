@@ -5,7 +5,7 @@ import { createTrainer, type TrainerOptions } from '../src/trainer.js';
 import { nativeAddon } from '../src/kernels/native.js';
 import { itemsPerBatch, planSamples } from '../src/parallel/samples-plan.js';
 import { claimItem, claimStart, SLOT } from '../src/parallel/protocol.js';
-import { rowSlice } from '../workers/samples-host.js';
+import { rowSlice } from '../src/engine/layout.js';
 import { computeLayout } from '../src/engine/layout.js';
 import { getPreset } from '../src/options.js';
 import { hangingWorkerRun, tempDir, trainedModelFile, withTimeout } from './helpers.js';

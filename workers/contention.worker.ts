@@ -9,7 +9,7 @@
  */
 import { workerData } from 'node:worker_threads';
 import { kernelsFor } from '../src/kernels/backend.js';
-import { type Layout, viewMemory } from '../src/engine/layout.js';
+import { type Layout, rowSlice, viewMemory } from '../src/engine/layout.js';
 import type { KernelChoice } from '../src/options.js';
 
 export interface ContentionProbe {
@@ -42,8 +42,8 @@ for (let round = 1; ; round++) {
     for (const net of nets) {
       const L = net.layers.length;
       if (chunks) {
-        // As measureCosts times an F item: the first chunkRows rows, as often as the batch has chunks.
-        for (let r = 0; r < p.batch; r += p.chunkRows) k.forwardLayers(mem.f, net, 0, L, Math.min(p.chunkRows, p.batch - r), p.u0);
+        // As measureCosts times the F items: every chunk of the batch, each at its own rows.
+        for (let r = 0; r < p.batch; r += p.chunkRows) k.forwardLayers(mem.f, rowSlice(net, r), 0, L, Math.min(p.chunkRows, p.batch - r), p.u0);
         continue;
       }
       k.forwardLayers(mem.f, net, 0, L, p.batch, p.u0);

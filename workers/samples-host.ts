@@ -9,22 +9,10 @@
 import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import type { Kernels } from '../src/kernels/backend.js';
 import { adoptStagedInputs, stageBatch, type Samples } from '../src/engine/engine.js';
-import type { Floats, Layout, NetLayout } from '../src/engine/layout.js';
+import { type Floats, type Layout, type NetLayout, rowSlice } from '../src/engine/layout.js';
 import { itemsPerBatch, type SamplesPlan } from '../src/parallel/samples-plan.js';
 import type { TraceRecorder } from '../src/parallel/trace.js';
 import { claimItem, featuresView, publish, SLOT, type StatsView, type StreamMessage, waitAtLeast, type WorkerInit } from '../src/parallel/protocol.js';
-
-/** A net's views for rows [b0, b0 + rows) of its batch: every per-sample region moved by b0 rows. */
-export function rowSlice(net: NetLayout, b0: number): NetLayout {
-  return {
-    ...net,
-    input: net.input + b0 * net.inputStride,
-    target: net.target + b0 * net.outputs,
-    err: net.err + b0 * net.outputs,
-    amine: net.amine + b0 * net.channels,
-    layers: net.layers.map((l) => ({ ...l, x: l.x + b0 * l.xStride, y: l.y + b0 * l.yStride, gE: l.gE + b0 * l.nOut, gI: l.gI + b0 * l.nOut })),
-  };
-}
 
 interface StreamData {
   id: number;

@@ -230,6 +230,18 @@ function checkFits(bytes: number, f64: boolean): void {
   throw new EdsimError(`the model needs ${gib(bytes)} of shared memory (weights, activations, scratch), more than the ${gib(MAX_PAGES * PAGE)} one WebAssembly memory can hold: ${fix}`);
 }
 
+/** A net's views for rows [b0, b0 + rows) of its batch: every per-sample region moved by b0 rows. */
+export function rowSlice(net: NetLayout, b0: number): NetLayout {
+  return {
+    ...net,
+    input: net.input + b0 * net.inputStride,
+    target: net.target + b0 * net.outputs,
+    err: net.err + b0 * net.outputs,
+    amine: net.amine + b0 * net.channels,
+    layers: net.layers.map((l) => ({ ...l, x: l.x + b0 * l.xStride, y: l.y + b0 * l.yStride, gE: l.gE + b0 * l.nOut, gI: l.gI + b0 * l.nOut })),
+  };
+}
+
 /** Float storage: float64 (reference) or float32 (fast path). */
 export type Floats = Float64Array | Float32Array;
 

@@ -84,6 +84,9 @@ test('scale --ceiling adds rows of independent serial trainings at once at every
   const json = lastJson(r.stdout) as { configurations: { kind: string }[] };
   assert.is(json.configurations.filter((c) => c.kind === 'ceiling').length, availableParallelism() >= 2 ? 1 : 0);
   assert.match(readFileSync(out.replace(/\.csv$/, '.svg'), 'utf8'), availableParallelism() >= 2 ? /ceiling \(serials at once\)/ : /speedup/);
+  const lone = runCli(['scale', '--data', 'xor', '--strategies', 'serial', '--workers', '1', '--repeats', '1', '--ceiling', '--out', join(dir, 'lone.csv')]);
+  assert.is(lone.code, 0, lone.stderr);
+  assert.match(lone.stderr, /--ceiling: no thread count above 1 within the \d+ cores, so no ceiling was measured/);
   const queued = runCli(['scale', '--data', 'xor', '--ceiling', '--queue', 'redis://127.0.0.1:1']);
   assert.is(queued.code, 2);
   assert.match(queued.stderr, /--ceiling measures this machine: it does not go over a --queue/);

@@ -126,8 +126,10 @@ export async function scaleCommand(a: ScaleArgs, signal: AbortSignal): Promise<n
       const r = result.rows.find((x) => x.kind === 'measured' && x.preset === preset && Number(x.speedup) > 0);
       return r ? Number(r.samples_per_second) / Number(r.speedup) : NaN;
     };
-    log('edsim: measuring the machine\'s ceiling: at each thread count, that many serial trainings at once');
-    const c = await ceilingRows(data, presets, workers.filter((w) => w <= cores), baseline, {
+    const within = workers.filter((w) => w > 1 && w <= cores);
+    if (within.length === 0) process.stderr.write(`edsim: warning: --ceiling: no thread count above 1 within the ${cores} cores, so no ceiling was measured\n`);
+    else log('edsim: measuring the machine\'s ceiling: at each thread count, that many serial trainings at once');
+    const c = await ceilingRows(data, presets, within, baseline, {
       repeats: a.repeats, mode, signal, onConfig: (p, w) => log(`edsim: ceiling: ${p}, ${w} serial trainings at once`),
     }, provenance(), csv);
     result.rows.push(...c.rows);

@@ -242,18 +242,19 @@ export async function measureContention(mem: Memory, layout: Layout, model: Pick
   const times = new Float64Array(new SharedArrayBuffer(8 * rounds * probes));
   const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
   let failed: Error | undefined;
-  const workers = Array.from({ length: probes }, (_, index) => {
-    const copy = allocateMemory(layout, 0);
-    copy.f.set(mem.f);
-    const w = new Worker(PROBE_URL, {
-      execArgv,
-      workerData: { memory: copy.wasm, layout, kernels: model.kernels, batch, chunkRows, u0: model.u0, kanekoRule: model.rule === 'kaneko', index, ctl, times, probes },
-    });
-    w.on('error', (e) => { failed = e; });
-    return w;
-  });
+  const workers: Worker[] = [];
   // Round r (from 0): kind (r >> 1) % 2 (0: batch, 1: chunks), the lone probe when r is even, else all.
   try {
+    for (let index = 0; index < probes; index++) {
+      const copy = allocateMemory(layout, 0);
+      copy.f.set(mem.f);
+      const w = new Worker(PROBE_URL, {
+        execArgv,
+        workerData: { memory: copy.wasm, layout, kernels: model.kernels, batch, chunkRows, u0: model.u0, kanekoRule: model.rule === 'kaneko', index, ctl, times, probes },
+      });
+      w.on('error', (e) => { failed = e; });
+      workers.push(w);
+    }
     for (let r = 0; r < rounds; r++) {
       const n = r % 2 === 0 ? 1 : probes;
       Atomics.store(ctl, 2, 0);

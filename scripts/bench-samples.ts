@@ -72,7 +72,8 @@ for (const classes of sets) {
   for (const t of trainers) await t.close();
   const base = summarize(secs[0]!).median;
   // Speed-up in samples per second: the independent crew trains `workers` epochs in its wall time.
-  const speedup = (i: number): number => (configs[i]!.strategy === 'independent' ? configs[i]!.workers : 1) * base / summarize(secs[i]!).median;
+  const epochs = (i: number): number => (configs[i]!.strategy === 'independent' ? configs[i]!.workers : 1);
+  const speedup = (i: number): number => epochs(i) * base / summarize(secs[i]!).median;
   const ceiling = independent ? speedup(configs.length - 1) : undefined;
   configs.forEach((c, i) => {
     const med = summarize(secs[i]!).median;
@@ -81,7 +82,7 @@ for (const classes of sets) {
       rounds, median_seconds_per_epoch: med, all_seconds: secs[i]!.map((s) => s.toFixed(4)).join(' '), speedup_vs_serial: speedup(i),
       share_of_ceiling: ceiling ? speedup(i) / ceiling : '',
       // Round by round against serial's epoch of the same round: a slow period of the VM slows both.
-      paired_speedup: summarize(secs[i]!.map((s, r) => ((c.strategy === 'independent' ? c.workers : 1) * secs[0]![r]!) / s)).median,
+      paired_speedup: summarize(secs[i]!.map((s, r) => (epochs(i) * secs[0]![r]!) / s)).median,
       load_avg_1m: loadAvg1(), ...prov, timestamp: stamp, command: `ROUNDS=${rounds} WARMUP=${warmup} WORKERS=${workers} SPLITS='${splits.join(' ')}' SETS='${sets.join(' ')}'${shifted ? ' SHIFTED=1' : ''}${process.env.STAGE_COSTS ? ` STAGE_COSTS='${stageCosts.join(' ')}'` : ''}${aligns.length ? ` ALIGNS='${aligns.join(' ')}'` : ''}${independent ? '' : ' INDEPENDENT=0'} npm run bench:samples`,
     };
     rows.push(row);

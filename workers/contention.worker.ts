@@ -11,6 +11,7 @@ import { workerData } from 'node:worker_threads';
 import { kernelsFor } from '../src/kernels/backend.js';
 import { type Layout, rowSlice, viewMemory } from '../src/engine/layout.js';
 import type { KernelChoice } from '../src/options.js';
+import { waitAtLeast } from '../src/parallel/protocol.js';
 
 export interface ContentionProbe {
   memory: WebAssembly.Memory;
@@ -34,8 +35,7 @@ const mem = viewMemory(p.memory, p.layout);
 const k = kernelsFor(p.kernels, mem);
 const nets = p.layout.nets;
 for (let round = 1; ; round++) {
-  while (Atomics.load(p.ctl, 0) < round && Atomics.load(p.ctl, 3) === 0) Atomics.wait(p.ctl, 0, round - 1, 50);
-  if (Atomics.load(p.ctl, 3) !== 0) break;
+  if (!waitAtLeast(p.ctl, 0, round, 0, 50, () => Atomics.load(p.ctl, 3) !== 0) || Atomics.load(p.ctl, 3) !== 0) break;
   if (p.index < Atomics.load(p.ctl, 1)) {
     const t0 = performance.now();
     const chunks = Atomics.load(p.ctl, 4) === 1;

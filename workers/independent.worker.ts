@@ -7,7 +7,7 @@ import { type IndependentInit, trainingDataView } from '../src/parallel/independ
 import { createTrainer } from '../src/trainer.js';
 
 const init = workerData as IndependentInit;
-const data = trainingDataView(init.data);
+const data = trainingDataView(init);
 const trainer = await createTrainer(init.options);
 if (init.warmup > 0) await trainer.fit(data, { epochs: init.warmup });
 parentPort!.on('message', () => {

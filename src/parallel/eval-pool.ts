@@ -9,29 +9,20 @@ import { emptyTally, type EpochTally } from '../engine/executor.js';
 import type { Layout, Memory } from '../engine/layout.js';
 import type { ModelConfig } from '../options.js';
 import type { Calibration } from '../model-io.js';
+import { type SharedSamples, shareSamples } from './protocol.js';
 
 /** One evaluation job (structured-clonable; the memory and data buffers are shared, not copied). */
 export interface EvalTask {
   memory: WebAssembly.Memory;
   layout: Layout;
   config: ModelConfig;
-  x: SharedArrayBuffer;
-  y: SharedArrayBuffer;
-  labels: SharedArrayBuffer;
-  features: number;
-  outputs: number;
+  data: SharedSamples;
   start: number;
   end: number;
   /** The activation slot this slice runs on. */
   slot: number;
   /** Answers compare calibrated outputs (Executor.evaluate). */
   cal?: Calibration;
-}
-
-interface SharedSamples {
-  x: SharedArrayBuffer;
-  y: SharedArrayBuffer;
-  labels: SharedArrayBuffer;
 }
 
 const EVAL_URL = new URL('../../workers/eval.worker.js', import.meta.url);
@@ -45,26 +36,15 @@ export class EvalPool {
     this.pool = new Piscina<EvalTask, EpochTally>({ filename: EVAL_URL.href, minThreads: threads, maxThreads: threads, idleTimeout: 60000, execArgv });
   }
 
-  private share(data: Samples & { labels: Int32Array }): SharedSamples {
-    let s = this.shared.get(data);
-    if (!s) {
-      s = { x: new SharedArrayBuffer(data.x.length * 8), y: new SharedArrayBuffer(data.y.length * 8), labels: new SharedArrayBuffer(data.labels.length * 4) };
-      new Float64Array(s.x).set(data.x);
-      new Float64Array(s.y).set(data.y);
-      new Int32Array(s.labels).set(data.labels);
-      this.shared.set(data, s);
-    }
-    return s;
-  }
-
   /** Splits the data into one slice per thread and sums the slices' tallies. */
   async evaluate(mem: Memory, layout: Layout, config: ModelConfig, data: Samples & { labels: Int32Array }, cal?: Calibration): Promise<EpochTally> {
-    const s = this.share(data);
+    let s = this.shared.get(data);
+    if (!s) this.shared.set(data, (s = shareSamples(data, mem.f instanceof Float32Array)));
     const n = data.labels.length;
     const per = Math.ceil(n / Math.min(this.threads, layout.slots.length));
     const jobs: Promise<EpochTally>[] = [];
     for (let start = 0, slot = 0; start < n; start += per, slot++) {
-      jobs.push(this.pool.run({ memory: mem.wasm, layout, config, ...s, features: data.features, outputs: data.outputs, start, end: Math.min(n, start + per), slot, ...(cal ? { cal } : {}) }));
+      jobs.push(this.pool.run({ memory: mem.wasm, layout, config, data: s, start, end: Math.min(n, start + per), slot, ...(cal ? { cal } : {}) }));
     }
     const total = emptyTally();
     for (const t of await Promise.all(jobs)) {

@@ -9,30 +9,19 @@ import { Worker } from 'node:worker_threads';
 import type { Dataset } from '../data/data.js';
 import { EdsimError } from '../errors.js';
 import type { TrainerOptions } from '../trainer.js';
-import { featuresView, shareFeatures } from './protocol.js';
-
-/** The training data as every probe sees it: features in shared memory, the rest copied. */
-export interface SharedTrainingData {
-  x: SharedArrayBuffer;
-  xType: 'f64' | 'f32';
-  features: number;
-  y: Float64Array;
-  outputs: number;
-  n: number;
-  labels: Int32Array;
-  classes: number[];
-}
+import { samplesView, type SharedSamples, shareSamples } from './protocol.js';
 
 /** What a worker of the crew is handed. */
 export interface IndependentInit {
   options: TrainerOptions;
-  data: SharedTrainingData;
+  data: SharedSamples;
+  classes: number[];
   warmup: number;
 }
 
-/** The data set a worker trains on (its features a view of the shared copy). */
-export function trainingDataView(d: SharedTrainingData): Dataset {
-  return { x: featuresView(d.x, d.xType), features: d.features, y: d.y, outputs: d.outputs, n: d.n, labels: d.labels, classes: d.classes };
+/** The data set a worker trains on (views of the shared copy). */
+export function trainingDataView(init: IndependentInit): Dataset {
+  return { ...samplesView(init.data), n: init.data.n, classes: init.classes };
 }
 
 export class IndependentCrew {
@@ -43,10 +32,7 @@ export class IndependentCrew {
    * epochs. `f32` shares the features as float32 (what a float32 model holds), else as they are.
    */
   static async start(p: number, options: TrainerOptions, data: Dataset, warmup: number, f32: boolean, timeoutMs = 600_000): Promise<IndependentCrew> {
-    const shared: SharedTrainingData = {
-      ...shareFeatures(data.x, f32), features: data.features, y: data.y, outputs: data.outputs, n: data.n, labels: data.labels, classes: data.classes,
-    };
-    const init: IndependentInit = { options: { ...options, strategy: 'serial', workers: 1 }, data: shared, warmup };
+    const init: IndependentInit = { options: { ...options, strategy: 'serial', workers: 1 }, data: shareSamples(data, f32), classes: data.classes, warmup };
     const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
     const workers = Array.from({ length: p }, () => new Worker(new URL('../../workers/independent.worker.js', import.meta.url), { workerData: init, execArgv }));
     const crew = new IndependentCrew(workers, timeoutMs);

@@ -4,6 +4,8 @@
  * Sequence numbers (one per mini-batch, counting up across epochs) only ever grow, so a waiter
  * needs just "has slot X reached t?".
  */
+import type { Samples } from '../engine/engine.js';
+
 export const MAX_GROUPS = 64;
 export const RING = 16;
 
@@ -187,6 +189,40 @@ export function shareFeatures(x: Float64Array | Float32Array, f32Memory: boolean
 /** A worker's view of shareFeatures' buffer. */
 export function featuresView(x: SharedArrayBuffer, xType: 'f64' | 'f32'): Float64Array | Float32Array {
   return xType === 'f32' ? new Float32Array(x) : new Float64Array(x);
+}
+
+/** Labelled samples in shared memory for workers that read them all (evaluation slices, the ceiling's trainers). */
+export interface SharedSamples {
+  /** The features as shareFeatures shares them. */
+  x: SharedArrayBuffer;
+  xType: 'f64' | 'f32';
+  /** Float64 targets, `outputs` per sample. */
+  y: SharedArrayBuffer;
+  /** Int32 class index per sample. */
+  labels: SharedArrayBuffer;
+  features: number;
+  outputs: number;
+  n: number;
+}
+
+/** Copies labelled samples into shared memory once (the features as shareFeatures does, for a float32 memory or not). */
+export function shareSamples(d: Samples & { labels: Int32Array }, f32Memory: boolean): SharedSamples {
+  const y = new SharedArrayBuffer(d.y.length * 8);
+  const labels = new SharedArrayBuffer(d.labels.length * 4);
+  new Float64Array(y).set(d.y);
+  new Int32Array(labels).set(d.labels);
+  return { ...shareFeatures(d.x, f32Memory), y, labels, features: d.features, outputs: d.outputs, n: d.labels.length };
+}
+
+/** A worker's view of samples [start, end) of shareSamples' buffers (no copy). */
+export function samplesView(s: SharedSamples, start = 0, end = s.n): Samples & { labels: Int32Array } {
+  const f = s.features;
+  const x = s.xType === 'f32' ? new Float32Array(s.x, start * f * 4, (end - start) * f) : new Float64Array(s.x, start * f * 8, (end - start) * f);
+  return {
+    x, features: s.features, outputs: s.outputs,
+    y: new Float64Array(s.y, start * s.outputs * 8, (end - start) * s.outputs),
+    labels: new Int32Array(s.labels, start * 4, end - start),
+  };
 }
 
 export interface SharedData {

@@ -96,8 +96,8 @@ export async function predictRows(data: LoadedData, presets: { name: string; opt
 }
 
 /**
- * The machine's ceiling (`scale --ceiling`): for each preset and each thread count P > 1 of the
- * sweep, P serial trainers of the preset, each with its own model, train `repeats` epochs at the
+ * The machine's ceiling (`scale --ceiling`): for each preset and each thread count P in `threads`
+ * (the caller's, each above 1), P serial trainers of the preset, each with its own model, train `repeats` epochs at the
  * same moment after a warm-up epoch (src/parallel/independent.ts): rows of kind `ceiling`, strategy
  * `serial`, P x the samples of an epoch over the wall time of all P. Their speed-up, against the
  * preset's measured baseline (`baseline`: samples per second), is the most any exact strategy could
@@ -110,9 +110,8 @@ export async function ceilingRows(
   const rows: CsvRow[] = [];
   const stamp = new Date().toISOString();
   for (const p of presets) {
-    const model = resolveOptions(p.options).model;
-    const batch = resolveOptions(p.options).train.batch;
-    for (const w of [...new Set(threads)].filter((t) => t > 1).sort((a, b) => a - b)) {
+    const { model, train: { batch } } = resolveOptions(p.options);
+    for (const w of [...new Set(threads)].sort((a, b) => a - b)) {
       if (o.signal?.aborted) return { rows, aborted: true };
       o.onConfig?.(p.name, w);
       const crew = await IndependentCrew.start(w, p.options, data.train, 1, model.precision === 'f32');

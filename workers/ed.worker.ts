@@ -1,5 +1,5 @@
 /**
- * The only code that runs inside a worker thread. Control plane: comlink (init, run). Data plane:
+ * The strategies' code inside a worker thread. Control plane: comlink (init, run). Data plane:
  * Atomics on the shared control block. The worker owns one layer group (layer and pipeline
  * strategies) or some of the independent nets (output strategy); weights and activations live in
  * the shared buffer it is handed, so nothing but sequence numbers crosses threads per batch.

@@ -1,7 +1,7 @@
 /**
  * A piscina task: evaluate one slice of a dataset with the shared weights, read in place; the task's
- * activations live in its own slot of the shared memory. The only other code that runs in a worker
- * thread (besides ed.worker.ts); stateless.
+ * activations live in its own slot of the shared memory; stateless. (The other worker threads run
+ * ed.worker.ts, the strategies; contention.worker.ts and independent.worker.ts, measurements.)
  */
 import type { EvalTask } from '../src/parallel/eval-pool.js';
 import { slotSerial } from '../src/engine/executor.js';

@@ -129,14 +129,18 @@ def main():
             x = gabor(x, json.loads(meta["edsim.features"]))
         # Input coding (config inputPower, inputScale): scale * sign(v) * |v|^power, value by value.
         x = cfg.get("inputScale", 1) * np.sign(x) * np.abs(x) ** cfg.get("inputPower", 1)
+        # ON/OFF coding (config inputOnOff): how far above and how far below the saved means, each clipped at 0.
+        if "input.mean" in tensors:
+            u = x - tensors["input.mean"]
+            x = np.concatenate([np.maximum(u, 0), np.maximum(-u, 0)], axis=1)
         y = forward(tensors, cfg, x)
         if sys.argv[1] == "scores" and "calibration.mean" in tensors:
             y = (y - tensors["calibration.mean"]) / tensors["calibration.sd"]
         y.astype("<f8").tofile(sys.argv[5])
     elif sys.argv[1] == "write":
         tensors, meta = read(sys.argv[2])
-        # Weights scaled; a calibration (measured, not learned) as it is.
-        write(sys.argv[3], {k: v if k.startswith("calibration.") else v * float(sys.argv[4]) for k, v in tensors.items()}, meta)
+        # Weights scaled; a calibration and input means (measured, not learned) as they are.
+        write(sys.argv[3], {k: v if k.startswith("calibration.") or k == "input.mean" else v * float(sys.argv[4]) for k, v in tensors.items()}, meta)
     else:
         raise SystemExit(f"unknown mode {sys.argv[1]}")
 

@@ -5,7 +5,7 @@
  */
 export { loadDataset, parseClasses, parityData, mirrorData, type Dataset, type LoadedData, type LoadOptions } from './data/data.js';
 export { GABOR, featureCount, featureSpec, gaborFeatures, withFeatures, type FeatureName, type GaborSpec } from './data/features.js';
-export { codeInputs, type InputCoding } from './data/coding.js';
+export { codeInputs, inputMeans, onOffInputs, type InputCoding } from './data/coding.js';
 export { createTrainer, loadTrainer, Trainer, type TrainerOptions, type FitOptions, type FitHistory, type EpochResult, type Evaluation } from './trainer.js';
 export { STRATEGIES, EXACT_STRATEGIES, type StrategyName, type WorkerStats } from './engine/executor.js';
 export { contentionAt, measureCosts, predictBatchSeconds, predictSamplesPerSecond, type Contention, type MachineCosts } from './parallel/scaling-model.js';

@@ -18,10 +18,11 @@ export const MODEL_FORMAT = 'edsim-model';
  * config changes what the network reads (a feature bank, an input coding): edsim before it reads
  * version 1 alone, so it refuses such a file in one line instead of silently reading pixels as they
  * are. Version 3 is written only for models that carry an output calibration (config.calibrate),
- * which changes their answers, for the same reason. Everything else is still written as version 1,
- * which every edsim reads.
+ * which changes their answers, for the same reason, and version 4 only for models with the ON/OFF
+ * input coding (config.inputOnOff, its means in tensor input.mean). Everything else is still written
+ * as version 1, which every edsim reads.
  */
-export const MODEL_VERSION = 3;
+export const MODEL_VERSION = 4;
 
 /** Whether this edsim reads files of format version `v`. */
 function readsVersion(v: unknown): boolean {
@@ -31,7 +32,7 @@ function readsVersion(v: unknown): boolean {
 /** The format version a model file is written as (see MODEL_VERSION). */
 export function modelVersion(m: Pick<ModelFile, 'config' | 'calibration'>): number {
   const c = m.config;
-  return m.calibration ? 3 : c.features !== undefined || c.inputPower !== undefined || c.inputScale !== undefined ? 2 : 1;
+  return c.inputOnOff ? 4 : m.calibration ? 3 : c.features !== undefined || c.inputPower !== undefined || c.inputScale !== undefined ? 2 : 1;
 }
 
 /** Per output, the mean and standard deviation of the trained model's outputs over its calibration samples (ModelConfig.calibrate). */
@@ -58,6 +59,16 @@ export interface ModelFile {
   classes: number[];
   /** The output calibration measured at the end of training, where the config asks for one. */
   calibration?: Calibration;
+  /** The ON/OFF coding's per-value means (config.inputOnOff): config.inputs / 2 values. */
+  inputMean?: Float64Array;
+}
+
+/** Checks that a model has its ON/OFF means exactly where its config asks for the coding; `where` names the file. */
+function checkInputMean(config: ModelConfig, mean: Float64Array | undefined, where: string): void {
+  check(!config.inputOnOff === !mean, config.inputOnOff ? `${where}: the config asks for the ON/OFF coding but the file has no input means` : `${where} has input means but its config has no ON/OFF coding`);
+  if (!mean) return;
+  check(mean.length * 2 === config.inputs, `${where}: the ON/OFF coding has ${mean.length} means; the model reads ${config.inputs} inputs (two a value)`);
+  check(mean.every(Number.isFinite), `${where}: the input means hold NaN or infinite values`);
 }
 
 const enc = (a: Float64Array): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
@@ -77,6 +88,7 @@ export function serializeModel(m: ModelFile): string {
     format: MODEL_FORMAT, version: modelVersion(m), config: m.config, classes: m.classes,
     weights: m.weights.map((net) => net.map((l) => ({ w: enc(l.w), b: enc(l.b) }))),
     ...(m.calibration ? { calibration: { mean: enc(m.calibration.mean), sd: enc(m.calibration.sd) } } : {}),
+    ...(m.inputMean ? { inputMean: enc(m.inputMean) } : {}),
   });
 }
 
@@ -105,6 +117,7 @@ export const FORWARD_NOTE = 'Per net n (kaneko topology: one net per output; pai
   + 'even and odd kernels over dx, dy in [-radius, radius]: xr = dx cos + dy sin, yr = -dx sin + dy cos, env = exp(-(xr^2 + gamma^2 yr^2) / (2 sigma^2)), even = env cos(2 pi xr / lambda) minus its mean, odd = env sin(2 pi xr / lambda); '
   + 're and im = the square image convolved with each (same size, zeros outside), energy = min(1, sqrt(re^2 + im^2) / scale), the max of each pool x pool block (row-major blocks); features ordered orientation, block row, block column, then the pixels if raw. '
   + 'With config.inputPower or config.inputScale (absent: 1), every value of that row v becomes inputScale * sign(v) * |v|^inputPower before anything reads it. '
+  + 'With config.inputOnOff and tensor input.mean (m, one value per value of the coded row), the row v becomes max(0, v - m) followed by max(0, m - v), twice as long. '
   + 'With tensors calibration.mean and calibration.sd (config.calibrate), the answer is the argmax of (output - mean) / sd, not of the outputs.';
 
 /** The model as safetensors: a tensor per layer's weights and bias, in the model's precision; config and classes as JSON in the metadata. */
@@ -130,6 +143,7 @@ export function modelTensors(m: ModelFile): [string, Tensor][] {
   if (m.calibration) {
     for (const what of ['mean', 'sd'] as const) out.push([`calibration.${what}`, { dtype: 'F64', shape: [m.config.outputs], data: m.calibration[what] }]);
   }
+  if (m.inputMean) out.push(['input.mean', { dtype: 'F64', shape: [m.inputMean.length], data: m.inputMean }]);
   return out;
 }
 
@@ -174,7 +188,11 @@ export function modelFromSafetensors(buf: Uint8Array, where: string): ModelFile 
     calibration = { mean: Float64Array.from(mean.data), sd: Float64Array.from(sd.data) };
     checkCalibration(calibration, config.outputs, where);
   }
-  return { config, weights, classes: classes as number[], ...(calibration ? { calibration } : {}) };
+  const im = tensors.get('input.mean');
+  check(!im || (im.dtype === 'F64' && im.shape.length === 1), `${where}: tensor input.mean must be F64 and one-dimensional`);
+  const inputMean = im ? Float64Array.from(im.data) : undefined;
+  checkInputMean(config, inputMean, where);
+  return { config, weights, classes: classes as number[], ...(calibration ? { calibration } : {}), ...(inputMean ? { inputMean } : {}) };
 }
 
 export function parseModel(text: string, where: string): ModelFile {
@@ -201,12 +219,15 @@ export function parseModel(text: string, where: string): ModelFile {
     }));
   });
   const classes = Array.isArray(o.classes) ? (o.classes as number[]) : [];
+  const inputMean = o.inputMean === undefined ? undefined : dec(o.inputMean, Math.floor(config.inputs / 2), 'input means');
+  checkInputMean(config, inputMean, `model file ${where}`);
+  const means = inputMean ? { inputMean } : {};
   const cal = o.calibration as { mean: unknown; sd: unknown } | undefined;
-  if (cal === undefined) return { config, weights, classes };
+  if (cal === undefined) return { config, weights, classes, ...means };
   check(cal !== null && typeof cal === 'object', `model file ${where} is corrupt: calibration is not an object`);
   const calibration = { mean: dec(cal.mean, config.outputs, 'calibration means'), sd: dec(cal.sd, config.outputs, 'calibration deviations') };
   checkCalibration(calibration, config.outputs, `model file ${where}`);
-  return { config, weights, classes, calibration };
+  return { config, weights, classes, calibration, ...means };
 }
 
 /** Reads an edsim JSON model or a safetensors model (told apart by the first bytes, not the name). */

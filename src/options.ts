@@ -76,6 +76,12 @@ export interface ModelConfig {
   /** See inputPower. */
   inputScale?: number;
   /**
+   * ON/OFF input coding (data/coding.ts), after inputPower / inputScale: every value v the network
+   * reads becomes two, max(0, v - m) and max(0, m - v), m that value's mean over the first fit's
+   * training samples (saved with the model, tensor input.mean); `inputs` counts both. Absent: off.
+   */
+  inputOnOff?: boolean;
+  /**
    * Output calibration: at the end of every fit, each output's mean and standard deviation over the
    * first `calibrate` training samples are measured with the trained weights (labels unused), and
    * answers (evaluate's accuracy, `Trainer.scores`) compare (output - mean) / sd instead of the raw
@@ -263,11 +269,14 @@ export function validateModelConfig(c: ModelConfig, shapeFree = false): void {
     check(c.ensemble === 1 || c.topology === 'kaneko', `an ensemble needs the kaneko topology (independent networks per output), not ${c.topology}`);
   }
   checkCoding({ power: c.inputPower, scale: c.inputScale });
+  check(c.inputOnOff === undefined || typeof c.inputOnOff === 'boolean', `inputOnOff must be true or false, got ${JSON.stringify(c.inputOnOff)}`);
+  check(shapeFree || !c.inputOnOff || c.inputs % 2 === 0, `the ON/OFF coding reads two inputs a value, so the model's inputs must be even, got ${c.inputs}`);
   check(c.calibrate === undefined || (Number.isInteger(c.calibrate) && c.calibrate >= 0 && c.calibrate <= 1e7), `calibrate must be a whole number of samples from 0 to 10000000, got ${String(c.calibrate)}`);
   check(!c.calibrate || c.outputs >= 2, 'calibrate needs two or more outputs (it standardises each output to compare them)');
   if (c.field !== undefined && c.field !== 0) {
     check(Number.isInteger(c.field) && c.field >= 1 && c.field <= 4096, `field must be a whole number of pixels from 1 to 4096 (0: off), got ${String(c.field)}`);
     check(c.topology === 'kaneko' && c.rule === 'kaneko', 'field needs the kaneko topology and rule (a weight that starts at 0 stays 0 only under that rule)');
+    check(!c.inputOnOff, 'field and the ON/OFF coding do not combine (a field is a window of the image; the coding reads every value twice)');
     const side = Math.round(Math.sqrt(c.inputs));
     check(shapeFree || side * side === c.inputs, `field needs square images (a square number of inputs), but the model reads ${c.inputs}`);
     check(shapeFree || c.field <= side, `field ${c.field} is wider than the images (${side} x ${side})`);

@@ -3,7 +3,7 @@
  * at the first fit (or load), when the data's shape is known.
  */
 import type { Dataset } from './data/data.js';
-import { codeInputs, codes } from './data/coding.js';
+import { codeInputs, codes, inputMeans, onOffInputs } from './data/coding.js';
 import { featureCount, featureSpec, gaborFeatures } from './data/features.js';
 import { check, EdsimError } from './errors.js';
 import { type Executor, memberMeans, slotSerial, SerialExecutor, STRATEGIES, type StrategyName, type WorkerStats } from './engine/executor.js';
@@ -117,6 +117,11 @@ export class Trainer {
   initial: ModelFile | undefined;
   /** The output calibration (model.calibrate): measured at the end of every fit, or loaded with a model. */
   calibration: Calibration | undefined;
+  /**
+   * The ON/OFF coding's reference (model.inputOnOff): per value the network reads before the
+   * coding, its mean over the first data the trainer read (fit's training data), or loaded with a model.
+   */
+  inputMean: Float64Array | undefined;
   private failed: Error | undefined;
   private readonly rng: Rng;
   private traceSpec: TraceSpec | undefined;
@@ -150,20 +155,28 @@ export class Trainer {
   seen<T extends Pick<Dataset, 'x' | 'features'>>(data: T): T {
     const name = this.modelDefaults.features;
     const coding = { power: this.modelDefaults.inputPower, scale: this.modelDefaults.inputScale };
-    if (name === undefined && !codes(coding)) return data;
+    const onOff = this.modelDefaults.inputOnOff === true;
+    if (name === undefined && !codes(coding) && !onOff) return data;
     let view = this.views.get(data) as T | undefined;
     if (!view) {
-      const x = name === undefined ? data.x : gaborFeatures(data.x, data.x.length / data.features, data.features, featureSpec(name));
-      view = { ...data, x: codes(coding) ? codeInputs(x, coding) : x, features: this.inputsFor(data.features) };
+      let x: ArrayLike<number> = name === undefined ? data.x : gaborFeatures(data.x, data.x.length / data.features, data.features, featureSpec(name));
+      if (codes(coding)) x = codeInputs(x, coding);
+      if (onOff) {
+        const values = this.inputsFor(data.features) / 2;
+        // The first data read fixes the reference: fit's training data (predict and evaluate need a model first).
+        this.inputMean ??= inputMeans(x, values);
+        x = onOffInputs(x, values, this.inputMean);
+      }
+      view = { ...data, x, features: this.inputsFor(data.features) };
       this.views.set(data, view);
     }
     return view;
   }
 
-  /** The inputs the network reads from samples of `pixels` values: its feature bank's count, or the pixels. */
+  /** The inputs the network reads from samples of `pixels` values: its feature bank's count, or the pixels; twice that with the ON/OFF coding. */
   inputsFor(pixels: number): number {
     const name = this.modelDefaults.features;
-    return name === undefined ? pixels : featureCount(featureSpec(name), pixels);
+    return (name === undefined ? pixels : featureCount(featureSpec(name), pixels)) * (this.modelDefaults.inputOnOff ? 2 : 1);
   }
 
   /**
@@ -347,7 +360,7 @@ export class Trainer {
     check(this.model && this.order, 'the trainer has no run to checkpoint: call fit() first');
     return {
       // No calibration: fit measures it anew at its end, from the weights that stand then.
-      model: { config: this.model, weights: this.weights(), classes: this.classes }, train: this.train, strategy: this.strategy, workers: this.workers, data,
+      model: { config: this.model, weights: this.weights(), classes: this.classes, ...(this.inputMean ? { inputMean: this.inputMean } : {}) }, train: this.train, strategy: this.strategy, workers: this.workers, data,
       epochsDone: this.epochsDone, converged: this.converged, history: this.records, rng: this.rng.state,
       order: this.order, written: new Date().toISOString(),
     };
@@ -415,7 +428,10 @@ export class Trainer {
 
   /** The model as {@link saveModel} writes it. */
   modelFile(): ModelFile {
-    return { config: this.model!, weights: this.weights(), classes: this.classes, ...(this.calibration ? { calibration: this.calibration } : {}) };
+    return {
+      config: this.model!, weights: this.weights(), classes: this.classes,
+      ...(this.calibration ? { calibration: this.calibration } : {}), ...(this.inputMean ? { inputMean: this.inputMean } : {}),
+    };
   }
 
   /** Writes the model atomically (a name ending in .safetensors writes that format). */
@@ -462,7 +478,7 @@ export async function createTrainer(o: TrainerOptions = {}): Promise<Trainer> {
     // The saved config fixes the shape; explicit non-shape settings (rates, kernels) still apply.
     const { inputs: _i, outputs: _o, ...saved } = init.config;
     const shape = { topology: saved.topology, hidden: saved.hidden, bias: saved.bias, precision: saved.precision, ensemble: saved.ensemble ?? 1, features: saved.features ?? 'none',
-      inputPower: saved.inputPower ?? 1, inputScale: saved.inputScale ?? 1 };
+      inputPower: saved.inputPower ?? 1, inputScale: saved.inputScale ?? 1, inputOnOff: saved.inputOnOff ?? false };
     // What the caller asks of the model: a key passed as undefined asks for nothing (it neither
     // changes the shape nor unsets a saved value).
     const asked: Partial<ModelConfig> = Object.fromEntries(Object.entries(o.model ?? {}).filter(([, v]) => v !== undefined));
@@ -472,11 +488,12 @@ export async function createTrainer(o: TrainerOptions = {}): Promise<Trainer> {
     }
     // Kernels: the fastest here for the saved precision (the saved name may not be available here);
     // the saved ensemble size, feature bank and input coding, also where the file predates them (a preset's must not apply).
-    r = resolveOptions({ ...o, model: { ...saved, ensemble: saved.ensemble, features: saved.features, inputPower: saved.inputPower, inputScale: saved.inputScale, kernels: 'auto', ...asked } });
+    r = resolveOptions({ ...o, model: { ...saved, ensemble: saved.ensemble, features: saved.features, inputPower: saved.inputPower, inputScale: saved.inputScale, inputOnOff: saved.inputOnOff, kernels: 'auto', ...asked } });
   }
   const t = new Trainer(r.model, r.train, r.strategy, r.workers, o.parallel);
   t.tracing = o.trace === true;
   t.initial = init;
+  t.inputMean = init?.inputMean;
   return t;
 }
 
@@ -489,6 +506,7 @@ export async function loadTrainer(path: string, o: Omit<TrainerOptions, 'model' 
   await trainer.build(file.config.inputs, file.config.outputs, file.weights);
   trainer.classes = file.classes;
   trainer.calibration = file.calibration;
+  trainer.inputMean = file.inputMean;
   return trainer;
 }
 

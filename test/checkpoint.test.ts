@@ -40,6 +40,7 @@ const cases: [string, TrainerOptions, Dataset, Partial<TrainerOptions>][] = [
   ['output x2, f32 batch', { preset: 'mnist10', model: { hidden: [16] }, strategy: 'output', workers: 2 }, mirrorData(4), {}],
   ['output x2 through the Gabor bank, resumed on serial', { preset: 'mnist10', model: { hidden: [8], features: 'gabor' }, strategy: 'output', workers: 2 }, mnist01.train, { strategy: 'serial', workers: 1 }],
   ['output x2 with an input coding (0.5 * sqrt v), resumed on serial', { preset: 'mnist10', model: { hidden: [8], inputPower: 0.5, inputScale: 0.5 }, strategy: 'output', workers: 2 }, mnist01.train, { strategy: 'serial', workers: 1 }],
+  ['samples x2 with the ON/OFF coding, resumed on cells x2', { preset: 'mnist10', model: { hidden: [8], inputPower: 0.5, inputOnOff: true }, strategy: 'samples', workers: 2 }, mnist01.train, { strategy: 'cells' }],
 ];
 for (const [name, o, data, resumeWith] of cases) {
   test(`resume: ${name}: byte-identical to the run never stopped`, withTimeout(60000, async () => {
@@ -138,6 +139,7 @@ const models: [string, TrainerOptions, Dataset][] = [
   ['paired f32, bias vector, relu hidden, sigmoid out', { preset: 'bench-wide', model: { hidden: [32, 16], bias: 'vector', activation: 'relu', outputActivation: 'sigmoid' }, train: { epochs: 1 } }, mnist01.train],
   ['kaneko topology f64 through the Gabor bank (the script computes the features from the pixels)', { preset: 'kaneko', model: { hidden: [4], features: 'gabor' }, train: { epochs: 1, stopErrSum: 0 } }, sliceDataset(mnist01.train, 0, 60)],
   ['kaneko topology f64 with an input coding (the script codes the pixels: 0.5 * v^0.5)', { preset: 'kaneko', model: { hidden: [4], inputPower: 0.5, inputScale: 0.5 }, train: { epochs: 1, stopErrSum: 0 } }, sliceDataset(mnist01.train, 0, 60)],
+  ['kaneko topology f64 with the ON/OFF coding (the script splits each coded value about the saved means)', { preset: 'kaneko', model: { hidden: [4], inputPower: 0.5, inputOnOff: true }, train: { epochs: 1, stopErrSum: 0 } }, sliceDataset(mnist01.train, 0, 60)],
   ['kaneko topology f64 with an output calibration (the script\'s scores standardise the outputs)', { preset: 'kaneko', model: { hidden: [6], calibrate: 8 }, train: { epochs: 30 } }, mirrorData(3)],
   ['columns f32, tanh', { preset: 'mnist10', model: { hidden: [8], topology: 'columns', activation: 'tanh', bias: 'none' }, train: { epochs: 2 } }, parityData(4)],
 ];

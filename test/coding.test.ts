@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { codeInputs } from '../src/data/coding.js';
+import { codeInputs, inputMeans, onOffInputs } from '../src/data/coding.js';
 import { type Dataset, loadDataset, sliceDataset } from '../src/data/data.js';
 import { GABOR, withFeatures } from '../src/data/features.js';
 import { modelFromSafetensors, modelToSafetensors, parseModel, serializeModel } from '../src/model-io.js';
@@ -89,8 +89,8 @@ test('a model that reads features or a coding is written as format version 2 (ed
     const st = modelToSafetensors(t.modelFile());
     assert.equal(modelFromSafetensors(st, 'x').config, t.model, 'safetensors read back');
     if (extra === SQRT) {
-      assert.throws(() => parseModel(text.replace('"version":2', '"version":4'), 'm.edsim'), /model file m\.edsim has format version 4; this edsim reads versions 1 to 3/);
-      assert.throws(() => modelFromSafetensors(modelToSafetensors(t.modelFile(), [], { 'edsim.version': '4' }), 'm.safetensors'), /m\.safetensors has edsim.version 4; this edsim reads versions 1 to 3/);
+      assert.throws(() => parseModel(text.replace('"version":2', '"version":5'), 'm.edsim'), /model file m\.edsim has format version 5; this edsim reads versions 1 to 4/);
+      assert.throws(() => modelFromSafetensors(modelToSafetensors(t.modelFile(), [], { 'edsim.version': '5' }), 'm.safetensors'), /m\.safetensors has edsim.version 5; this edsim reads versions 1 to 4/);
     }
     await t.close();
   }
@@ -109,6 +109,70 @@ test('CLI: --input-power and --input-scale train and evaluate from pixels, the l
   assert.is(r.code, 2);
   assert.match(r.stderr, /input power must be a number above 0 and at most 8, got -1/);
   assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+}));
+
+const ONOFF = { inputPower: 0.5, inputOnOff: true };
+/** `d` ON/OFF-coded as a plain model would read it: sqrt(v), split about the means of `fit`'s sqrt(v). */
+const onOff = (d: Dataset, fit: Dataset): Dataset => {
+  const x = codeInputs(d.x, { power: 0.5 });
+  return { ...d, features: 2 * d.features, x: onOffInputs(x, d.features, inputMeans(codeInputs(fit.x, { power: 0.5 }), fit.features)) };
+};
+
+test('the ON/OFF coding: per value, how far above its mean and how far below, each clipped at 0', () => {
+  const mean = inputMeans([0, 1, 4, 3, 0.5, 2], 3);
+  expectClose(mean, [1.5, 0.75, 3], 0, 'means of two rows');
+  expectClose(onOffInputs([0, 1, 4, 3, 0.5, 2], 3, mean), [0, 0.25, 1, 1.5, 0, 0, 1.5, 0, 0, 0, 0.25, 1], 0, 'ON values then OFF values, row by row');
+  assert.throws(() => onOffInputs([1, 2], 2, new Float64Array(3)), /the ON\/OFF coding has 3 means, but the data has 2 values a row/);
+});
+
+test('an ON/OFF model reads pixels, measures its means on its training data and computes what a plain model computes on coded pixels, byte for byte; files keep the means', withTimeout(60000, async () => {
+  const o: TrainerOptions = { preset: 'mnist10', model: { hidden: [8] }, train: { epochs: 2 } };
+  const viaCoding = await createTrainer({ ...o, model: { ...o.model, ...ONOFF } });
+  await viaCoding.fit(small);
+  const plain = await createTrainer(o);
+  await plain.fit(onOff(small, small));
+  assert.is(viaCoding.model!.inputs, 2 * small.features);
+  expectClose(viaCoding.inputMean!, inputMeans(codeInputs(small.x, { power: 0.5 }), small.features), 0, 'the means are the training data\'s');
+  assert.ok(serializeModel({ ...viaCoding.modelFile(), inputMean: undefined }) === serializeModel({ ...plain.modelFile(), config: viaCoding.model! }).replace('"version":1', '"version":4'), 'the weights differ from a plain model trained on coded pixels');
+  // The test images are coded about the training means, not their own.
+  expectClose(viaCoding.predict(mnist.test), plain.predict(onOff(mnist.test, small)), 0, 'predictions');
+  assert.equal(await viaCoding.evaluate(mnist.test), await plain.evaluate(onOff(mnist.test, small)));
+  for (const name of ['o.edsim', 'o.safetensors']) {
+    const file = join(dir, name);
+    await viaCoding.save(file);
+    const l = await loadTrainer(file);
+    assert.is(l.model!.inputOnOff, true);
+    expectClose(l.inputMean!, viaCoding.inputMean!, 0, `${name} means`);
+    expectClose(l.predict(mnist.test), viaCoding.predict(mnist.test), 0, `${name} predictions`);
+    await l.close();
+  }
+  const text = serializeModel(viaCoding.modelFile());
+  assert.is(JSON.parse(text).version, 4, 'written as format version 4');
+  assert.throws(() => parseModel(text.replace(/,"inputMean":"[^"]*"/, ''), 'm.edsim'), /model file m\.edsim: the config asks for the ON\/OFF coding but the file has no input means/);
+  // Training on from the file keeps its means, whatever data comes next.
+  const on = await createTrainer({ preset: 'mnist10', init: join(dir, 'o.edsim'), model: {} });
+  await on.fit(mnist.test, { epochs: 1 });
+  expectClose(on.inputMean!, viaCoding.inputMean!, 0, 'the file\'s means after training on other data');
+  await on.close();
+  await rejects(createTrainer({ preset: 'mnist10', init: join(dir, 'o.edsim'), model: { inputOnOff: false } }), /the model to train on has inputOnOff true; it cannot change \(asked for false\)/);
+  await rejects(createTrainer({ preset: 'mnist10', model: { field: 8, inputOnOff: true } }), /field and the ON\/OFF coding do not combine/);
+  await viaCoding.close();
+  await plain.close();
+}));
+
+test('the ON/OFF coding in parallel: output, cells and samples x2 write the serial model byte for byte', withTimeout(60000, async () => {
+  const o: TrainerOptions = { preset: 'mnist10', model: { hidden: [8], ...ONOFF }, train: { epochs: 2, batch: 32 } };
+  await expectSerialModel(o, small, [{ strategy: 'output', workers: 2 }, { strategy: 'cells', workers: 2 }, { strategy: 'samples', workers: 2 }]);
+}));
+
+test('CLI: --input-onoff trains and evaluates from pixels, the log says the coding', withTimeout(120000, async () => {
+  const model = join(dir, 'cli-onoff.edsim');
+  let r = runCli(['train', '--data', 'mnist', '--classes', '0-2', '--limit', '200', '--preset', 'mnist10', '--input-power', '0.5', '--input-onoff', '--hidden', '8', '--epochs', '1', '--no-shifted', '--save', model]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr + r.stdout, /read as 1568 inputs, coded as ON\/OFF of 1 \* v\^0\.5 against its training mean/);
+  r = runCli(['eval', '--model', model, '--data', 'mnist', '--classes', '0-2']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /accuracy/i);
 }));
 
 test.run();

@@ -35,6 +35,7 @@ export interface NetworkArgs {
   features?: string;
   'input-power'?: number;
   'input-scale'?: number;
+  'input-onoff'?: boolean;
   calibrate?: number;
   seed: number;
   precision?: string;
@@ -102,6 +103,7 @@ export function withModelFlags<T>(y: Argv<T>) {
     .option('features', { type: 'string', choices: [...FEATURE_NAMES, 'none'], describe: 'read the images through a fixed bank of Gabor filters (8 orientations, energies max-pooled 2x2: 1568 features from 28x28), computed once, never learned ("features + ED"; square images); none: the pixels (turns a preset\'s bank off)' })
     .option('input-power', { coerce: num('input-power'), describe: 'input coding: every value v the network reads (a pixel, or a feature of --features) becomes scale * sign(v) * |v|^power, value by value (1: as it is; the fashion10 preset: 0.5)' })
     .option('input-scale', { coerce: num('input-scale'), describe: 'input coding: the scale of --input-power (1: as it is; the fashion10 preset: 0.5)' })
+    .option('input-onoff', { type: 'boolean', describe: 'ON/OFF input coding, after --input-power/--input-scale: every value becomes two inputs, how far it lies above its mean over the training images and how far below (the mean is measured at the first training and saved with the model; twice the inputs, about twice the time); --no-input-onoff turns a preset\'s off' })
     .option('calibrate', { coerce: int('calibrate', 0, 1e7), describe: 'after training, measure each output\'s mean and spread over the first N training samples (labels unused) and answer by the largest (output - mean) / spread; needs two or more outputs; 0: off' })
     .option('seed', { coerce: int('seed', 0, 0xffffffff), default: 1, describe: 'random seed for weights and shuffles' })
     .option('precision', { type: 'string', choices: ['f32', 'f64'], describe: 'float32 (fast) or float64 (reference)' })
@@ -134,6 +136,7 @@ export function toTrainerOptions(a: NetworkArgs): TrainerOptions {
   if (a.features !== undefined) model.features = a.features === 'none' ? undefined : a.features as ModelConfig['features'];
   if (a['input-power'] !== undefined) model.inputPower = a['input-power'];
   if (a['input-scale'] !== undefined) model.inputScale = a['input-scale'];
+  if (a['input-onoff'] !== undefined) model.inputOnOff = a['input-onoff'];
   if (a.calibrate !== undefined) model.calibrate = a.calibrate;
   if (a.precision !== undefined) {
     model.precision = a.precision as ModelConfig['precision'];

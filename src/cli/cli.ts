@@ -161,7 +161,7 @@ async function trainCommand(a: TrainArgs): Promise<void> {
   const { model } = trainer.plan(trainer.inputsFor(data.train.features), data.train.outputs);
   const text = codingText(model);
   const coded = text ? `, coded as ${text}` : '';
-  const bank = model.features ? ` (read as ${model.inputs} ${model.features} features${coded})` : coded ? ` (${coded.slice(2)})` : '';
+  const bank = model.features ? ` (read as ${model.inputs} ${model.features} features${coded})` : model.inputOnOff ? ` (read as ${model.inputs} inputs${coded})` : coded ? ` (${coded.slice(2)})` : '';
   log(`edsim: ${data.name}: ${data.train.n} training / ${data.test.n} test samples, ${data.train.features} features${bank}, ${data.train.outputs} output(s); preset ${a.preset}, strategy ${trainer.strategy}, ${trainer.workers} thread(s), ${model.precision} on ${kernelsLine(model.kernels)}`);
   const { signal, dispose } = interruptSignal();
   let epochsSeen = 0;

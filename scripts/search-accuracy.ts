@@ -63,7 +63,7 @@
  */
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { classData, type Dataset, loadDataset, perClassSplit, shiftImage, sliceDataset, withShifts } from '../src/data/data.js';
-import { codeInputs } from '../src/data/coding.js';
+import { codeInputs, inputMeans, onOffInputs } from '../src/data/coding.js';
 import { GABOR, type GaborSpec, withFeatures } from '../src/data/features.js';
 import type { Floats, Layout } from '../src/engine/layout.js';
 import { Rng } from '../src/engine/rng.js';
@@ -190,6 +190,14 @@ const CONFIGS: Config[] = [
   { ...screen('fs-targets-0.1-1', {}), targets: [0.1, 1] },
   // fashion10's width and rate on the quick screen (the plain row beside the routed experts of scripts/patches/routed-experts.patch).
   screen('fs-h512-r0.15', { hidden: [512], alphaHidden: 0.15, alphaOutput: 0.15 }),
+  // ON/OFF codings against the fit split's mean image (see onOff()): each pixel as two sparse inputs.
+  { ...screen('fs-onoff-sqrt0.5', {}), coding: 'onoff-sqrt@0.5' },
+  { ...screen('fs-onoff-sqrt1', {}), coding: 'onoff-sqrt@1' },
+  { ...screen('fs-onoff1', {}), coding: 'onoff@1' },
+  { ...screen('fs-onoff-sqrt1.5', {}), coding: 'onoff-sqrt@1.5' },
+  { ...screen('fs-onoff-sqrt2', {}), coding: 'onoff-sqrt@2' },
+  // SEEDS=1: the fashion10 preset (4 nets of 512 cells per class, rate 0.15) reading ON/OFF of sqrt(v) instead of 0.5 sqrt(v).
+  { name: 'f-ens4-onoff-sqrt1', preset: 'fashion10', coding: 'onoff-sqrt@1', epochs: 10 },
 ];
 
 /**
@@ -239,9 +247,10 @@ function withMirrors(d: Dataset, side: number, order: 'pairs' | 'blocks'): Datas
  * 'complement' feeds x and 1 - x; 'thermoK' feeds K ramps clamp(K x - k, 0, 1), k = 0..K-1
  * (sum = K x); 'center' feeds x - 0.5; these three also times the suffix.
  */
-function coded(d: Dataset, spec: string): Dataset {
+function coded(d: Dataset, spec: string, fit?: Dataset): Dataset {
   const [coding, factor] = spec.split('@') as [string, string | undefined];
   const scale = factor === undefined ? 1 : Number(factor);
+  if (coding === 'onoff' || coding === 'onoff-sqrt') return onOff(d, fit ?? d, scale, coding === 'onoff-sqrt');
   const power = coding === 'sqrt' ? 0.5 : coding.startsWith('pow') ? Number(coding.slice(3)) : coding === 'scale' ? 1 : undefined;
   if (power !== undefined) return { ...d, x: codeInputs(d.x, { power, scale }) };
   const f = d.features;
@@ -257,6 +266,17 @@ function coded(d: Dataset, spec: string): Dataset {
     else throw new Error(`unknown coding ${coding}`);
   }
   return { ...d, features: f * k, x };
+}
+
+/**
+ * ON/OFF coding (`onoff`, `onoff-sqrt`): every pixel v (or sqrt(v)), times the scale, becomes two
+ * inputs, how far it is above the fit split's mean image at that pixel and how far below, each
+ * clipped at 0 (the library's inputOnOff: inputMeans, onOffInputs). A fixed per-pixel coding with
+ * one statistic of the fit images (like the calibration); no pixel reads its neighbours.
+ */
+function onOff(d: Dataset, fit: Dataset, scale: number, sqrt: boolean): Dataset {
+  const c = (x: ArrayLike<number>): Float64Array => codeInputs(x, { power: sqrt ? 0.5 : 1, scale });
+  return { ...d, features: 2 * d.features, x: onOffInputs(c(d.x), d.features, inputMeans(c(fit.x), fit.features)) };
 }
 
 /** The fit images of some classes only, their outputs those classes (in the order given). */
@@ -423,9 +443,10 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
     if (heldMirror) heldMirror = withFeatures(heldMirror, bank);
   }
   if (c.coding) {
+    const plain = train; // the ON/OFF codings' mean image is the fit split's
     train = coded(train, c.coding);
-    held = coded(held, c.coding);
-    if (heldMirror) heldMirror = coded(heldMirror, c.coding);
+    held = coded(held, c.coding, plain);
+    if (heldMirror) heldMirror = coded(heldMirror, c.coding, plain);
   }
   if (c.targets) train = softTargets(train, c.targets);
   // SHIFT_READ=1: each validation image and its four one-pixel shifts, in five blocks (withShifts).

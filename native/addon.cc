@@ -105,6 +105,19 @@ Napi::Value Upd(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// updTyped(w, x, xs, gE, gI, gs, B, types, i0, i1, nOut, scale, freeze[, j0, j1]): upd with gE for the
+// sources whose types value is not 0 and gI for the others.
+Napi::Value UpdTyped(const Napi::CallbackInfo& info) {
+  const Flush flush;
+  const Bound* b = B(info);
+  const int nOut = I(info, 10);
+  const int j0 = info.Length() > 13 ? I(info, 13) : 0;
+  const int j1 = info.Length() > 14 ? I(info, 14) : nOut;
+  b->t->updTyped(at<float>(b, I(info, 0)), at<float>(b, I(info, 1)), I(info, 2) / 4, at<float>(b, I(info, 3)), at<float>(b, I(info, 4)), I(info, 5) / 4,
+                 I(info, 6), at<float>(b, I(info, 7)), I(info, 8), I(info, 9), nOut, j0, j1, F(info, 11), I(info, 12));
+  return info.Env().Undefined();
+}
+
 // sigmoid(p, rows, cols, stride, k)
 Napi::Value Sigmoid(const Napi::CallbackInfo& info) {
   const Flush flush;
@@ -293,6 +306,7 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
   o.Set("memory", view);  // keeps the memory alive as long as these kernels
   o.Set("fwd", Napi::Function::New(env, Fwd, "fwd", bound));
   o.Set("upd", Napi::Function::New(env, Upd, "upd", bound));
+  o.Set("updTyped", Napi::Function::New(env, UpdTyped, "updTyped", bound));
   o.Set("sigmoid", Napi::Function::New(env, Sigmoid, "sigmoid", bound));
   o.Set("upd1", Napi::Function::New(env, Upd1, "upd1", bound));
   o.Set("fwd1", Napi::Function::New(env, Fwd1, "fwd1", bound));

@@ -31,6 +31,11 @@ void upd(float* w, const float* x, int xs, const float* g, int gs, int B, int i0
   }
 }
 
+void updTyped(float* w, const float* x, int xs, const float* gE, const float* gI, int gs, int B, const float* types, int i0, int i1, int nOut,
+              int j0, int j1, float scale, int freeze) {
+  for (int i = i0; i < i1; i++) upd(w, x, xs, types[i] != 0.0f ? gE : gI, gs, B, i, i + 1, nOut, j0, j1, scale, freeze, 0);
+}
+
 void fwd1(const float* w, const float* bias, const float* x, float* y, int nIn, int nOut, int j0, int j1) {
   for (int j = j0; j < j1; j++) y[j] = 0.0f;
   for (int i = 0; i < nIn; i++) {
@@ -89,6 +94,6 @@ void updfwd1(float* w, const float* xOld, const float* gE, const float* gI, cons
 
 }  // namespace
 
-const KernelTable kRef = {"portable", fwd, upd, fwd1, upd1, sigmoid, coef, updfwd1};
+const KernelTable kRef = {"portable", fwd, upd, updTyped, fwd1, upd1, sigmoid, coef, updfwd1};
 
 }  // namespace edsim

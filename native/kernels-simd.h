@@ -3,6 +3,7 @@
 #pragma once
 #include <algorithm>
 #include <chrono>
+#include <initializer_list>
 #include "kernels.h"
 #include "sigmoid-scalar.h"
 
@@ -61,6 +62,25 @@ inline void fwdTile(const float* w, const float* bias, const float* x, int xs, f
   }
   _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
     _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) V::store(y + r * ys + j + v * V::L, acc[r][v], m[v]);
+}
+
+// The rows left after the MR-row tiles (B mod MR of them) as one tile of that many rows, which
+// streams the weights once for all of them (row by row it streamed them once a row: a batch of 16
+// on AVX2's 6-row tiles made four one-row passes). Each lane's chain is the same either way.
+template <class V, int MR, int NV>
+inline void fwdRest(int rows, const float* w, const float* bias, const float* x, int xs, float* y, int ys, int nOut, int j, int nc, int k0,
+                    int count, bool first, bool last, int act, float k) {
+  static_assert(MR <= 8, "fwdRest covers remainders of up to 7 rows");
+  switch (rows) {
+    case 1: fwdTile<V, 1, NV, false>(w, bias, x, xs, y, ys, nOut, j, nc, k0, nullptr, count, first, last, act, k); break;
+    case 2: fwdTile<V, 2, NV, false>(w, bias, x, xs, y, ys, nOut, j, nc, k0, nullptr, count, first, last, act, k); break;
+    case 3: fwdTile<V, 3, NV, false>(w, bias, x, xs, y, ys, nOut, j, nc, k0, nullptr, count, first, last, act, k); break;
+    case 4: fwdTile<V, 4, NV, false>(w, bias, x, xs, y, ys, nOut, j, nc, k0, nullptr, count, first, last, act, k); break;
+    case 5: fwdTile<V, 5, NV, false>(w, bias, x, xs, y, ys, nOut, j, nc, k0, nullptr, count, first, last, act, k); break;
+    case 6: if (MR > 6) fwdTile<V, 6, NV, false>(w, bias, x, xs, y, ys, nOut, j, nc, k0, nullptr, count, first, last, act, k); break;
+    case 7: if (MR > 7) fwdTile<V, 7, NV, false>(w, bias, x, xs, y, ys, nOut, j, nc, k0, nullptr, count, first, last, act, k); break;
+    default: break;
+  }
 }
 
 template <class V, int MR, int NV>
@@ -128,9 +148,11 @@ void fwd(const float* w, const float* bias, const float* x, int xs, float* y, in
           fwdTile<V, MR, NV, false>(w, bias, xb, xs, yb, ys, nOut, j, nc, k0, nullptr, k1 - k0, first, last, act, k);
         }
       }
-      for (; b < B; b++) {
-        if (narrow) fwdTile<V, 1, 1, false>(w, bias, x + static_cast<long>(b) * xs, xs, y + static_cast<long>(b) * ys, ys, nOut, j, nc, k0, nullptr, k1 - k0, first, last, act, k);
-        else fwdTile<V, 1, NV, false>(w, bias, x + static_cast<long>(b) * xs, xs, y + static_cast<long>(b) * ys, ys, nOut, j, nc, k0, nullptr, k1 - k0, first, last, act, k);
+      if (b < B) {
+        const float* xb = x + static_cast<long>(b) * xs;
+        float* yb = y + static_cast<long>(b) * ys;
+        if (narrow) fwdRest<V, MR, 1>(B - b, w, bias, xb, xs, yb, ys, nOut, j, nc, k0, k1 - k0, first, last, act, k);
+        else fwdRest<V, MR, NV>(B - b, w, bias, xb, xs, yb, ys, nOut, j, nc, k0, k1 - k0, first, last, act, k);
       }
     }
     if (nIn == 0) break;
@@ -265,6 +287,75 @@ void upd(float* w, const float* x, int xs, const float* g, int gs, int B, int i0
     updRows<V, MR, NV>(w, x, xs, g, gs, B, live, nLive, nOut, j, nc, scale, freeze, dup);
   }
   delete[] live;
+}
+
+// upd over the sources i0 <= i < i1 with g = gE where types[i] != 0 and gI elsewhere: exactly upd
+// called on every run of one type (each weight's sum the same chain over b), in two tiled passes,
+// one list of sources per type. Kaneko's nets interleave E and I sources (E, I, E, I, ...), so the
+// runs are one source long: called run by run, a 1568-source layer cost 1568 calls of one-source
+// tiles per batch.
+template <class V, int MR, int NV>
+void updTyped(float* w, const float* x, int xs, const float* gE, const float* gI, int gs, int B, const float* types, int i0, int i1, int nOut,
+              int j0, int j1, float scale, int freeze) {
+  constexpr int NR = NV * V::L;
+  const int n = i1 - i0;
+  if (n <= 0 || j1 <= j0) return;
+  const typename V::M full = V::mask(V::L);
+  // Sources whose input is 0 in every sample are left out as in upd, while every g is finite.
+  bool skip = B > 0;
+  for (const float* g : {gE, gI}) {
+    for (int b = 0; b < B && skip; b++) {
+      int j = j0;
+      for (; j + V::L <= j1; j += V::L) {
+        const typename V::T v = V::load(g + static_cast<long>(b) * gs + j, full);
+        if (V::nonzeroBits(V::sub(v, v))) { skip = false; break; }
+      }
+      for (; j < j1 && skip; j++) {
+        const float v = g[static_cast<long>(b) * gs + j];
+        if (v - v != 0.0f) skip = false;
+      }
+    }
+  }
+  unsigned* nz = new unsigned[static_cast<size_t>(n / V::L + 1)]();
+  if (skip) {
+    for (int b = 0; b < B; b++) {
+      const float* xb = x + static_cast<long>(b) * xs;
+      int c = 0, i = i0;
+      for (; i + V::L <= i1; i += V::L, c++) nz[c] |= V::nonzeroBits(V::load(xb + i, full));
+      for (int l = 0; i < i1; i++, l++) if (xb[i] != 0.0f) nz[c] |= 1u << l;
+    }
+  }
+  int* liveE = new int[static_cast<size_t>(n)];
+  int* liveI = new int[static_cast<size_t>(n)];
+  int nE = 0, nI = 0;
+  const typename V::T sc = V::set(scale);
+  for (int i = i0; i < i1; i++) {
+    const int c = (i - i0) / V::L, l = (i - i0) % V::L;
+    if (!skip || (nz[c] >> l & 1u)) {
+      if (types[i] != 0.0f) liveE[nE++] = i;
+      else liveI[nI++] = i;
+    } else if (!freeze) {
+      // A left-out row: w = fma(scale, +0, w), as its tile would have done.
+      float* pw = w + static_cast<long>(i) * nOut;
+      for (int j = j0; j < j1; j += V::L) {
+        const typename V::M m = V::mask(j1 - j);
+        V::store(pw + j, V::fma(sc, V::zero(), V::load(pw + j, m)), m);
+      }
+    }
+  }
+  delete[] nz;
+  for (int j = j0; j < j1; j += NR) {
+    const int nc = std::min(NR, j1 - j);
+    if (NV > 1 && nc <= V::L) {  // a one-vector remainder: one-vector tiles (as in fwd)
+      updRows<V, MR, 1>(w, x, xs, gE, gs, B, liveE, nE, nOut, j, nc, scale, freeze, 0);
+      updRows<V, MR, 1>(w, x, xs, gI, gs, B, liveI, nI, nOut, j, nc, scale, freeze, 0);
+      continue;
+    }
+    updRows<V, MR, NV>(w, x, xs, gE, gs, B, liveE, nE, nOut, j, nc, scale, freeze, 0);
+    updRows<V, MR, NV>(w, x, xs, gI, gs, B, liveI, nI, nOut, j, nc, scale, freeze, 0);
+  }
+  delete[] liveE;
+  delete[] liveI;
 }
 
 // The start of an online block of up to NV vectors of cells, `left` cells from its first: each

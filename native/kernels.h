@@ -18,6 +18,10 @@ struct KernelTable {
   // sources i + dup hold the same inputs as i (paired inputs are staged twice), so the same sums
   // also update rows i + dup: the result is bit-identical to computing them, at half the work.
   void (*upd)(float* w, const float* x, int xs, const float* g, int gs, int B, int i0, int i1, int nOut, int j0, int j1, float scale, int freeze, int dup);
+  // upd over i0 <= i < i1 (dup 0) with g = gE where types[i] != 0 and gI elsewhere, bit-identical to
+  // upd called on every run of sources of one type (Kaneko's interleaved E/I sources: runs of one).
+  void (*updTyped)(float* w, const float* x, int xs, const float* gE, const float* gI, int gs, int B, const float* types, int i0, int i1,
+                   int nOut, int j0, int j1, float scale, int freeze);
   // Batch of one: y[j] = sum_i W[i][j] x[i] (+ bias[j]) for j0 <= j < j1, zero inputs skipped.
   void (*fwd1)(const float* w, const float* bias, const float* x, float* y, int nIn, int nOut, int j0, int j1);
   // Batch of one: W[i][j] = fma(scale x[i], g[j], W[i][j]) with g = gE where types[i] != 0 and gI

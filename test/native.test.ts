@@ -37,16 +37,17 @@ function scratch(B: number, nIn: number, nOut: number) {
   const [w, bias, x, y, g, g2, types] = offs as [number, number, number, number, number, number, number];
   for (let i = 0; i < nIn; i++) mem.f[types + i] = i % 3 === 0 ? 0 : 1;
   for (let i = 0; i < B * nIn; i += 5) mem.f[x + i] = 0; // zero inputs: the online kernels skip them
-  // Image-like inputs in the 40-sample shape: sources zero in every sample (borders), which the
+  // Image-like inputs in the 40- and 16-sample shapes: sources zero in every sample (borders), which the
   // forward kernel's tiles skip.
-  if (B === 40) for (let b = 0; b < B; b++) for (let i = 0; i < nIn; i++) if (i % 10 < 7) mem.f[x + b * nIn + i] = 0;
+  if (B === 40 || B === 16) for (let b = 0; b < B; b++) for (let i = 0; i < nIn; i++) if (i % 10 < 7) mem.f[x + b * nIn + i] = 0;
   for (let i = 0; i < nIn * nOut; i += 7) mem.f[w + i] = 0; // zero weights: frozen by the kaneko rule
   for (let i = 3; i < nIn * nOut; i += 11) mem.f[w + i] = -0; // negative zeros: an update of +0 turns them to +0 unless frozen
   const a = (o: number): number => 4096 + 4 * o;
   return { mem, off: { w, bias, x, y, g, g2, types }, addr: { w: a(w), bias: a(bias), x: a(x), y: a(y), g: a(g), g2: a(g2), types: a(types) } };
 }
 
-const SHAPES: [number, number, number][] = [[128, 784, 256], [13, 300, 45], [9, 13, 17], [1, 256, 128], [33, 2, 12], [7, 600, 1], [8, 4, 4], [40, 700, 70]];
+// Batches that leave every remainder of the forward tiles (6 rows on AVX2, 8 on AVX-512): 1 to 7 rows.
+const SHAPES: [number, number, number][] = [[128, 784, 256], [13, 300, 45], [9, 13, 17], [1, 256, 128], [33, 2, 12], [7, 600, 1], [8, 4, 4], [40, 700, 70], [11, 40, 20], [14, 50, 33], [16, 300, 40], [10, 30, 18], [12, 30, 18]];
 
 /** Runs every kernel on a copy of the same memory with one variant; returns the memory after. */
 function runAll(variant: string, B: number, nIn: number, nOut: number, split: number): Float32Array {
@@ -82,6 +83,52 @@ test('every native variant gives the same bits on every kernel, and cell ranges 
         const got = runAll(v, B, nIn, nOut, split);
         for (let i = 0; i < whole.length; i++) {
           if (!Object.is(got[i], whole[i])) assert.unreachable(`${v}, ${B}x${nIn}->${nOut}, split at ${split}: float ${i} is ${got[i]}, portable ${whole[i]}`);
+        }
+      }
+    }
+  }
+});
+
+/**
+ * updTyped (gE for the sources typed E, gI for the others, in one call) or, as the backend did
+ * before it, upd called on every run of one type; `interleaved`: Kaneko's E, I, E, I sources, else
+ * runs of one and two; `poison`: an infinite coefficient (nothing may be left out then).
+ */
+function typedUpdate(variant: string, typed: boolean, B: number, nIn: number, nOut: number, freeze: number, split: number, interleaved: boolean, poison: boolean): Float32Array {
+  const s = scratch(B, nIn, nOut);
+  const { off, addr: A } = s;
+  if (interleaved) for (let i = 0; i < nIn; i++) s.mem.f[off.types + i] = i % 2 === 0 ? 1 : 0;
+  if (poison) s.mem.f[off.g2 + (3 % (B * nOut))] = Infinity;
+  process.env.EDSIM_NATIVE_VARIANT = variant;
+  const k: NativeBound = bindNative(s.mem.buffer);
+  delete process.env.EDSIM_NATIVE_VARIANT;
+  if (typed) {
+    k.updTyped!(A.w, A.x, 4 * nIn, A.g, A.g2, 4 * nOut, B, A.types, 0, nIn, nOut, 0.01, freeze, 0, split);
+    k.updTyped!(A.w, A.x, 4 * nIn, A.g, A.g2, 4 * nOut, B, A.types, 0, nIn, nOut, 0.01, freeze, split, nOut);
+  } else {
+    for (let i = 0; i < nIn;) {
+      let j = i + 1;
+      while (j < nIn && (s.mem.f[off.types + j] !== 0) === (s.mem.f[off.types + i] !== 0)) j++;
+      k.upd(A.w, A.x, 4 * nIn, s.mem.f[off.types + i] !== 0 ? A.g : A.g2, 4 * nOut, B, i, j, nOut, 0.01, freeze, 0, nOut);
+      i = j;
+    }
+  }
+  return Float32Array.from(s.mem.f);
+}
+
+test('updTyped gives the bits of upd called run by run of one source type, on every variant', () => {
+  if (!addon) return;
+  for (const [B, nIn, nOut] of [...SHAPES, [16, 1570, 40] as [number, number, number]]) {
+    for (const freeze of [1, 0]) {
+      for (const [interleaved, poison] of [[true, false], [false, false], [true, true]] as const) {
+        const want = typedUpdate('portable', false, B, nIn, nOut, freeze, nOut, interleaved, poison);
+        for (const v of variants) {
+          for (const split of [nOut, Math.floor(nOut / 3)]) {
+            const got = typedUpdate(v, true, B, nIn, nOut, freeze, split, interleaved, poison);
+            for (let i = 0; i < want.length; i++) {
+              if (!Object.is(got[i], want[i])) assert.unreachable(`${v}, ${B}x${nIn}->${nOut}, freeze ${freeze}, ${interleaved ? 'interleaved' : 'runs'}${poison ? ', infinite g' : ''}, split at ${split}: float ${i} is ${got[i]}, run by run ${want[i]}`);
+            }
+          }
         }
       }
     }

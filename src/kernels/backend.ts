@@ -117,6 +117,8 @@ function typeRuns(srcE: Uint8Array): [number, number, boolean][] {
 type SimdExports = Pick<WasmExports, 'sigmoid' | 'chainFwd' | 'chainUpd'> & {
   fwd(w: number, bias: number, hasBias: number, x: number, xs: number, y: number, ys: number, B: number, nIn: number, nOut: number, act: number, k: number, j0: number, j1: number): void;
   upd(w: number, x: number, xs: number, g: number, gs: number, B: number, i0: number, i1: number, nOut: number, scale: number, freeze: number, j0: number, j1: number, dup?: number): void;
+  /** Native only: upd with gE for the sources whose types value is not 0 and gI for the others, in one call (Kaneko's interleaved E/I sources). */
+  updTyped?(w: number, x: number, xs: number, gE: number, gI: number, gs: number, B: number, types: number, i0: number, i1: number, nOut: number, scale: number, freeze: number, j0: number, j1: number): void;
   upd1(w: number, x: number, gE: number, gI: number, types: number, nIn: number, nOut: number, scale: number, freeze: number, j0: number, j1: number): void;
   fwd1(w: number, bias: number, hasBias: number, x: number, y: number, nIn: number, nOut: number, act: number, k: number, j0: number, j1: number): void;
   /** Native only: an online update of one sample then the forward pass of the next, in one pass; the fixed arguments once (prep), then an index and the rate (run). */
@@ -291,7 +293,11 @@ function simdKernels(impl: 'wasm' | 'native', ex: SimdExports, cellTile: number)
         } else {
           let r = runs.get(l.srcE);
           if (!r) runs.set(l.srcE, (r = typeRuns(l.srcE)));
-          for (let k = 0; k < r.length; k++) {
+          if (r.length > 2 && ex.updTyped) {
+            // Interleaved E/I sources (Kaneko's nets: runs of one source) in one call over every
+            // source, bit-identical to the calls run by run below.
+            ex.updTyped(addr(l.w), addr(l.x), 4 * l.xStride, addr(l.gE), addr(l.gI), 4 * l.nOut, batch, addr(l.types), 0, l.nIn, l.nOut, scale, kanekoRule ? 1 : 0, j0, j1);
+          } else for (let k = 0; k < r.length; k++) {
             const run = r[k]!;
             ex.upd(addr(l.w), addr(l.x), 4 * l.xStride, addr(run[2] ? l.gE : l.gI), 4 * l.nOut, batch, run[0], run[1], l.nOut, scale, kanekoRule ? 1 : 0, j0, j1);
           }

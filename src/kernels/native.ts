@@ -12,6 +12,8 @@ export interface NativeBound {
   readonly variant: string;
   fwd(w: number, bias: number, hasBias: number, x: number, xs: number, y: number, ys: number, B: number, nIn: number, nOut: number, act: number, k: number, j0?: number, j1?: number): void;
   upd(w: number, x: number, xs: number, g: number, gs: number, B: number, i0: number, i1: number, nOut: number, scale: number, freeze: number, j0?: number, j1?: number, dup?: number): void;
+  /** upd with gE for the sources whose `types` value is not 0 and gI for the others (an addon built before it lacks it). */
+  updTyped?(w: number, x: number, xs: number, gE: number, gI: number, gs: number, B: number, types: number, i0: number, i1: number, nOut: number, scale: number, freeze: number, j0?: number, j1?: number): void;
   sigmoid(p: number, rows: number, cols: number, stride: number, k: number): void;
   upd1(w: number, x: number, gE: number, gI: number, types: number, nIn: number, nOut: number, scale: number, freeze: number, j0?: number, j1?: number): void;
   fwd1(w: number, bias: number, hasBias: number, x: number, y: number, nIn: number, nOut: number, act: number, k: number, j0?: number, j1?: number): void;

@@ -89,6 +89,32 @@ test('output strategy with 1-3 workers is byte-identical to serial (10 independe
   }
 }));
 
+test('output strategy: an abort stops every thread within a net or a batch and rolls the epoch back; the next epoch is serial\'s', withTimeout(120000, async () => {
+  const data = (await loadDataset('mnist', { limit: 2000 })).train;
+  const o: TrainerOptions = { preset: 'mnist10', model: { hidden: [256], ensemble: 2 }, train: { epochs: 1 } };
+  const a = await createTrainer({ ...o, strategy: 'serial' });
+  const b = await createTrainer({ ...o, strategy: 'output', workers: 2 });
+  try {
+    await a.fit(data, { epochs: 2 });
+    const whole = (await b.fit(data)).epochs[0]!.seconds;
+    const before = b.weights();
+    const ac = new AbortController();
+    const t0 = performance.now();
+    // A quarter into the epoch (its set-up, sharing the data with the workers, takes a few ms).
+    setTimeout(() => ac.abort(), (whole * 1000) / 4);
+    const h = await b.fit(data, { signal: ac.signal });
+    const took = (performance.now() - t0) / 1000;
+    assert.ok(h.aborted, `the fit was not aborted (a whole epoch took ${whole.toFixed(2)} s, this one ${took.toFixed(2)} s)`);
+    assert.ok(took < whole * 0.75, `the aborted epoch took ${took.toFixed(2)} s, a whole one ${whole.toFixed(2)} s`);
+    assert.equal(b.weights(), before);
+    await b.fit(data);
+    assert.equal(b.weights(), a.weights());
+  } finally {
+    await a.close();
+    await b.close();
+  }
+}));
+
 test('pipeline stays within a point of serial on MNIST 0/1 and is reproducible', withTimeout(120000, async () => {
   const full = await loadDataset('mnist', { classes: [0, 1] });
   const o: TrainerOptions = { preset: 'bench-wide', model: { hidden: [32, 16, 16, 8] }, train: { epochs: 2, batch: 64 } };

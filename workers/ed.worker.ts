@@ -195,8 +195,9 @@ class WorkerHost {
       if (!ok) return;
       this.maybeFault(m, e);
       t0 = performance.now();
+      const epoch = e;
       runNets(kern, f, m.layout, m.lo, m.hi, data, order, Atomics.load(ctrl, SLOT.EPOCH_SAMPLES), Atomics.load(ctrl, SLOT.EPOCH_MODE) === 1,
-        m.u0, m.u1, m.kanekoRule, out, err, d.totalOutputs);
+        m.u0, m.u1, m.kanekoRule, out, err, d.totalOutputs, () => Atomics.load(ctrl, SLOT.EPOCH_ABORT) === epoch);
       stats.addBusy(m.group, performance.now() - t0);
       publish(ctrl, SLOT.UPD + m.group, e);
       e++;

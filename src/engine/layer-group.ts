@@ -44,7 +44,8 @@ export class LayerGroup {
 /**
  * The output strategy's unit: nets [lo, hi) (independent Kaneko networks) run serial passes over
  * order[0 .. n); sample position p's outputs and errors go to row p of `out` and `err`
- * (`total` columns: every output of every net).
+ * (`total` columns: every output of every net). `stop` is asked before each net and each batch
+ * after a net's first: true leaves the pass unfinished (returns false; the caller rolls back).
  */
 export function runNets(
   kern: Kernels, f: Floats, layout: Layout, lo: number, hi: number, data: Samples, order: Int32Array, n: number,
@@ -66,6 +67,7 @@ export function runNets(
     const net = layout.nets[k]!;
     const last = net.layers[net.layers.length - 1]!;
     for (let start = 0; start < n; start += batch) {
+      if (stop !== undefined && start > 0 && stop()) return false;
       const count = Math.min(batch, n - start);
       stageBatch(f, net, data, order, start, count, kern);
       kern.forwardLayers(f, net, 0, net.layers.length, count, u0);

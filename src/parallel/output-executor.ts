@@ -4,7 +4,7 @@ import { kernelsFor } from '../kernels/backend.js';
 import type { Crew } from './crew.js';
 import type { Samples } from '../engine/engine.js';
 import { check } from '../errors.js';
-import { type BatchHook, emptyTally, groupName, takeGroupStats, type EpochTally, type Executor, identityOrder, slotSerial, type StrategyName, tallyRows, type WorkerStats } from '../engine/executor.js';
+import { type BatchHook, emptyTally, yielder, groupName, takeGroupStats, type EpochTally, type Executor, identityOrder, slotSerial, type StrategyName, tallyRows, type WorkerStats } from '../engine/executor.js';
 import type { Calibration } from '../model-io.js';
 import { runNets } from '../engine/layer-group.js';
 import type { Layout, Memory } from '../engine/layout.js';
@@ -22,7 +22,7 @@ export interface SharedViews {
   err: Float64Array;
 }
 
-/** `output`: each thread trains whole independent nets; one synchronisation per epoch. */
+/** `output`: each thread trains whole independent nets; one synchronisation per epoch (an abort stops every thread after its current batch). */
 export class OutputExecutor implements Executor {
   readonly name: StrategyName = 'output';
   private epochSeq = 0;
@@ -62,7 +62,7 @@ export class OutputExecutor implements Executor {
     this.shared = { data, ...s };
   }
 
-  private async run(data: Labeled, order: Int32Array, train: boolean, cal?: Calibration): Promise<EpochTally> {
+  private async run(data: Labeled, order: Int32Array, train: boolean, cal?: Calibration, signal?: AbortSignal): Promise<EpochTally> {
     const s = this.shared!;
     check(s.data === data, 'the output strategy trains on the data it was started with');
     const { ctrl, f } = this.mem;
@@ -74,13 +74,37 @@ export class OutputExecutor implements Executor {
     publish(ctrl, SLOT.EPOCH, e);
     const c = this.config;
     const data64 = { x: s.x, y: s.y, features: s.d.features, outputs: s.d.outputs };
-    let t0 = performance.now();
-    runNets(this.k, f, this.layout, this.bounds[0]!, this.bounds[1]!, data64, s.order, n, train, c.u0, c.u1, c.rule === 'kaneko', s.out, s.err, this.total);
-    this.stats.addBusy(0, performance.now() - t0);
-    t0 = performance.now();
-    for (let g = 1; g < this.bounds.length - 1; g++) await this.crew.waitFor(SLOT.UPD + g, e, () => this.names[g]!);
+    // The coordinator's nets one at a time, letting the event loop in between (a Ctrl-C, a worker's
+    // error): an aborted training epoch tells the workers to stop after their current batch.
+    let aborted = false;
+    const abort = (): void => {
+      if (!train || aborted) return;
+      Atomics.store(ctrl, SLOT.EPOCH_ABORT, e);
+      aborted = true;
+    };
+    const breathe = yielder();
+    let busy = 0;
+    for (let k = this.bounds[0]!; k < this.bounds[1]! && !aborted; k++) {
+      await breathe();
+      if (signal?.aborted) abort();
+      if (aborted) break;
+      const t0 = performance.now();
+      runNets(this.k, f, this.layout, k, k + 1, data64, s.order, n, train, c.u0, c.u1, c.rule === 'kaneko', s.out, s.err, this.total);
+      busy += performance.now() - t0;
+    }
+    this.stats.addBusy(0, busy);
+    // Workers still on their nets when an abort comes hear it at their next batch.
+    if (signal?.aborted) abort();
+    signal?.addEventListener('abort', abort);
+    const t0 = performance.now();
+    try {
+      for (let g = 1; g < this.bounds.length - 1; g++) await this.crew.waitFor(SLOT.UPD + g, e, () => this.names[g]!);
+    } finally {
+      signal?.removeEventListener('abort', abort);
+    }
     this.stats.addWait(0, performance.now() - t0);
     const tally = emptyTally();
+    if (aborted) return tally; // incomplete: the trainer rolls the epoch back
     tallyRows(s.out, s.err, n, this.total, data.labels, order, 0, tally, this.layout.members, cal);
     return tally;
   }
@@ -88,7 +112,7 @@ export class OutputExecutor implements Executor {
   async trainEpoch(data: Labeled, order: Int32Array, _batch: number, hook?: BatchHook, signal?: AbortSignal): Promise<EpochTally> {
     check(!hook, 'the output strategy does not report single batches; use serial or layer for onBatch');
     if (signal?.aborted) return emptyTally();
-    return this.run(data, order, true);
+    return this.run(data, order, true, undefined, signal);
   }
 
   evaluate(data: Labeled, cal?: Calibration): Promise<EpochTally> {

@@ -20,6 +20,8 @@ export const SLOT = {
   EPOCH_SAMPLES: 3,
   /** Output strategy: 1 = train, 0 = evaluate. */
   EPOCH_MODE: 4,
+  /** Output strategy: the epoch whose training is aborted (each thread stops after its current batch; the trainer rolls back). */
+  EPOCH_ABORT: 5,
   /** FWD + g: the last batch whose input for group g is ready (cells: FWD + 0, the batch staged). */
   FWD: 16,
   /**

@@ -3,7 +3,6 @@
 #pragma once
 #include <algorithm>
 #include <chrono>
-#include <initializer_list>
 #include "kernels.h"
 #include "sigmoid-scalar.h"
 
@@ -218,6 +217,24 @@ inline void updRows(float* w, const float* x, int xs, const float* g, int gs, in
   for (; k < n; k++) updTile<V, 1, NV, false>(w, x, xs, g, gs, B, rows + k, nOut, j, nc, scale, freeze, dup);
 }
 
+// Whether every g[b][j] (b < B, j0 <= j < j1; rows gs apart) is finite: g - g is 0 exactly then.
+template <class V>
+inline bool allFinite(const float* g, int gs, int B, int j0, int j1) {
+  const typename V::M full = V::mask(V::L);
+  for (int b = 0; b < B; b++) {
+    int j = j0;
+    for (; j + V::L <= j1; j += V::L) {
+      const typename V::T v = V::load(g + static_cast<long>(b) * gs + j, full);
+      if (V::nonzeroBits(V::sub(v, v))) return false;
+    }
+    for (; j < j1; j++) {
+      const float v = g[static_cast<long>(b) * gs + j];
+      if (v - v != 0.0f) return false;
+    }
+  }
+  return true;
+}
+
 // W[i][j0 .. j1) += scale * sum_b x[b][i] g[b][j] for sources i0 <= i < i1 (and the same sums into
 // row i + dup when dup > 0). A source whose input is 0 in every sample has the sum +0 exactly (every
 // product is a signed 0 and the chain starts at +0) provided every g is finite, so its rows get
@@ -247,19 +264,9 @@ void upd(float* w, const float* x, int xs, const float* g, int gs, int B, int i0
     delete[] nz;
     skip = n - nLive >= MR;  // worth a list only when it leaves out at least a tile
   }
-  // ... and only while every g is finite (g - g is 0 exactly then), checked last: hidden layers
-  // rarely have an all-zero source, and then the coefficients need no scan.
-  for (int b = 0; b < B && skip; b++) {
-    int j = j0;
-    for (; j + V::L <= j1; j += V::L) {
-      const typename V::T v = V::load(g + static_cast<long>(b) * gs + j, full);
-      if (V::nonzeroBits(V::sub(v, v))) { skip = false; break; }
-    }
-    for (; j < j1 && skip; j++) {
-      const float v = g[static_cast<long>(b) * gs + j];
-      if (v - v != 0.0f) skip = false;
-    }
-  }
+  // ... and only while every g is finite, checked last: hidden layers rarely have an all-zero
+  // source, and then the coefficients need no scan.
+  if (skip && !allFinite<V>(g, gs, B, j0, j1)) skip = false;
   if (!skip) {
     nLive = n;
     for (int i = 0; i < n; i++) live[i] = i0 + i;
@@ -302,20 +309,7 @@ void updTyped(float* w, const float* x, int xs, const float* gE, const float* gI
   if (n <= 0 || j1 <= j0) return;
   const typename V::M full = V::mask(V::L);
   // Sources whose input is 0 in every sample are left out as in upd, while every g is finite.
-  bool skip = B > 0;
-  for (const float* g : {gE, gI}) {
-    for (int b = 0; b < B && skip; b++) {
-      int j = j0;
-      for (; j + V::L <= j1; j += V::L) {
-        const typename V::T v = V::load(g + static_cast<long>(b) * gs + j, full);
-        if (V::nonzeroBits(V::sub(v, v))) { skip = false; break; }
-      }
-      for (; j < j1 && skip; j++) {
-        const float v = g[static_cast<long>(b) * gs + j];
-        if (v - v != 0.0f) skip = false;
-      }
-    }
-  }
+  const bool skip = B > 0 && allFinite<V>(gE, gs, B, j0, j1) && allFinite<V>(gI, gs, B, j0, j1);
   unsigned* nz = new unsigned[static_cast<size_t>(n / V::L + 1)]();
   if (skip) {
     for (int b = 0; b < B; b++) {

@@ -235,14 +235,12 @@ inline bool allFinite(const float* g, int gs, int B, int j0, int j1) {
   return true;
 }
 
-// W[i][j0 .. j1) += scale * sum_b x[b][i] g[b][j] for sources i0 <= i < i1 (and the same sums into
-// row i + dup when dup > 0). A source whose input is 0 in every sample has the sum +0 exactly (every
-// product is a signed 0 and the chain starts at +0) provided every g is finite, so its rows get
-// fma(scale, +0, w): unchanged under the kaneko rule (a nonzero w stays, a zero one is kept), and
-// under the other rule a pass that does exactly that fma. Image borders make 45 % of MNIST 0/1's
-// input sources 0 across a batch of 128.
+// The core of upd and updTyped: source i sums against gE, or against gI where `types` is given and
+// types[i] is 0 (types null: gE for every source). The sources that are 0 in every sample are left
+// out (see upd), then the live ones run as tiles, one list per type.
 template <class V, int MR, int NV>
-void upd(float* w, const float* x, int xs, const float* g, int gs, int B, int i0, int i1, int nOut, int j0, int j1, float scale, int freeze, int dup) {
+void updSources(float* w, const float* x, int xs, const float* gE, const float* gI, int gs, int B, const float* types, int i0, int i1, int nOut,
+                int j0, int j1, float scale, int freeze, int dup) {
   constexpr int NR = NV * V::L;
   const int n = i1 - i0;
   if (n <= 0 || j1 <= j0) return;
@@ -266,7 +264,7 @@ void upd(float* w, const float* x, int xs, const float* g, int gs, int B, int i0
   }
   // ... and only while every g is finite, checked last: hidden layers rarely have an all-zero
   // source, and then the coefficients need no scan.
-  if (skip && !allFinite<V>(g, gs, B, j0, j1)) skip = false;
+  if (skip && !(allFinite<V>(gE, gs, B, j0, j1) && (!types || allFinite<V>(gI, gs, B, j0, j1)))) skip = false;
   if (!skip) {
     nLive = n;
     for (int i = 0; i < n; i++) live[i] = i0 + i;
@@ -285,71 +283,53 @@ void upd(float* w, const float* x, int xs, const float* g, int gs, int B, int i0
       }
     }
   }
+  // With types: the live E sources first in `live`, the I sources after them, each in order.
+  int nE = nLive;
+  int* liveI = nullptr;
+  if (types) {
+    liveI = new int[static_cast<size_t>(nLive) + 1];
+    int nI = 0;
+    nE = 0;
+    for (int k = 0; k < nLive; k++) {
+      if (types[live[k]] != 0.0f) live[nE++] = live[k];
+      else liveI[nI++] = live[k];
+    }
+    for (int k = 0; k < nI; k++) live[nE + k] = liveI[k];
+    delete[] liveI;
+  }
+  const int nI = nLive - nE;
   for (int j = j0; j < j1; j += NR) {
     const int nc = std::min(NR, j1 - j);
     if (NV > 1 && nc <= V::L) {  // a one-vector remainder: one-vector tiles (as in fwd)
-      updRows<V, MR, 1>(w, x, xs, g, gs, B, live, nLive, nOut, j, nc, scale, freeze, dup);
+      updRows<V, MR, 1>(w, x, xs, gE, gs, B, live, nE, nOut, j, nc, scale, freeze, dup);
+      if (nI > 0) updRows<V, MR, 1>(w, x, xs, gI, gs, B, live + nE, nI, nOut, j, nc, scale, freeze, dup);
       continue;
     }
-    updRows<V, MR, NV>(w, x, xs, g, gs, B, live, nLive, nOut, j, nc, scale, freeze, dup);
+    updRows<V, MR, NV>(w, x, xs, gE, gs, B, live, nE, nOut, j, nc, scale, freeze, dup);
+    if (nI > 0) updRows<V, MR, NV>(w, x, xs, gI, gs, B, live + nE, nI, nOut, j, nc, scale, freeze, dup);
   }
   delete[] live;
 }
 
+// W[i][j0 .. j1) += scale * sum_b x[b][i] g[b][j] for sources i0 <= i < i1 (and the same sums into
+// row i + dup when dup > 0). A source whose input is 0 in every sample has the sum +0 exactly (every
+// product is a signed 0 and the chain starts at +0) provided every g is finite, so its rows get
+// fma(scale, +0, w): unchanged under the kaneko rule (a nonzero w stays, a zero one is kept), and
+// under the other rule a pass that does exactly that fma. Image borders make 45 % of MNIST 0/1's
+// input sources 0 across a batch of 128.
+template <class V, int MR, int NV>
+void upd(float* w, const float* x, int xs, const float* g, int gs, int B, int i0, int i1, int nOut, int j0, int j1, float scale, int freeze, int dup) {
+  updSources<V, MR, NV>(w, x, xs, g, g, gs, B, nullptr, i0, i1, nOut, j0, j1, scale, freeze, dup);
+}
+
 // upd over the sources i0 <= i < i1 with g = gE where types[i] != 0 and gI elsewhere: exactly upd
-// called on every run of one type (each weight's sum the same chain over b), in two tiled passes,
-// one list of sources per type. Kaneko's nets interleave E and I sources (E, I, E, I, ...), so the
-// runs are one source long: called run by run, a 1568-source layer cost 1568 calls of one-source
-// tiles per batch.
+// called on every run of one type (each weight's sum the same chain over b). Kaneko's nets
+// interleave E and I sources (E, I, E, I, ...), so the runs are one source long: called run by run,
+// a 1568-source layer cost 1568 calls of one-source tiles per batch.
 template <class V, int MR, int NV>
 void updTyped(float* w, const float* x, int xs, const float* gE, const float* gI, int gs, int B, const float* types, int i0, int i1, int nOut,
               int j0, int j1, float scale, int freeze) {
-  constexpr int NR = NV * V::L;
-  const int n = i1 - i0;
-  if (n <= 0 || j1 <= j0) return;
-  const typename V::M full = V::mask(V::L);
-  // Sources whose input is 0 in every sample are left out as in upd, while every g is finite.
-  const bool skip = B > 0 && allFinite<V>(gE, gs, B, j0, j1) && allFinite<V>(gI, gs, B, j0, j1);
-  unsigned* nz = new unsigned[static_cast<size_t>(n / V::L + 1)]();
-  if (skip) {
-    for (int b = 0; b < B; b++) {
-      const float* xb = x + static_cast<long>(b) * xs;
-      int c = 0, i = i0;
-      for (; i + V::L <= i1; i += V::L, c++) nz[c] |= V::nonzeroBits(V::load(xb + i, full));
-      for (int l = 0; i < i1; i++, l++) if (xb[i] != 0.0f) nz[c] |= 1u << l;
-    }
-  }
-  int* liveE = new int[static_cast<size_t>(n)];
-  int* liveI = new int[static_cast<size_t>(n)];
-  int nE = 0, nI = 0;
-  const typename V::T sc = V::set(scale);
-  for (int i = i0; i < i1; i++) {
-    const int c = (i - i0) / V::L, l = (i - i0) % V::L;
-    if (!skip || (nz[c] >> l & 1u)) {
-      if (types[i] != 0.0f) liveE[nE++] = i;
-      else liveI[nI++] = i;
-    } else if (!freeze) {
-      // A left-out row: w = fma(scale, +0, w), as its tile would have done.
-      float* pw = w + static_cast<long>(i) * nOut;
-      for (int j = j0; j < j1; j += V::L) {
-        const typename V::M m = V::mask(j1 - j);
-        V::store(pw + j, V::fma(sc, V::zero(), V::load(pw + j, m)), m);
-      }
-    }
-  }
-  delete[] nz;
-  for (int j = j0; j < j1; j += NR) {
-    const int nc = std::min(NR, j1 - j);
-    if (NV > 1 && nc <= V::L) {  // a one-vector remainder: one-vector tiles (as in fwd)
-      updRows<V, MR, 1>(w, x, xs, gE, gs, B, liveE, nE, nOut, j, nc, scale, freeze, 0);
-      updRows<V, MR, 1>(w, x, xs, gI, gs, B, liveI, nI, nOut, j, nc, scale, freeze, 0);
-      continue;
-    }
-    updRows<V, MR, NV>(w, x, xs, gE, gs, B, liveE, nE, nOut, j, nc, scale, freeze, 0);
-    updRows<V, MR, NV>(w, x, xs, gI, gs, B, liveI, nI, nOut, j, nc, scale, freeze, 0);
-  }
-  delete[] liveE;
-  delete[] liveI;
+  updSources<V, MR, NV>(w, x, xs, gE, gI, gs, B, types, i0, i1, nOut, j0, j1, scale, freeze, 0);
 }
 
 // The start of an online block of up to NV vectors of cells, `left` cells from its first: each

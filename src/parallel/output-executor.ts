@@ -84,7 +84,7 @@ export class OutputExecutor implements Executor {
     };
     const breathe = yielder();
     let busy = 0;
-    for (let k = this.bounds[0]!; k < this.bounds[1]! && !aborted; k++) {
+    for (let k = this.bounds[0]!; k < this.bounds[1]!; k++) {
       await breathe();
       if (signal?.aborted) abort();
       if (aborted) break;

@@ -10,7 +10,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
-import { checkReachable } from '../src/queue/queue.js';
+import { Redis } from 'ioredis';
+import { checkReachable, QUEUE_NAME } from '../src/queue/queue.js';
 import { CLI, lastJson, runCli, tempDir, withTimeout } from './helpers.js';
 
 const haveRedis = spawnSync('redis-server', ['--version']).status === 0;
@@ -182,17 +183,47 @@ test('Redis restarted without its data mid-sweep: the submitter fails in one lin
   assert.ok(csvRows(out).length >= 2, 'the finished rows were written');
 }));
 
-test('Redis gone for good mid-sweep: the submitter gives up after EDSIM_QUEUE_DOWN_S, in one line', withTimeout(60000, async () => {
+/** Resolves once `n` jobs wait in the queue (no worker takes them in these tests). */
+async function jobsWaiting(url: string, n: number): Promise<void> {
+  const r = new Redis(url, { maxRetriesPerRequest: 0 });
+  try {
+    const end = Date.now() + 60000;
+    while ((await r.llen(`bull:${QUEUE_NAME}:wait`)) < n) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${n} jobs in the queue`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  } finally {
+    r.disconnect();
+  }
+}
+
+test('Redis gone for good mid-sweep: the submitter gives up after EDSIM_QUEUE_DOWN_S, in one line', withTimeout(90000, async () => {
   if (!haveRedis) return;
   const url = await startRedis();
   const sweep = runCliAsync([...sweepArgs, '--queue', url], { EDSIM_QUEUE_DOWN_S: '3' });
-  await new Promise((r) => setTimeout(r, 1500));
+  // After the submission, however slow the start (coverage on two busy cores took over 1.5 s).
+  await jobsWaiting(url, 10);
   await killRedis(url);
   const t0 = Date.now();
   const r = await sweep;
   assert.is(r.code, 2, r.stderr);
   assert.match(r.stderr, /^edsim: lost Redis at redis:\/\/127\.0\.0\.1:\d+ for more than 3 s .*: 10 run\(s\) unfinished, 0 finished\n$/);
   assert.ok(Date.now() - t0 < 15000, `took ${Date.now() - t0} ms`);
+}));
+
+test('a Redis that stops answering writes before the jobs are added: the submitter gives up after EDSIM_QUEUE_DOWN_S, in one line', withTimeout(60000, async () => {
+  if (!haveRedis) return;
+  const url = await startRedis();
+  // Reads (the reachability check, the event stream) still answer; the marker and the jobs never do.
+  const r = new Redis(url, { maxRetriesPerRequest: 0 });
+  await r.call('CLIENT', 'PAUSE', '120000', 'WRITE');
+  r.disconnect();
+  const t0 = Date.now();
+  const sweep = await runCliAsync([...sweepArgs, '--queue', url], { EDSIM_QUEUE_DOWN_S: '3' });
+  assert.is(sweep.code, 2, sweep.stderr);
+  assert.match(sweep.stderr, /^edsim: lost Redis at redis:\/\/127\.0\.0\.1:\d+ for more than 3 s \(no answer\): 10 run\(s\) unfinished, 0 finished\n$/);
+  assert.ok(Date.now() - t0 < 20000, `took ${Date.now() - t0} ms`);
+  await killRedis(url);
 }));
 
 test('an unreachable Redis fails within seconds with one line and exit 2; a bad URL too', withTimeout(30000, async () => {

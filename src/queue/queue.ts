@@ -96,7 +96,8 @@ export const REDIS_DOWN_S = 60;
  * Redis restarted from an append-only file keeps the jobs, and the sweep goes on; one restarted
  * without its data (no appendonly) has lost them, which the submission's marker key, written
  * before the jobs, tells: the submitter then fails in one line, as it does when Redis stays
- * unreachable for REDIS_DOWN_S.
+ * unreachable or silent for REDIS_DOWN_S, whether that happens while it adds the jobs or while it
+ * waits for them.
  */
 async function submitJobs<S, R>(url: string, name: 'run' | 'scale', specs: { id: string; spec: S }[], onRow?: (r: R) => void, signal?: AbortSignal): Promise<Submission<R>> {
   await checkReachable(url);
@@ -108,12 +109,38 @@ async function submitJobs<S, R>(url: string, name: 'run' | 'scale', specs: { id:
   queue.on('error', () => undefined);
   events.on('error', () => undefined);
   const marker = `edsim:submission:${process.pid}:${Date.now()}:${Math.random().toString(36).slice(2)}`;
-  const client = await queue.client;
   const rows: R[] = [];
+  const pending = new Map(specs.map(({ id, spec }) => [id, spec]));
+  let lastOk = Date.now();
+  let lastError = 'no answer';
+  const lost = (): EdsimError => new EdsimError(`lost Redis at ${url} for more than ${Math.round(downLimit / 1000)} s (${lastError}): ${pending.size} run(s) unfinished, ${rows.length} finished`);
+  /**
+   * `op` until it answers; an error or a silence is tried again until Redis has not answered for
+   * downLimit. The client queues commands while it reconnects, so a command can also just wait.
+   */
+  const whileUp = async <T>(op: () => Promise<T>): Promise<T> => {
+    for (;;) {
+      const left = lastOk + downLimit - Date.now();
+      if (left <= 0) throw lost();
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const silence = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('no answer')), left); });
+        const value = await Promise.race([op(), silence]);
+        lastOk = Date.now();
+        return value;
+      } catch (e) {
+        if (e instanceof EdsimError) throw e;
+        lastError = (e as Error).message.split('\n')[0]!;
+        await new Promise((r) => setTimeout(r, Math.min(POLL_MS, Math.max(0, lastOk + downLimit - Date.now()))));
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  };
   let poller: NodeJS.Timeout | undefined;
   try {
-    await events.waitUntilReady();
-    const pending = new Map<string, S>();
+    const client = await whileUp(() => queue.client);
+    await whileUp(() => events.waitUntilReady());
     let failure: Error | undefined;
     let wake: () => void = () => undefined;
     const take = (id: string, value: unknown): void => {
@@ -132,12 +159,13 @@ async function submitJobs<S, R>(url: string, name: 'run' | 'scale', specs: { id:
     events.on('failed', ({ jobId, failedReason }) => {
       if (pending.has(jobId)) fail(new EdsimError(`run ${jobId} failed on a worker: ${failedReason}`));
     });
-    await client.set(marker, String(specs.length), 'EX', 7 * 24 * 3600);
+    await whileUp(() => client.set(marker, String(specs.length), 'EX', 7 * 24 * 3600));
     /**
      * Brings one run's job to where it should be: a finished job's row is taken; a missing one is
      * added (at submission; later: lost in the last second before a crash, appendfsync everysec);
      * a failed one is retried at submission (a sweep submitted again) and fails the sweep later (a
-     * failure whose event came while the submitter was reconnecting).
+     * failure whose event came while the submitter was reconnecting). Adding is idempotent (the
+     * job id is the run's), so a try that Redis did not answer can be made again.
      */
     const settle = async (id: string, spec: S, submitting: boolean): Promise<void> => {
       const job = await Job.fromId<S, R>(queue, id);
@@ -148,16 +176,11 @@ async function submitJobs<S, R>(url: string, name: 'run' | 'scale', specs: { id:
         else fail(new EdsimError(`run ${id} failed on a worker: ${job.failedReason}`));
       }
     };
-    for (const { id, spec } of specs) {
-      pending.set(id, spec);
-      await settle(id, spec, true);
-    }
-    let lastOk = Date.now();
-    let lastError = 'no answer';
+    for (const { id, spec } of specs) await whileUp(() => settle(id, spec, true));
     let polling = false;
     const poll = async (): Promise<void> => {
       // Bounded whatever the client does with commands while disconnected (queue or fail them).
-      if (Date.now() - lastOk > downLimit) fail(new EdsimError(`lost Redis at ${url} for more than ${Math.round(downLimit / 1000)} s (${lastError}): ${pending.size} run(s) unfinished, ${rows.length} finished`));
+      if (Date.now() - lastOk > downLimit) fail(lost());
       if (polling || failure) return;
       polling = true;
       try {

@@ -58,17 +58,10 @@ export function runNets(
   const rows = train && batch === 1 && kern.updateThenForward !== undefined && layout.slots.length > 1 && f instanceof Float32Array && lo < hi
     ? stagedInputs(layout.nets[lo]!, data) : undefined;
   const fused = rows !== undefined;
-  // Mini-batches with a second slot: each layer's update of batch t and forward pass of batch t + 1
-  // go strip of cells by strip, while the strip's weights are in cache.
-  const strips = train && batch > 1 && layout.slots.length > 1 && lo < hi;
   for (let k = lo; k < hi; k++) {
     if (stop?.()) return false;
     if (fused) {
       onlinePass(kern, f, layout.slots[0]![k]!, layout.slots[1]![k]!, data, rows!, order, n, u0, u1, kanekoRule, out, err, total);
-      continue;
-    }
-    if (strips) {
-      if (!stripPass(kern, f, layout.slots[0]![k]!, layout.slots[1]![k]!, batch, data, order, n, u0, u1, kanekoRule, out, err, total, stop)) return false;
       continue;
     }
     const net = layout.nets[k]!;
@@ -124,58 +117,6 @@ function onlinePass(
       kern.updateLayers(f, cur, 0, L, 1, kanekoRule);
     }
   }
-}
-
-/** Bytes of a layer's weights a strip of cells reads: about half of a 512 KiB L2 cache (Zen 3/4), leaving room for the inputs. */
-const STRIP_BYTES = 192 * 1024;
-
-/**
- * runNets' mini-batch pass over one net with two slots: batch t's activations in slot t % 2; once
- * it is scored, each layer's update of batch t and forward pass of batch t + 1 run one strip of
- * cells at a time (a cell's update and forward pass read only its own weights), so each strip's
- * weights come from memory once for both instead of twice. The same arithmetic as batch after
- * batch: a cell's results never depend on the range it is computed in.
- */
-function stripPass(
-  kern: Kernels, f: Floats, a: NetLayout, b: NetLayout, batch: number, data: Samples, order: Int32Array, n: number,
-  u0: number, u1: number, kanekoRule: boolean, out: Float64Array, err: Float64Array, total: number, stop?: () => boolean,
-): boolean {
-  const L = a.layers.length;
-  if (n === 0) return true;
-  stageBatch(f, a, data, order, 0, Math.min(batch, n), kern);
-  kern.forwardLayers(f, a, 0, L, Math.min(batch, n), u0);
-  for (let start = 0, t = 0; start < n; start += batch, t++) {
-    if (stop !== undefined && start > 0 && stop()) return false;
-    const cur = t % 2 === 0 ? a : b;
-    const next = t % 2 === 0 ? b : a;
-    const count = Math.min(batch, n - start);
-    kern.amine(f, cur, count, u1);
-    const o = cur.layers[L - 1]!;
-    for (let s = 0; s < count; s++) {
-      const row = (start + s) * total + cur.firstOutput;
-      for (let c = 0; c < cur.outputs; c++) {
-        out[row + c] = f[o.y + s * o.yStride + c]!;
-        err[row + c] = f[cur.err + s * cur.outputs + c]!;
-      }
-    }
-    const nextCount = Math.min(batch, n - start - batch);
-    if (nextCount <= 0) {
-      kern.updateLayers(f, cur, 0, L, count, kanekoRule);
-      continue;
-    }
-    stageBatch(f, next, data, order, start + batch, nextCount, kern);
-    // Layer by layer: the next batch's input to layer k is ready once layer k - 1 has run.
-    for (let k = 0; k < L; k++) {
-      const l = cur.layers[k]!;
-      const width = Math.max(kern.cellTile, Math.floor(STRIP_BYTES / (l.nIn * f.BYTES_PER_ELEMENT) / kern.cellTile) * kern.cellTile);
-      for (let j0 = 0; j0 < l.nOut; j0 += width) {
-        const j1 = Math.min(l.nOut, j0 + width);
-        kern.update(f, cur, l, count, kanekoRule, j0, j1);
-        kern.forward(f, next.layers[k]!, nextCount, u0, j0, j1);
-      }
-    }
-  }
-  return true;
 }
 
 /** One thread's forward pass over a segment: whole layers through the (fusing) layer runs, or its cells of one layer. */

@@ -20,7 +20,7 @@ const cut = Math.round(d.n * 0.9);
 const coded = <T extends { x: Float64Array | Float32Array }>(s: T): T => ({ ...s, x: codeInputs(s.x, { power: 0.5, scale: 0.5 }) });
 const fit = coded(sliceDataset(d, 0, cut));
 const held = coded(sliceDataset(d, cut, d.n));
-const t = await createTrainer({ preset: 'fashion10', model: { ensemble: 1, inputPower: undefined, inputScale: undefined, calibrate: undefined }, train: { shuffle: true, seed }, workers: 2 });
+const t = await createTrainer({ preset: 'fashion10', model: { ensemble: 1, inputPower: undefined, inputScale: undefined, inputOnOff: undefined, calibrate: undefined }, train: { shuffle: true, seed }, workers: 2 });
 try {
   for (let e = 1; e <= epochs; e++) {
     const h = await t.fit(fit, { epochs: 1 });

@@ -452,10 +452,11 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.name))) {
   // SHIFT_READ=1: each validation image and its four one-pixel shifts, in five blocks (withShifts).
   const heldShifts = shiftRead && !bank ? withShifts(held, side) : undefined;
   const trainers: Trainer[] = [];
-  // The preset's own input coding is off (fashion10 reads 0.5 sqrt(v) since the fq-* screens): a
-  // configuration names its coding in `coding`, so every row keeps the meaning it was recorded with.
+  // The preset's own input coding is off (fashion10 read 0.5 sqrt(v) after the fq-* screens, ON/OFF
+  // of sqrt(v) after f-ens4-onoff-sqrt1): a configuration names its coding in `coding` (this script
+  // codes the pixels itself), so every row keeps the meaning it was recorded with.
   // Nor does the preset's output calibration apply: CALIBRATE=N records a calibrated reading beside the plain one.
-  const model = { inputPower: undefined, inputScale: undefined, calibrate: undefined, ...c.model };
+  const model = { inputPower: undefined, inputScale: undefined, inputOnOff: undefined, calibrate: undefined, ...c.model };
   const threads = shrink || augment || boost ? { workers: 1, strategy: 'serial' as const } : { workers };
   for (let s = firstSeed; s < firstSeed + seeds; s++) trainers.push(await createTrainer({ preset: c.preset, model, train: { ...c.train, seed: s }, ...threads }));
   const special = specialClasses && subset(train, specialClasses);

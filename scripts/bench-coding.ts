@@ -2,8 +2,8 @@
  * What an input coding costs (npm run bench:coding): `fashion10`'s model (an ensemble of 4 nets of
  * 512 cells per class, float32, native kernels) trained on the first LIMIT Fashion-MNIST training
  * images with the earlier preset's coding (0.5 * sqrt(v); the rows still name it "preset") and with
- * the ON/OFF coding of sqrt(v) (--input-onoff --input-scale 1, fashion10's since, docs/classes.md), on WORKERS threads (the preset's `output`
- * strategy). Each trainer is built and trained WARMUP epochs first, then ROUNDS rounds train one
+ * the ON/OFF coding of sqrt(v) (--input-onoff --input-scale 1, fashion10's since, docs/classes.md),
+ * on WORKERS threads (the preset's `output` strategy). Each trainer is built and trained WARMUP epochs first, then ROUNDS rounds train one
  * epoch of each in turn; medians per coding, and the median of the per-round ratios (a slow period
  * of the VM slows both of a round). The calibration is left out: only training is timed. Each
  * row also counts the sources a forward tile of 8 images cannot skip (an input that is not 0 in

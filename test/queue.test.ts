@@ -67,9 +67,9 @@ function runCliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ cod
   });
 }
 
-async function until(what: string, ok: () => boolean, ms = 30000): Promise<void> {
+async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 30000): Promise<void> {
   const end = Date.now() + ms;
-  while (!ok()) {
+  while (!(await ok())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -187,11 +187,7 @@ test('Redis restarted without its data mid-sweep: the submitter fails in one lin
 async function jobsWaiting(url: string, n: number): Promise<void> {
   const r = new Redis(url, { maxRetriesPerRequest: 0 });
   try {
-    const end = Date.now() + 60000;
-    while ((await r.llen(`bull:${QUEUE_NAME}:wait`)) < n) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${n} jobs in the queue`);
-      await new Promise((res) => setTimeout(res, 50));
-    }
+    await until(`${n} jobs in the queue`, async () => (await r.llen(`bull:${QUEUE_NAME}:wait`)) >= n, 60000);
   } finally {
     r.disconnect();
   }

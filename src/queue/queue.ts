@@ -40,6 +40,9 @@ export function parseQueueUrl(url: string): Connection {
   return { host: m[1]!, port: Number(m[2] ?? 6379), db: Number(m[3] ?? 0) };
 }
 
+/** An error's first line (ioredis' messages can run to several). */
+const firstLine = (e: unknown): string => (e as Error).message.split('\n')[0]!;
+
 /** Fails within `ms` with one line when Redis cannot be reached. */
 export async function checkReachable(url: string, ms = 3000): Promise<void> {
   const c = parseQueueUrl(url);
@@ -52,7 +55,7 @@ export async function checkReachable(url: string, ms = 3000): Promise<void> {
       new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms); }),
     ]).finally(() => clearTimeout(timer));
   } catch (e) {
-    throw new EdsimError(`cannot reach Redis at ${url}: ${(e as Error).message.split('\n')[0]}`);
+    throw new EdsimError(`cannot reach Redis at ${url}: ${firstLine(e)}`);
   } finally {
     client.disconnect();
   }
@@ -130,7 +133,7 @@ async function submitJobs<S, R>(url: string, name: 'run' | 'scale', specs: { id:
         return value;
       } catch (e) {
         if (e instanceof EdsimError) throw e;
-        lastError = (e as Error).message.split('\n')[0]!;
+        lastError = firstLine(e);
         await new Promise((r) => setTimeout(r, Math.min(POLL_MS, Math.max(0, lastOk + downLimit - Date.now()))));
       } finally {
         clearTimeout(timer);
@@ -191,7 +194,7 @@ async function submitJobs<S, R>(url: string, name: 'run' | 'scale', specs: { id:
         for (const [id, spec] of [...pending]) await settle(id, spec, false);
         lastOk = Date.now();
       } catch (e) {
-        lastError = (e as Error).message.split('\n')[0]!;
+        lastError = firstLine(e);
       } finally {
         polling = false;
       }

@@ -3,6 +3,7 @@
 #pragma once
 #include <algorithm>
 #include <chrono>
+#include <vector>
 #include "kernels.h"
 #include "sigmoid-scalar.h"
 
@@ -235,6 +236,59 @@ inline bool allFinite(const float* g, int gs, int B, int j0, int j1) {
   return true;
 }
 
+// The samples a pass of updSources sums over. A sample whose coefficients are all 0 over [j0, j1)
+// adds a signed 0 to each of its chains (its inputs finite), and a chain that starts at +0 is left
+// as it is by that: such samples are left out, the others copied in order into per-thread buffers
+// (`Rows` then points there), so every sum is bit-identical with half the work under Kaneko's rule,
+// where each sample's amine sign makes either all of gE or all of gI 0.
+struct Rows {
+  const float* x;
+  int xs;
+  const float* g;
+  int gs;
+  int B;
+};
+
+template <class V>
+inline Rows liveSamples(const float* x, int xs, const float* g, int gs, int B, int i0, int i1, int j0, int j1, std::vector<float>& xBuf,
+                        std::vector<float>& gBuf) {
+  const typename V::M full = V::mask(V::L);
+  auto zero = [&](const float* p, int a, int e) {
+    int k = a;
+    for (; k + V::L <= e; k += V::L)
+      if (V::nonzeroBits(V::load(p + k, full))) return false;
+    for (; k < e; k++)
+      if (p[k] != 0.0f) return false;
+    return true;
+  };
+  auto finite = [&](const float* p, int a, int e) {
+    int k = a;
+    for (; k + V::L <= e; k += V::L) {
+      const typename V::T v = V::load(p + k, full);
+      if (V::nonzeroBits(V::sub(v, v))) return false;
+    }
+    for (; k < e; k++)
+      if (p[k] - p[k] != 0.0f) return false;
+    return true;
+  };
+  std::vector<int> keep;
+  keep.reserve(static_cast<size_t>(B));
+  for (int b = 0; b < B; b++) {
+    const float* xb = x + static_cast<long>(b) * xs;
+    if (!zero(g + static_cast<long>(b) * gs, j0, j1) || !finite(xb, i0, i1)) keep.push_back(b);
+  }
+  const int n = static_cast<int>(keep.size());
+  if (n == B) return {x, xs, g, gs, B};
+  // Row q of the copies holds sample keep[q]: inputs i0 .. i1 at their own columns, coefficients j0 .. j1.
+  xBuf.resize(static_cast<size_t>(n) * i1 + 1);
+  gBuf.resize(static_cast<size_t>(n) * j1 + 1);
+  for (int q = 0; q < n; q++) {
+    std::copy(x + static_cast<long>(keep[q]) * xs + i0, x + static_cast<long>(keep[q]) * xs + i1, xBuf.data() + static_cast<long>(q) * i1 + i0);
+    std::copy(g + static_cast<long>(keep[q]) * gs + j0, g + static_cast<long>(keep[q]) * gs + j1, gBuf.data() + static_cast<long>(q) * j1 + j0);
+  }
+  return {xBuf.data(), i1, gBuf.data(), j1, n};
+}
+
 // The core of upd and updTyped: source i sums against gE, or against gI where `types` is given and
 // types[i] is 0 (types null: gE for every source). The sources that are 0 in every sample are left
 // out (see upd), then the live ones run as tiles, one list per type.
@@ -298,15 +352,23 @@ void updSources(float* w, const float* x, int xs, const float* gE, const float* 
     delete[] liveI;
   }
   const int nI = nLive - nE;
+  // Each pass over the samples with a nonzero coefficient (liveSamples). A pass left with none adds
+  // +0 to every weight it covers: nothing to do where zeros are frozen (a weight stays what it was),
+  // else its tiles run over no samples to do exactly that.
+  thread_local std::vector<float> bufXE, bufGE, bufXI, bufGI;
+  const Rows e = liveSamples<V>(x, xs, gE, gs, B, i0, i1, j0, j1, bufXE, bufGE);
+  const Rows in = types ? liveSamples<V>(x, xs, gI, gs, B, i0, i1, j0, j1, bufXI, bufGI) : e;
+  const bool runE = nE > 0 && (e.B > 0 || !freeze);
+  const bool runI = nI > 0 && (in.B > 0 || !freeze);
   for (int j = j0; j < j1; j += NR) {
     const int nc = std::min(NR, j1 - j);
     if (NV > 1 && nc <= V::L) {  // a one-vector remainder: one-vector tiles (as in fwd)
-      updRows<V, MR, 1>(w, x, xs, gE, gs, B, live, nE, nOut, j, nc, scale, freeze, dup);
-      if (nI > 0) updRows<V, MR, 1>(w, x, xs, gI, gs, B, live + nE, nI, nOut, j, nc, scale, freeze, dup);
+      if (runE) updRows<V, MR, 1>(w, e.x, e.xs, e.g, e.gs, e.B, live, nE, nOut, j, nc, scale, freeze, dup);
+      if (runI) updRows<V, MR, 1>(w, in.x, in.xs, in.g, in.gs, in.B, live + nE, nI, nOut, j, nc, scale, freeze, dup);
       continue;
     }
-    updRows<V, MR, NV>(w, x, xs, gE, gs, B, live, nE, nOut, j, nc, scale, freeze, dup);
-    if (nI > 0) updRows<V, MR, NV>(w, x, xs, gI, gs, B, live + nE, nI, nOut, j, nc, scale, freeze, dup);
+    if (runE) updRows<V, MR, NV>(w, e.x, e.xs, e.g, e.gs, e.B, live, nE, nOut, j, nc, scale, freeze, dup);
+    if (runI) updRows<V, MR, NV>(w, in.x, in.xs, in.g, in.gs, in.B, live + nE, nI, nOut, j, nc, scale, freeze, dup);
   }
   delete[] live;
 }

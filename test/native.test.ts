@@ -135,6 +135,52 @@ test('updTyped gives the bits of upd called run by run of one source type, on ev
   }
 });
 
+/**
+ * upd and updTyped with Kaneko's coefficients: per sample either gE or gI is all 0 (some of them -0),
+ * so the SIMD variants leave those samples out of each pass's sums. `mode`: 'split' (the amine's
+ * sign picks the side per sample), 'inf' (also an infinite input in a sample whose gE is 0: that
+ * sample must stay in, giving the same NaN), 'none' (gE 0 in every sample: the E pass sums nothing).
+ */
+function zeroSampleUpdate(variant: string, B: number, nIn: number, nOut: number, freeze: number, split: number, mode: 'split' | 'inf' | 'none'): Float32Array {
+  const s = scratch(B, nIn, nOut);
+  const { off, addr: A } = s;
+  const f = s.mem.f;
+  for (let i = 0; i < nIn; i++) f[off.types + i] = i % 2 === 0 ? 1 : 0;
+  for (let b = 0; b < B; b++) {
+    const eZero = mode === 'none' || b % 3 !== 1;
+    const zeroed = eZero ? off.g : off.g2;
+    for (let j = 0; j < nOut; j++) f[zeroed + b * nOut + j] = j % 4 === 1 ? -0 : 0;
+  }
+  if (mode === 'inf') f[off.x + 0 * nIn + (nIn >> 1)] = Infinity; // sample 0: gE 0 there
+  process.env.EDSIM_NATIVE_VARIANT = variant;
+  const k: NativeBound = bindNative(s.mem.buffer);
+  delete process.env.EDSIM_NATIVE_VARIANT;
+  k.updTyped!(A.w, A.x, 4 * nIn, A.g, A.g2, 4 * nOut, B, A.types, 0, nIn, nOut, 0.01, freeze, 0, split);
+  k.updTyped!(A.w, A.x, 4 * nIn, A.g, A.g2, 4 * nOut, B, A.types, 0, nIn, nOut, 0.01, freeze, split, nOut);
+  k.upd(A.w, A.x, 4 * nIn, A.g, 4 * nOut, B, 0, nIn >> 1, nOut, 0.02, freeze, 0, nOut);
+  if (nIn >= 4) k.upd(A.w, A.x, 4 * nIn, A.g2, 4 * nOut, B, 0, nIn >> 2, nOut, 0.005, freeze, 0, nOut, nIn >> 1);
+  return Float32Array.from(f);
+}
+
+test('samples whose coefficients are all 0 change no bit of the update (Kaneko\'s rule: gE or gI is 0 per sample), on every variant', () => {
+  if (!addon) return;
+  for (const [B, nIn, nOut] of [...SHAPES, [16, 1570, 40] as [number, number, number]]) {
+    for (const freeze of [1, 0]) {
+      for (const mode of ['split', 'inf', 'none'] as const) {
+        const want = zeroSampleUpdate('portable', B, nIn, nOut, freeze, nOut, mode);
+        for (const v of variants) {
+          for (const split of [nOut, Math.floor(nOut / 3)]) {
+            const got = zeroSampleUpdate(v, B, nIn, nOut, freeze, split, mode);
+            for (let i = 0; i < want.length; i++) {
+              if (!Object.is(got[i], want[i])) assert.unreachable(`${v}, ${B}x${nIn}->${nOut}, freeze ${freeze}, ${mode}, split at ${split}: float ${i} is ${got[i]}, portable ${want[i]}`);
+            }
+          }
+        }
+      }
+    }
+  }
+});
+
 test('native forward (fused sigmoid) and update match the float64 reference', () => {
   if (!addon) return;
   for (const [B, nIn, nOut] of SHAPES) {

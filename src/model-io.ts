@@ -83,7 +83,25 @@ function dec(s: unknown, n: number, what: string): Float64Array {
   return out;
 }
 
-export function serializeModel(m: ModelFile): string {
+/**
+ * Refuses, in one line, a model too large for edsim's JSON: its float64 values as base64 take 32 / 3
+ * characters each, and V8 holds at most MAX_TEXT_BYTES characters in one string (so neither
+ * JSON.stringify nor loadModel could take it). `values`: weights, biases, calibration and means.
+ */
+export function checkJsonModelFits(values: number, path: string): void {
+  const chars = Math.ceil((values * 8) / 3) * 4 + (1 << 20); // a MiB for the config and the names
+  check(chars <= MAX_TEXT_BYTES, `${path}: a model of ${values} values is ${Math.round(chars / 2 ** 20)} MiB as edsim's JSON, over the ${Math.floor(MAX_TEXT_BYTES / 2 ** 20)} MiB a string can hold; save it as safetensors (a name ending in .safetensors)`);
+}
+
+/** How many values edsim's JSON of `m` would hold (weights, biases, calibration, input means). */
+function modelValues(m: ModelFile): number {
+  let n = 0;
+  for (const net of m.weights) for (const l of net) n += l.w.length + l.b.length;
+  return n + (m.calibration ? 2 * m.calibration.mean.length : 0) + (m.inputMean?.length ?? 0);
+}
+
+export function serializeModel(m: ModelFile, path = 'the model'): string {
+  checkJsonModelFits(modelValues(m), path);
   return JSON.stringify({
     format: MODEL_FORMAT, version: modelVersion(m), config: m.config, classes: m.classes,
     weights: m.weights.map((net) => net.map((l) => ({ w: enc(l.w), b: enc(l.b) }))),
@@ -102,7 +120,7 @@ export function modelFormatOf(path: string): 'json' | 'safetensors' {
  * as safetensors where the path ends in .safetensors (or `format` says so), else as edsim's JSON.
  */
 export function saveModel(path: string, m: ModelFile, format = modelFormatOf(path)): void {
-  atomicWrite(path, format === 'safetensors' ? modelToSafetensors(m) : serializeModel(m), 'model');
+  atomicWrite(path, format === 'safetensors' ? modelToSafetensors(m) : serializeModel(m, path), 'model');
 }
 
 /** The tensor names of net n's layer k: `net{n}.layer{k}.weight` (shape [inputs, cells], source-major) and `.bias` ([cells]). */

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { CLI, FIXTURES, lastJson, ROOT, runCli, tempDir, withTimeout } from './helpers.js';
@@ -134,6 +134,17 @@ test('a value outside an option\'s choices: one line naming the option, the valu
     assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr.trim(), re);
   }
+});
+
+test('--save to edsim\'s JSON of a model too large for it fails before training, in one line, and writes nothing', () => {
+  // fashion10's shape (40 nets of 3,138 x 512 weights): 655 MiB of base64, over V8's longest string.
+  const path = join(dir, 'big.json');
+  const r = runCli(['train', '--data', 'mnist', '--classes', '0-9', '--limit', '100', '--preset', 'fashion10', '--save', path]);
+  assert.is(r.code, 2, r.stderr);
+  assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr.trim(), /^edsim: --save .*big\.json: a model of 64287604 values is 655 MiB as edsim's JSON, over the 511 MiB a string can hold; save it as safetensors/);
+  assert.not.match(r.stderr, /epoch 1/);
+  assert.not.ok(existsSync(path));
 });
 
 test('a long first epoch is announced with its estimated length and the run\'s, then Ctrl-C stops it', withTimeout(60000, async () => {

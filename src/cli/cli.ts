@@ -16,6 +16,7 @@ import { stringify } from 'csv-stringify/sync';
 import { fastestExactStrategy } from '../parallel/scaling-model.js';
 import { checkWritable } from '../files.js';
 import { readCheckpoint } from '../checkpoint.js';
+import { checkJsonModelFits, modelFormatOf } from '../model-io.js';
 import { articleReplay, kanekoReplay, type ReplayResult } from '../report/replay.js';
 import { chanceNote, dataOptions, int, type NetworkArgs, num, toTrainerOptions, withDataFlags, withModelFlags, withNetworkFlags } from './cli-options.js';
 import type { ScaleArgs } from './scale-command.js';
@@ -87,16 +88,26 @@ const ESTIMATE_AFTER_S = 3;
 
 /**
  * Watches the first epoch: once it has run ESTIMATE_AFTER_S and is estimated (from the share done)
- * to take LONG_EPOCH_S or more, says once how long an epoch and the whole run may take.
+ * to take LONG_EPOCH_S or more, says once how long an epoch and the whole run may take. The rate is
+ * measured from the first share seen, not from the call: building a large model (its weights, the
+ * ON/OFF means) takes seconds that are no part of an epoch (fashion10 on 200 images was announced
+ * at 4 min 37 s an epoch, which took 5 s).
  */
 function longEpochNotice(trainer: Trainer, log: (s: string) => void, firstDone: () => boolean): NodeJS.Timeout {
-  const t0 = performance.now();
+  let first: { t: number; share: number } | undefined;
   const timer: NodeJS.Timeout = setInterval(() => {
-    const elapsed = (performance.now() - t0) / 1000;
     const share = trainer.epochProgress();
     if (firstDone()) return clearInterval(timer);
-    if (elapsed < ESTIMATE_AFTER_S || share === undefined || share <= 0) return;
-    const epoch = elapsed / share;
+    if (share === undefined || share <= 0) return;
+    const now = performance.now();
+    if (!first) {
+      first = { t: now, share };
+      return;
+    }
+    const seen = (now - first.t) / 1000;
+    if (seen < ESTIMATE_AFTER_S || share <= first.share) return;
+    const epoch = seen / (share - first.share);
+    const elapsed = epoch * share;
     clearInterval(timer);
     if (epoch < LONG_EPOCH_S) return;
     const epochs = trainer.train.epochs;
@@ -158,7 +169,14 @@ async function trainCommand(a: TrainArgs): Promise<void> {
     const of = resume.converged ? 'converged' : `of ${trainer.train.epochs}`;
     log(`edsim: resuming from ${a.resume}: ${resume.epochsDone} epoch(s) done ${of} (written ${resume.written} by strategy ${resume.strategy} on ${resume.workers} thread(s))`);
   }
-  const { model } = trainer.plan(trainer.inputsFor(data.train.features), data.train.outputs);
+  const { model, layout } = trainer.plan(trainer.inputsFor(data.train.features), data.train.outputs);
+  if (a.save !== undefined && modelFormatOf(a.save) === 'json') {
+    // Before training, not after it: a model too large for edsim's JSON would be lost at the end.
+    let values = model.calibrate ? 2 * model.outputs : 0;
+    if (model.inputOnOff) values += model.inputs / 2;
+    for (const net of layout.nets) for (const l of net.layers) values += l.nIn * l.nOut + (l.b >= 0 ? l.nOut : 0);
+    checkJsonModelFits(values, `--save ${a.save}`);
+  }
   const text = codingText(model);
   const coded = text ? `, coded as ${text}` : '';
   const bank = model.features ? ` (read as ${model.inputs} ${model.features} features${coded})` : model.inputOnOff ? ` (read as ${model.inputs} inputs${coded})` : coded ? ` (${coded.slice(2)})` : '';

@@ -47,7 +47,8 @@ function scratch(B: number, nIn: number, nOut: number) {
 }
 
 // Batches that leave every remainder of the forward tiles (6 rows on AVX2, 8 on AVX-512): 1 to 7 rows.
-const SHAPES: [number, number, number][] = [[128, 784, 256], [13, 300, 45], [9, 13, 17], [1, 256, 128], [33, 2, 12], [7, 600, 1], [8, 4, 4], [40, 700, 70], [11, 40, 20], [14, 50, 33], [16, 300, 40], [10, 30, 18], [12, 30, 18]];
+// Layers of 512 and 1024 cells (rows 2 and 4 KiB apart): the forward pass copies strips into panels.
+const SHAPES: [number, number, number][] = [[128, 784, 256], [13, 300, 45], [9, 13, 17], [1, 256, 128], [33, 2, 12], [7, 600, 1], [8, 4, 4], [40, 700, 70], [11, 40, 20], [14, 50, 33], [16, 300, 40], [10, 30, 18], [12, 30, 18], [16, 600, 512], [20, 90, 1024]];
 
 /** Runs every kernel on a copy of the same memory with one variant; returns the memory after. */
 function runAll(variant: string, B: number, nIn: number, nOut: number, split: number): Float32Array {

@@ -161,18 +161,6 @@ Napi::Value UpdFwd1(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// updFwd(w, xOld, xs, gE, gI, gs, B, types, hasTypes, scale, freeze, xNew, xns, bias, hasBias, y, ys, Bn, nIn, nOut, act, k):
-// a mini-batch's update then the next batch's forward pass (updfwd; strides in bytes).
-Napi::Value UpdFwd(const Napi::CallbackInfo& info) {
-  const Flush flush;
-  const Bound* b = B(info);
-  b->t->updfwd(at<float>(b, I(info, 0)), at<float>(b, I(info, 1)), I(info, 2) / 4, at<float>(b, I(info, 3)), at<float>(b, I(info, 4)), I(info, 5) / 4,
-               I(info, 6), I(info, 8) ? at<float>(b, I(info, 7)) : nullptr, F(info, 9), I(info, 10), at<float>(b, I(info, 11)), I(info, 12) / 4,
-               I(info, 14) ? at<float>(b, I(info, 13)) : nullptr, at<float>(b, I(info, 15)), I(info, 16) / 4, I(info, 17), I(info, 18), I(info, 19),
-               I(info, 20), F(info, 21));
-  return info.Env().Undefined();
-}
-
 // prepUpdFwd1(w, xOld, gE, gI, types, freeze, xNew, bias, hasBias, y, nIn, nOut, act, k) -> index for runUpdFwd1
 Napi::Value PrepUpdFwd1(const Napi::CallbackInfo& info) {
   Bound* b = static_cast<Bound*>(info.Data());
@@ -324,7 +312,6 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
   o.Set("fwd1", Napi::Function::New(env, Fwd1, "fwd1", bound));
   o.Set("coef", Napi::Function::New(env, Coef, "coef", bound));
   o.Set("updfwd1", Napi::Function::New(env, UpdFwd1, "updfwd1", bound));
-  o.Set("updFwd", Napi::Function::New(env, UpdFwd, "updFwd", bound));
   o.Set("prepUpdFwd1", Napi::Function::New(env, PrepUpdFwd1, "prepUpdFwd1", bound));
   o.Set("runUpdFwd1", Napi::Function::New(env, RunUpdFwd1, "runUpdFwd1", bound));
   o.Set("chainFwd", Napi::Function::New(env, ChainFwd, "chainFwd", bound));

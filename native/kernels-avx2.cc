@@ -44,7 +44,7 @@ struct V256 {
 
 }  // namespace
 
-const KernelTable kAvx2 = {"avx2", simd::fwd<V256, 6, 2>, simd::upd<V256, 6, 2>, simd::updTyped<V256, 6, 2>, simd::fwd1<V256>, simd::upd1<V256>, simd::sigmoid<V256>, simd::coef<V256>, simd::updfwd1<V256>, simd::updfwd<V256, 6, 2>};
+const KernelTable kAvx2 = {"avx2", simd::fwd<V256, 6, 2>, simd::upd<V256, 6, 2>, simd::updTyped<V256, 6, 2>, simd::fwd1<V256>, simd::upd1<V256>, simd::sigmoid<V256>, simd::coef<V256>, simd::updfwd1<V256>};
 double (*peakAvx2)(double) = simd::peak<V256>;
 
 }  // namespace edsim

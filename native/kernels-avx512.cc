@@ -44,7 +44,7 @@ struct V512 {
 
 }  // namespace
 
-const KernelTable kAvx512 = {"avx512", simd::fwd<V512, 8, 2>, simd::upd<V512, 8, 2>, simd::updTyped<V512, 8, 2>, simd::fwd1<V512>, simd::upd1<V512>, simd::sigmoid<V512>, simd::coef<V512>, simd::updfwd1<V512>, simd::updfwd<V512, 8, 2>};
+const KernelTable kAvx512 = {"avx512", simd::fwd<V512, 8, 2>, simd::upd<V512, 8, 2>, simd::updTyped<V512, 8, 2>, simd::fwd1<V512>, simd::upd1<V512>, simd::sigmoid<V512>, simd::coef<V512>, simd::updfwd1<V512>};
 double (*peakAvx512)(double) = simd::peak<V512>;
 
 }  // namespace edsim

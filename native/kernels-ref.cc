@@ -92,15 +92,8 @@ void updfwd1(float* w, const float* xOld, const float* gE, const float* gI, cons
   if (act == 1) sigmoid(y, 1, nOut, nOut, k);
 }
 
-void updfwd(float* w, const float* xOld, int xs, const float* gE, const float* gI, int gs, int B, const float* types, float scale, int freeze,
-            const float* xNew, int xns, const float* bias, float* y, int ys, int Bn, int nIn, int nOut, int act, float k) {
-  if (types) updTyped(w, xOld, xs, gE, gI, gs, B, types, 0, nIn, nOut, 0, nOut, scale, freeze);
-  else upd(w, xOld, xs, gE, gs, B, 0, nIn, nOut, 0, nOut, scale, freeze, 0);
-  fwd(w, bias, xNew, xns, y, ys, Bn, nIn, nOut, 0, nOut, act, k);
-}
-
 }  // namespace
 
-const KernelTable kRef = {"portable", fwd, upd, updTyped, fwd1, upd1, sigmoid, coef, updfwd1, updfwd};
+const KernelTable kRef = {"portable", fwd, upd, updTyped, fwd1, upd1, sigmoid, coef, updfwd1};
 
 }  // namespace edsim

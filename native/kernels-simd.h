@@ -84,12 +84,8 @@ inline void fwdRest(int rows, const float* wj, long wStride, int wBase, const fl
   }
 }
 
-// fwd over the sources i0 <= i < i1 only: the chains start at 0 where i0 is 0, else go on from y,
-// and get the bias and f where i1 is nIn (fwd is the range 0 .. nIn). Blocks of sources in order
-// give each chain the same operations as one call.
 template <class V, int MR, int NV>
-void fwdRange(const float* w, const float* bias, const float* x, int xs, float* y, int ys, int B, int nIn, int nOut, int j0, int j1, int act, float k,
-              int i0, int i1) {
+void fwd(const float* w, const float* bias, const float* x, int xs, float* y, int ys, int B, int nIn, int nOut, int j0, int j1, int act, float k) {
   constexpr int KC = 256;
   constexpr int NR = NV * V::L;
   // Sources whose inputs are 0 for every row of a tile add exactly nothing to its chains (a chain
@@ -100,8 +96,8 @@ void fwdRange(const float* w, const float* bias, const float* x, int xs, float* 
   alignas(64) thread_local float panel[KC * NR];
   int counts[4096 / MR + 1];
   const bool listable = tiles <= 4096 / MR;
-  for (int k0 = i0; k0 < i1 || k0 == 0; k0 += KC) {
-    const int k1 = std::min(i1, k0 + KC);
+  for (int k0 = 0; k0 < nIn || k0 == 0; k0 += KC) {
+    const int k1 = std::min(nIn, k0 + KC);
     const bool first = k0 == 0;
     const bool last = k1 == nIn;
     bool sparse = false;
@@ -186,11 +182,6 @@ void fwdRange(const float* w, const float* bias, const float* x, int xs, float* 
     if (nIn == 0) break;
   }
   delete[] lists;
-}
-
-template <class V, int MR, int NV>
-void fwd(const float* w, const float* bias, const float* x, int xs, float* y, int ys, int B, int nIn, int nOut, int j0, int j1, int act, float k) {
-  fwdRange<V, MR, NV>(w, bias, x, xs, y, ys, B, nIn, nOut, j0, j1, act, k, 0, nIn);
 }
 
 // MR sources x NV vectors of cells: the sums over the batch, then one fma into the weights. The
@@ -444,24 +435,6 @@ template <class V, int MR, int NV>
 void updTyped(float* w, const float* x, int xs, const float* gE, const float* gI, int gs, int B, const float* types, int i0, int i1, int nOut,
               int j0, int j1, float scale, int freeze) {
   updSources<V, MR, NV>(w, x, xs, gE, gI, gs, B, types, i0, i1, nOut, j0, j1, scale, freeze, 0);
-}
-
-// updTyped over every source (types null: upd with gE) for batch B from xOld, then fwd over every
-// cell for batch Bn from xNew, one block of UF sources at a time: a block's rows (contiguous, 2 KiB
-// each with 512 cells) are updated and then read by the next batch's chains while they are in L2,
-// so the weights come from memory twice a batch instead of three times. Exactly updTyped then fwd:
-// each weight's update reads only its own sums; each chain runs over the sources in order, going on
-// from y between blocks, and sees every row already updated.
-template <class V, int MR, int NV>
-void updfwd(float* w, const float* xOld, int xs, const float* gE, const float* gI, int gs, int B, const float* types, float scale, int freeze,
-            const float* xNew, int xns, const float* bias, float* y, int ys, int Bn, int nIn, int nOut, int act, float k) {
-  constexpr int UF = 64;
-  if (nIn == 0) return fwd<V, MR, NV>(w, bias, xNew, xns, y, ys, Bn, nIn, nOut, 0, nOut, act, k);
-  for (int i0 = 0; i0 < nIn; i0 += UF) {
-    const int i1 = std::min(nIn, i0 + UF);
-    updSources<V, MR, NV>(w, xOld, xs, gE, types ? gI : gE, gs, B, types, i0, i1, nOut, 0, nOut, scale, freeze, 0);
-    fwdRange<V, MR, NV>(w, bias, xNew, xns, y, ys, Bn, nIn, nOut, 0, nOut, act, k, i0, i1);
-  }
 }
 
 // The start of an online block of up to NV vectors of cells, `left` cells from its first: each

@@ -37,11 +37,6 @@ struct KernelTable {
   // Exactly upd1 followed by fwd1 (each weight's update, each cell's chain in source order).
   void (*updfwd1)(float* w, const float* xOld, const float* gE, const float* gI, const float* types, float scale, int freeze,
                   const float* xNew, const float* bias, float* y, int nIn, int nOut, int act, float k);
-  // Mini-batches: updTyped over every source (types null: upd with gE; dup 0) for batch B from xOld,
-  // then fwd over every cell for batch Bn from xNew, bias added, sigmoid when act is 1; the SIMD
-  // variants go block of sources by block. Exactly updTyped followed by fwd.
-  void (*updfwd)(float* w, const float* xOld, int xs, const float* gE, const float* gI, int gs, int B, const float* types, float scale, int freeze,
-                 const float* xNew, int xns, const float* bias, float* y, int ys, int Bn, int nIn, int nOut, int act, float k);
 };
 
 extern const KernelTable kRef;

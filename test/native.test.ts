@@ -72,9 +72,6 @@ function runAll(variant: string, B: number, nIn: number, nOut: number, split: nu
   k.upd1(A.w, A.x, A.g, A.g2, A.types, nIn, nOut, 0.3, 1, split, nOut);
   // the fused online step: update from x, then the next sample (the first row of y as input when it fits) forward
   if (B * nOut >= nIn) k.updfwd1(A.w, A.x, A.g, A.g2, A.types, 0.2, 1, A.y, A.bias, 1, A.g, nIn, nOut, 1, -5);
-  // a mini-batch's update then the next batch's forward pass (block of sources by block on SIMD), typed and not
-  k.updFwd!(A.w, A.x, 4 * nIn, A.g, A.g2, 4 * nOut, B, A.types, 1, 0.01, 1, A.x, 4 * nIn, A.bias, 1, A.y, 4 * nOut, B, nIn, nOut, 1, -5);
-  k.updFwd!(A.w, A.x, 4 * nIn, A.g2, A.g2, 4 * nOut, B, 0, 0, 0.02, 0, A.x, 4 * nIn, 0, 0, A.y, 4 * nOut, Math.max(1, B - 3), nIn, nOut, 1, -3);
   return Float32Array.from(s.mem.f);
 }
 

@@ -58,17 +58,10 @@ export function runNets(
   const rows = train && batch === 1 && kern.updateThenForward !== undefined && layout.slots.length > 1 && f instanceof Float32Array && lo < hi
     ? stagedInputs(layout.nets[lo]!, data) : undefined;
   const fused = rows !== undefined;
-  // Mini-batches with a second slot: each layer's update of batch t and forward pass of batch t + 1
-  // in one call, where the kernels fuse them.
-  const paired = train && batch > 1 && kern.updateThenForwardBatch !== undefined && layout.slots.length > 1 && lo < hi;
   for (let k = lo; k < hi; k++) {
     if (stop?.()) return false;
     if (fused) {
       onlinePass(kern, f, layout.slots[0]![k]!, layout.slots[1]![k]!, data, rows!, order, n, u0, u1, kanekoRule, out, err, total);
-      continue;
-    }
-    if (paired) {
-      if (!batchPass(kern, f, layout.slots[0]![k]!, layout.slots[1]![k]!, batch, data, order, n, u0, u1, kanekoRule, out, err, total, stop)) return false;
       continue;
     }
     const net = layout.nets[k]!;
@@ -124,47 +117,6 @@ function onlinePass(
       kern.updateLayers(f, cur, 0, L, 1, kanekoRule);
     }
   }
-}
-
-/**
- * runNets' mini-batch pass over one net with two slots: batch t's activations in slot t % 2; once
- * it is scored, each layer's update of batch t and forward pass of batch t + 1 go in one call
- * (updateThenForwardBatch: block of sources by block for the large layers), layer by layer. The
- * same arithmetic as batch after batch: each layer's update reads only batch t's activations, and
- * the forward pass sees the new weights either way.
- */
-function batchPass(
-  kern: Kernels, f: Floats, a: NetLayout, b: NetLayout, batch: number, data: Samples, order: Int32Array, n: number,
-  u0: number, u1: number, kanekoRule: boolean, out: Float64Array, err: Float64Array, total: number, stop?: () => boolean,
-): boolean {
-  const L = a.layers.length;
-  if (n === 0) return true;
-  stageBatch(f, a, data, order, 0, Math.min(batch, n), kern);
-  kern.forwardLayers(f, a, 0, L, Math.min(batch, n), u0);
-  for (let start = 0, t = 0; start < n; start += batch, t++) {
-    if (stop !== undefined && start > 0 && stop()) return false;
-    const cur = t % 2 === 0 ? a : b;
-    const next = t % 2 === 0 ? b : a;
-    const count = Math.min(batch, n - start);
-    kern.amine(f, cur, count, u1);
-    const o = cur.layers[L - 1]!;
-    for (let s = 0; s < count; s++) {
-      const row = (start + s) * total + cur.firstOutput;
-      for (let c = 0; c < cur.outputs; c++) {
-        out[row + c] = f[o.y + s * o.yStride + c]!;
-        err[row + c] = f[cur.err + s * cur.outputs + c]!;
-      }
-    }
-    const nextCount = Math.min(batch, n - start - batch);
-    if (nextCount <= 0) {
-      kern.updateLayers(f, cur, 0, L, count, kanekoRule);
-      continue;
-    }
-    stageBatch(f, next, data, order, start + batch, nextCount, kern);
-    // Layer by layer: the next batch's input to layer k is ready once layer k - 1 has run.
-    for (let k = 0; k < L; k++) kern.updateThenForwardBatch!(f, cur, next, k, count, nextCount, u0, kanekoRule);
-  }
-  return true;
 }
 
 /** One thread's forward pass over a segment: whole layers through the (fusing) layer runs, or its cells of one layer. */

@@ -29,13 +29,6 @@ export interface Kernels {
    * the same results as update then forward. Only where a kernel fuses them (native).
    */
   updateThenForward?(f: Floats, cur: NetLayout, next: NetLayout, k: number, u0: number, kanekoRule: boolean): void;
-  /**
-   * Mini-batches: layer k's update from `cur`'s batch of `count`, then its forward pass of `next`'s
-   * batch of `nextCount` (another slot, same weights) with the new weights; the same results as
-   * update then forward. Large layers under Kaneko's rule go block of sources by block, each block
-   * read by the forward pass while in cache (native).
-   */
-  updateThenForwardBatch?(f: Floats, cur: NetLayout, next: NetLayout, k: number, count: number, nextCount: number, u0: number, kanekoRule: boolean): void;
   /** A batch's input rows into the memory in one call, for stageBatch (native). */
   gatherRows?: RowGather;
   /** The same for unpaired float32 rows written twice (the native kernels offer it). */
@@ -131,9 +124,6 @@ type SimdExports = Pick<WasmExports, 'sigmoid' | 'chainFwd' | 'chainUpd'> & {
   /** Native only: an online update of one sample then the forward pass of the next, in one pass; the fixed arguments once (prep), then an index and the rate (run). */
   prepUpdFwd1?(w: number, xOld: number, gE: number, gI: number, types: number, freeze: number, xNew: number, bias: number, hasBias: number, y: number, nIn: number, nOut: number, act: number, k: number): number;
   runUpdFwd1?(index: number, scale: number): void;
-  /** Native only: a mini-batch's update (updTyped over every source) then the next batch's forward pass, block of sources by block. */
-  updFwd?(w: number, xOld: number, xs: number, gE: number, gI: number, gs: number, B: number, types: number, hasTypes: number, scale: number, freeze: number,
-    xNew: number, xns: number, bias: number, hasBias: number, y: number, ys: number, Bn: number, nIn: number, nOut: number, act: number, k: number): void;
   /** Native only: the bidirectional coefficients of a sigmoid layer whose E cells come first. */
   coef?(y: number, ys: number, B: number, nOut: number, nE: number, amine: number, amineStride: number, g: number, j0: number, j1: number): void;
 };
@@ -179,9 +169,6 @@ export function nativeKernels(mem: Memory): Kernels {
   if (doubled) k.gatherDoubled = (dst, stride, rows, order, start, count, width, interleaved) => doubled(CTRL_BYTES + 4 * dst, 4 * stride, rows, order, start, count, width, interleaved);
   return k;
 }
-
-/** Weights (floats) from which updateThenForwardBatch fuses a layer's two passes: 512 KiB of float32, an L2 of Zen 3/4. */
-const FUSE_MIN_WEIGHTS = 131072;
 
 const blocks = new WeakMap<LayerLayout, number>();
 /**
@@ -280,33 +267,6 @@ function simdKernels(impl: 'wasm' | 'native', ex: SimdExports, cellTile: number)
           byNext.set(key, step);
         }
         ex.runUpdFwd1!(step.id, scale);
-      },
-    } : {}),
-    ...(ex.updFwd ? {
-      updateThenForwardBatch(f: Floats, cur: NetLayout, next: NetLayout, k: number, count: number, nextCount: number, u0: number, kanekoRule: boolean): void {
-        const l = cur.layers[k]!;
-        const n = next.layers[k]!;
-        // Fused: Kaneko's rule (update() runs it as updTyped over every source), the sigmoid in the
-        // kernel, weights larger than L2 (smaller ones stay in cache between the two calls anyway).
-        if (!kanekoRule || count < 2 || nextCount < 1 || l.readoutColumn > 0 || l.act !== 0 || l.nIn * l.nOut < FUSE_MIN_WEIGHTS) {
-          this.update(f, cur, l, count, kanekoRule);
-          this.forward(f, n, nextCount, u0);
-          return;
-        }
-        const amine = l.isOutput ? cur.err : cur.amine;
-        const amineStride = l.isOutput ? cur.outputs : cur.channels;
-        const scale = (l.alpha * f[cur.rate]!) / count;
-        amineCoefficients(f, l.y, l.yStride, count, l.nOut, l.cellTypes, l.act, amine, amineStride, l.amineGroup, true, l.gE, l.gI);
-        // The bias first, as update() does after the weights: the next batch's sums add the new bias.
-        if (l.b >= 0) {
-          for (let j = 0; j < l.nOut; j++) {
-            let a = 0;
-            for (let b = 0; b < count; b++) a += f[l.gE + b * l.nOut + j]!;
-            f[l.b + j] = f[l.b + j]! + scale * a;
-          }
-        }
-        ex.updFwd!(addr(l.w), addr(l.x), 4 * l.xStride, addr(l.gE), addr(l.gI), 4 * l.nOut, count, addr(l.types), 1, scale, 1,
-          addr(n.x), 4 * n.xStride, n.b >= 0 ? addr(n.b) : 0, n.b >= 0 ? 1 : 0, addr(n.y), 4 * n.yStride, nextCount, l.nIn, l.nOut, 1, -2 / u0);
       },
     } : {}),
     update(f, net, l, batch, kanekoRule, j0 = 0, j1 = l.nOut) {

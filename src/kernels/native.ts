@@ -21,9 +21,6 @@ export interface NativeBound {
   prepUpdFwd1(w: number, xOld: number, gE: number, gI: number, types: number, freeze: number, xNew: number, bias: number, hasBias: number, y: number, nIn: number, nOut: number, act: number, k: number): number;
   runUpdFwd1(index: number, scale: number): void;
   updfwd1(w: number, xOld: number, gE: number, gI: number, types: number, scale: number, freeze: number, xNew: number, bias: number, hasBias: number, y: number, nIn: number, nOut: number, act: number, k: number): void;
-  /** A mini-batch's update then the next batch's forward pass, block of sources by block (an addon built before it lacks it). */
-  updFwd?(w: number, xOld: number, xs: number, gE: number, gI: number, gs: number, B: number, types: number, hasTypes: number, scale: number, freeze: number,
-    xNew: number, xns: number, bias: number, hasBias: number, y: number, ys: number, Bn: number, nIn: number, nOut: number, act: number, k: number): void;
   coef(y: number, ys: number, B: number, nOut: number, nE: number, amine: number, amineStride: number, g: number, j0?: number, j1?: number): void;
   chainFwd(w: number, wS: number, x: number, xS: number, count: number, B: number, nIn: number, nOut: number, k: number): void;
   chainUpd(w: number, wS: number, x: number, xS: number, g: number, gS: number, count: number, B: number, nIn: number, nOut: number, nE: number, amine: number, scale: number): void;

@@ -206,10 +206,9 @@ export function layoutFor(strategy: StrategyName, workers: number, c: ModelConfi
   if ((strategy === 'layer' || strategy === 'cells') && workers > 1) return computeLayout(c, batch, 2);
   // samples: batch t + 1 is forwarded while batch t's deeper layers still update from the other slot.
   if (strategy === 'samples') return computeLayout(c, batch, 2);
-  // Kaneko's independent nets, net by net: a second slot holds the next sample (online: fused
-  // kernels update one sample and forward the next in one pass over the weights) or the next batch
-  // (the native kernels update a batch and forward the next block of sources by block).
-  if ((strategy === 'serial' || strategy === 'output') && c.topology === 'kaneko' && c.outputs * (c.ensemble ?? 1) > 1) return computeLayout(c, batch, 2);
+  // Kaneko's independent nets trained online, net by net: a second slot holds the next sample, so
+  // fused kernels update one sample and forward the next in one pass over the weights.
+  if ((strategy === 'serial' || strategy === 'output') && c.topology === 'kaneko' && c.outputs * (c.ensemble ?? 1) > 1 && batch === 1) return computeLayout(c, batch, 2);
   if (strategy !== 'pipeline') return computeLayout(c, batch, 1);
   const groups = Math.min(workers, computeLayout(c, 1).nets[0]!.layers.length);
   return computeLayout(c, batch, groups + 1);

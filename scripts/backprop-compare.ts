@@ -95,7 +95,8 @@ async function backprop(train: Dataset, test: Dataset, hidden: number[], epochs:
 function describePreset(name: PresetName, extra = ''): string {
   const { model: m, train: t } = getPreset(name);
   const ens = m.ensemble ?? 1;
-  const inputs = m.features ? featureCount(featureSpec(m.features), 784) : 784;
+  // ON/OFF (inputOnOff) reads every coded value as two inputs.
+  const inputs = (m.features ? featureCount(featureSpec(m.features), 784) : 784) * (m.inputOnOff ? 2 : 1);
   const nets = ens > 1 ? `an ensemble of ${ens} independent nets per class (outputs averaged), ${inputs}-${m.hidden.join('-')}-1 each` : `10 independent nets, ${inputs}-${m.hidden.join('-')}-1 each`;
   const text = codingText(m);
   const coding = text ? `, each pixel v read as ${text}` : '';

@@ -10,10 +10,10 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { kernelsFor } from '../src/kernels/backend.js';
 import { viewMemory } from '../src/engine/layout.js';
 import { forwardSegment, LayerGroup, runNets, updateSegment } from '../src/engine/layer-group.js';
-import { type CellSegment, cellSegments } from '../src/parallel/partition.js';
+import { cellSegments } from '../src/parallel/partition.js';
 import { TraceRecorder } from '../src/parallel/trace.js';
 import { SamplesHost } from './samples-host.js';
-import { cellStep, featuresView, FLAG_LAST, FLAG_TRAIN, NOTIFY_WORDS, publish, RING, SLOT, statsView, type StatsView, waitAtLeast, type WorkerInit } from '../src/parallel/protocol.js';
+import { cellStep, featuresView, FLAG_LAST, FLAG_TRAIN, publish, RING, SLOT, statsView, type StatsView, waitAtLeast, type WorkerInit } from '../src/parallel/protocol.js';
 
 const SLICE_MS = 50;
 
@@ -57,7 +57,7 @@ class WorkerHost {
       else this.outputLoop(m, ctrl);
     } catch (e) {
       Atomics.store(ctrl, SLOT.FAULT, m.group + 1);
-      for (let i = 0; i < NOTIFY_WORDS; i++) Atomics.notify(ctrl, i);
+      for (let i = 0; i < 256; i++) Atomics.notify(ctrl, i);
       throw e;
     }
   }
@@ -117,11 +117,8 @@ class WorkerHost {
   /**
    * Cells: per batch, this thread's cells of every hidden layer of every net, layer by layer (each
    * layer after the threads owning cells of the layer below have passed it); then, once the
-   * coordinator has computed the output layers and the amine, the update of those same cells.
-   * Where the next batch of the stream is training in the other slot, the update of each of this
-   * thread's segments is followed at once by the next batch's forward pass through it (its weights
-   * are this thread's alone and now updated), so the wait for the layer below overlaps the update
-   * of the deeper segments instead of idling. DONE + g says when a batch's slot is free again.
+   * coordinator has computed the output layers and the amine, the update of those same cells. The
+   * next batch's forward pass starts right away: its activations live in the other slot.
    */
   private cellsLoop(m: WorkerInit, ctrl: Int32Array): void {
     const mem = viewMemory(m.memory, m.layout);
@@ -133,70 +130,35 @@ class WorkerHost {
     const H = ranges.length;
     const segments = cellSegments(ranges, g, (k) => m.layout.nets[0]!.layers[k]!.nOut);
     const { trace, stop, wait } = waiting(m, ctrl, stats);
-    const below = (seg: CellSegment, t: number): boolean => {
-      if (seg.k0 === 0) return true;
-      for (let h = 0; h < m.groups; h++) {
-        const r = ranges[seg.k0 - 1]![h]!;
-        if (h !== g && r[0] !== r[1] && !wait(SLOT.UPD + h, cellStep(t, seg.k0 - 1, H))) return false;
-      }
-      return true;
-    };
-    const forward = (seg: CellSegment, t: number, count: number): void => {
-      const t0 = performance.now();
-      for (const net of m.layout.slots[t % m.slots]!) forwardSegment(kern, f, net, seg, count, m.u0);
-      stats.addBusy(g, performance.now() - t0);
-      trace?.span('forward', t0, performance.now());
-      publish(ctrl, SLOT.UPD + g, cellStep(t, seg.k1 - 1, H));
-    };
-    const update = (seg: CellSegment, t: number, count: number): void => {
-      const t0 = performance.now();
-      for (const net of m.layout.slots[t % m.slots]!) updateSegment(kern, f, net, seg, count, m.kanekoRule);
-      stats.addBusy(g, performance.now() - t0);
-      trace?.span('update', t0, performance.now());
-    };
     let t = 0; // batches count from 1, as the coordinator numbers them
-    let primed = false; // batch t + 1's forward pass is already done (overlapped with batch t's update)
     for (;;) {
       t++;
-      if (!primed) {
-        if (!waitAtLeast(ctrl, SLOT.FWD, t, m.spinUs, SLICE_MS, stop)) return;
-        this.maybeFault(m, t);
-        const count = Atomics.load(ctrl, SLOT.COUNT + (t % RING));
-        for (const seg of segments) {
-          if (!below(seg, t)) return;
-          forward(seg, t, count);
-        }
-      }
+      if (!waitAtLeast(ctrl, SLOT.FWD, t, m.spinUs, SLICE_MS, stop)) return;
+      this.maybeFault(m, t);
       const count = Atomics.load(ctrl, SLOT.COUNT + (t % RING));
-      const flags = Atomics.load(ctrl, SLOT.FLAGS + (t % RING));
-      if (!wait(SLOT.AMINE, t)) return;
-      primed = false;
-      if ((flags & FLAG_TRAIN) === 0) {
-        publish(ctrl, SLOT.DONE_CELLS + g, t);
-        continue;
-      }
-      if ((flags & FLAG_LAST) !== 0 || m.slots < 2) {
-        for (const seg of segments) update(seg, t, count);
-        publish(ctrl, SLOT.DONE_CELLS + g, t);
-        continue;
-      }
-      // The coordinator stages batch t + 1 (in the other slot) right after the amine of t, while
-      // this thread updates its first segment.
-      let next = 0;
-      for (let i = 0; i < segments.length; i++) {
-        const seg = segments[i]!;
-        update(seg, t, count);
-        if (i === segments.length - 1) publish(ctrl, SLOT.DONE_CELLS + g, t);
-        if (i === 0) {
-          if (!wait(SLOT.FWD, t + 1)) return;
-          this.maybeFault(m, t + 1);
-          next = Atomics.load(ctrl, SLOT.COUNT + ((t + 1) % RING));
+      const train = (Atomics.load(ctrl, SLOT.FLAGS + (t % RING)) & FLAG_TRAIN) !== 0;
+      const nets = m.layout.slots[t % m.slots]!;
+      for (const seg of segments) {
+        if (seg.k0 > 0) {
+          for (let h = 0; h < m.groups; h++) {
+            const r = ranges[seg.k0 - 1]![h]!;
+            if (h !== g && r[0] !== r[1] && !wait(SLOT.UPD + h, cellStep(t, seg.k0 - 1, H))) return;
+          }
         }
-        if (!below(seg, t + 1)) return;
-        forward(seg, t + 1, next);
+        const t0 = performance.now();
+        for (const net of nets) forwardSegment(kern, f, net, seg, count, m.u0);
+        stats.addBusy(g, performance.now() - t0);
+        trace?.span('forward', t0, performance.now());
+        publish(ctrl, SLOT.UPD + g, cellStep(t, seg.k1 - 1, H));
       }
-      if (segments.length === 0) publish(ctrl, SLOT.DONE_CELLS + g, t);
-      primed = segments.length > 0;
+      if (!wait(SLOT.AMINE, t)) return;
+      if (train) {
+        const t0 = performance.now();
+        for (const net of nets) for (const seg of segments) updateSegment(kern, f, net, seg, count, m.kanekoRule);
+        stats.addBusy(g, performance.now() - t0);
+        trace?.span('update', t0, performance.now());
+      }
+      publish(ctrl, SLOT.UPD + g, cellStep(t, H, H));
     }
   }
 

@@ -83,7 +83,7 @@ export class CellsExecutor implements Executor {
     // Batch t goes to slot t % S, last used by batch t - S: every thread must be done updating from it.
     const stage = async (i: number, t: number): Promise<void> => {
       const t0 = performance.now();
-      for (let h = 1; h < this.threads; h++) await this.crew.waitFor(SLOT.DONE_CELLS + h, t - S, () => this.names[h]!);
+      for (let h = 1; h < this.threads; h++) await this.crew.waitFor(SLOT.UPD + h, cellStep(t - S, H, H), () => this.names[h]!);
       this.stats.addWait(0, performance.now() - t0);
       const t1 = performance.now();
       this.trace?.span('wait', t0, t1);
@@ -98,76 +98,61 @@ export class CellsExecutor implements Executor {
     };
     await stage(0, this.seq + 1);
     const breathe = yielder();
-    const outputSeg: CellSegment = { k0: H, k1: H + 1, range: null };
-    // Thread 0's part of batch t's forward pass through one segment: its cells of hidden layers
-    // [k0, k1) once their owners have passed the layer below, or the output layers and the amine.
-    const forward = async (t: number, count: number, seg: CellSegment): Promise<void> => {
-      let t0 = performance.now();
-      if (seg.k0 > 0) await this.waitOwners(seg.k0 - 1, cellStep(t, seg.k0 - 1, H));
-      const t1 = performance.now();
-      this.stats.addWait(0, t1 - t0);
-      this.trace?.span('wait', t0, t1);
-      t0 = t1;
-      const nets = this.layout.slots[t % S]!;
-      if (seg.k0 < H) {
-        for (const net of nets) forwardSegment(this.k, f, net, seg, count, c.u0);
-        publish(ctrl, SLOT.UPD, cellStep(t, seg.k1 - 1, H));
-      } else {
-        // The output layers (all their cells) and the amine, then the other threads may update.
-        for (const net of nets) {
-          this.k.forward(f, net.layers[H]!, count, c.u0);
-          this.k.amine(f, net, count, c.u1);
-        }
-        publish(ctrl, SLOT.AMINE, t);
-      }
-      const t2 = performance.now();
-      this.stats.addBusy(0, t2 - t0);
-      this.trace?.span(seg.k0 < H ? 'forward' : 'amine', t0, t2);
-    };
-    const update = (t: number, count: number, seg: CellSegment): void => {
-      const t0 = performance.now();
-      for (const net of this.layout.slots[t % S]!) {
-        if (seg.k0 < H) updateSegment(this.k, f, net, seg, count, c.rule === 'kaneko');
-        else this.k.update(f, net, net.layers[H]!, count, c.rule === 'kaneko');
-      }
-      this.stats.addBusy(0, performance.now() - t0);
-      this.trace?.span('update', t0, performance.now());
-    };
-    let primed = false; // batch t's forward pass and amine are done (overlapped with batch t - 1's update)
     for (let i = 0; i < starts.length; i++) {
       await breathe();
       const start = starts[i]!;
       const count = Math.min(batch, order.length - start);
+      const lastBatch = i === starts.length - 1 || signal?.aborted === true;
       const t = ++this.seq;
-      // What the threads read: the flag staged with the batch (an abort after staging ends the stream a batch later).
-      const lastBatch = (ctrl[SLOT.FLAGS + (t % RING)]! & FLAG_LAST) !== 0;
       const nets = this.layout.slots[t % S]!;
-      if (!primed) for (const seg of [...this.segments, outputSeg]) await forward(t, count, seg);
-      primed = false;
+      let busy = 0;
+      let waited = 0;
+      let t0 = 0;
+      for (const seg of [...this.segments, { k0: H, k1: H + 1, range: null }]) {
+        t0 = performance.now();
+        if (seg.k0 > 0) await this.waitOwners(seg.k0 - 1, cellStep(t, seg.k0 - 1, H));
+        const t1 = performance.now();
+        waited += t1 - t0;
+        this.trace?.span('wait', t0, t1);
+        t0 = t1;
+        if (seg.k0 < H) {
+          for (const net of nets) forwardSegment(this.k, f, net, seg, count, c.u0);
+          publish(ctrl, SLOT.UPD, cellStep(t, seg.k1 - 1, H));
+        } else {
+          // The output layers (all their cells) and the amine, then the other threads may update.
+          for (const net of nets) {
+            this.k.forward(f, net.layers[H]!, count, c.u0);
+            this.k.amine(f, net, count, c.u1);
+          }
+          publish(ctrl, SLOT.AMINE, t);
+        }
+        const t2 = performance.now();
+        busy += t2 - t0;
+        this.trace?.span(seg.k0 < H ? 'forward' : 'amine', t0, t2);
+      }
+      this.stats.addBusy(0, busy);
+      this.stats.addWait(0, waited);
       // With two slots the next batch goes in now, so the others start it as soon as they have updated.
       if (!lastBatch && S > 1) await stage(i + 1, t + 1);
-      const t0 = performance.now();
+      t0 = performance.now();
       this.rows.tally(f, nets, count, data.labels, order, start, tally, cal);
       hook?.(start, count);
       this.done = (start + count) / order.length;
-      this.stats.addBusy(0, performance.now() - t0);
-      if (train && !lastBatch && S > 1) {
-        // Each of thread 0's segments (the output layers last) updated from batch t, then batch
-        // t + 1 forwarded through it at once: its weights are thread 0's alone.
-        const next = Math.min(batch, order.length - starts[i + 1]!);
-        for (const seg of [...this.segments, outputSeg]) {
-          update(t, count, seg);
-          await forward(t + 1, next, seg);
+      if (train) {
+        const t1 = performance.now();
+        for (const net of nets) {
+          for (const seg of this.segments) updateSegment(this.k, f, net, seg, count, c.rule === 'kaneko');
+          this.k.update(f, net, net.layers[H]!, count, c.rule === 'kaneko');
         }
-        primed = true;
-      } else if (train) {
-        for (const seg of [...this.segments, outputSeg]) update(t, count, seg);
+        this.trace?.span('update', t1, performance.now());
       }
+      publish(ctrl, SLOT.UPD, cellStep(t, H, H));
+      this.stats.addBusy(0, performance.now() - t0);
       if (lastBatch) break;
       if (S === 1) await stage(i + 1, t + 1);
     }
     const t0 = performance.now();
-    for (let h = 1; h < this.threads; h++) await this.crew.waitFor(SLOT.DONE_CELLS + h, this.seq, () => this.names[h]!);
+    for (let h = 1; h < this.threads; h++) await this.crew.waitFor(SLOT.UPD + h, cellStep(this.seq, H, H), () => this.names[h]!);
     this.stats.addWait(0, performance.now() - t0);
     return tally;
   }

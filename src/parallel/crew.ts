@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { transfer, wrap, type Remote } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { check, EdsimError } from '../errors.js';
-import { NOTIFY_WORDS, publish, SLOT, spinBudgetUs, waitAtLeast, type WorkerInit } from './protocol.js';
+import { publish, SLOT, spinBudgetUs, waitAtLeast, type WorkerInit } from './protocol.js';
 
 interface WorkerHostApi {
   init(m: WorkerInit): string;
@@ -128,7 +128,7 @@ export class Crew {
     if (this.closing) return;
     this.closing = true;
     publish(this.ctrl, SLOT.STOP, 1);
-    for (let i = 0; i < NOTIFY_WORDS; i++) Atomics.notify(this.ctrl, i);
+    for (let i = 0; i < 256; i++) Atomics.notify(this.ctrl, i);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(this.workers.map((w) => w.running)), new Promise((r) => { timer = setTimeout(r, 500); })]);
     clearTimeout(timer);

@@ -26,8 +26,8 @@ export const SLOT = {
   FWD: 16,
   /**
    * UPD + g: the last batch group g has finished with (forward and update). Cells: thread g's
-   * progress step, cellStep(t, k) once it has computed its cells of hidden layer k of batch t
-   * (its update of batch t - 1 done up to layer k); DONE_CELLS + g says when its updates are done.
+   * progress step, cellStep(t, k) once it has computed its cells of hidden layer k of batch t,
+   * cellStep(t, hidden) once it has also updated them.
    */
   UPD: 16 + MAX_GROUPS,
   /** The last batch whose amine is ready. */
@@ -44,15 +44,7 @@ export const SLOT = {
   DONE: 202,
   /** Samples strategy: 1 = skip the rest of the stream's work (aborted epoch; the trainer rolls back). */
   ABORT: 203,
-  /**
-   * Cells: DONE_CELLS + g, the last batch thread g has finished with (its update done, its slot
-   * free to stage into). UPD + g runs ahead of it by up to a batch's forward steps.
-   */
-  DONE_CELLS: 256,
 } as const;
-
-/** The control words a failing thread wakes, so that no waiter sleeps out its slice on a dead peer. */
-export const NOTIFY_WORDS = SLOT.DONE_CELLS + MAX_GROUPS;
 
 /** Item bits of the samples strategy's claim word; the stream's tag takes the bits above. */
 export const CLAIM_BITS = 21;

@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { loadDataset, type Dataset } from '../src/data/data.js';
 import { codingText } from '../src/data/coding.js';
-import { featureCount, featureSpec, GABOR, withFeatures } from '../src/data/features.js';
+import { GABOR, networkInputs, withFeatures } from '../src/data/features.js';
 import { provenance, renderCurveSvg } from '../src/report/report.js';
 import { Rng } from '../src/engine/rng.js';
 import { getPreset, type PresetName } from '../src/options.js';
@@ -95,8 +95,7 @@ async function backprop(train: Dataset, test: Dataset, hidden: number[], epochs:
 function describePreset(name: PresetName, extra = ''): string {
   const { model: m, train: t } = getPreset(name);
   const ens = m.ensemble ?? 1;
-  // ON/OFF (inputOnOff) reads every coded value as two inputs.
-  const inputs = (m.features ? featureCount(featureSpec(m.features), 784) : 784) * (m.inputOnOff ? 2 : 1);
+  const inputs = networkInputs(m, 784);
   const nets = ens > 1 ? `an ensemble of ${ens} independent nets per class (outputs averaged), ${inputs}-${m.hidden.join('-')}-1 each` : `10 independent nets, ${inputs}-${m.hidden.join('-')}-1 each`;
   const text = codingText(m);
   const coding = text ? `, each pixel v read as ${text}` : '';

@@ -4,7 +4,7 @@
  */
 import type { Dataset } from './data/data.js';
 import { codeInputs, codes, inputMeans, onOffInputs } from './data/coding.js';
-import { featureCount, featureSpec, gaborFeatures } from './data/features.js';
+import { featureSpec, gaborFeatures, networkInputs } from './data/features.js';
 import { check, EdsimError } from './errors.js';
 import { type Executor, memberMeans, slotSerial, SerialExecutor, STRATEGIES, type StrategyName, type WorkerStats } from './engine/executor.js';
 import { allocateMemory, type Floats, type Layout, type Memory } from './engine/layout.js';
@@ -175,8 +175,7 @@ export class Trainer {
 
   /** The inputs the network reads from samples of `pixels` values: its feature bank's count, or the pixels; twice that with the ON/OFF coding. */
   inputsFor(pixels: number): number {
-    const name = this.modelDefaults.features;
-    return (name === undefined ? pixels : featureCount(featureSpec(name), pixels)) * (this.modelDefaults.inputOnOff ? 2 : 1);
+    return networkInputs(this.modelDefaults, pixels);
   }
 
   /**

@@ -61,6 +61,14 @@ export function featureCount(spec: GaborSpec, pixels: number): number {
   return spec.orientations * cells * cells + (spec.raw ? pixels : 0);
 }
 
+/**
+ * The inputs a network reads from samples of `pixels` values: its feature bank's count, or the
+ * pixels; twice that with the ON/OFF coding (every value read as two inputs).
+ */
+export function networkInputs(model: { features?: FeatureName; inputOnOff?: boolean }, pixels: number): number {
+  return (model.features === undefined ? pixels : featureCount(featureSpec(model.features), pixels)) * (model.inputOnOff ? 2 : 1);
+}
+
 /** The bank's kernels: even then odd, per orientation, each (2 radius + 1)^2 row-major; the even ones have zero mean. */
 export function gaborKernels(spec: GaborSpec): { even: Float64Array[]; odd: Float64Array[] } {
   const w = 2 * spec.radius + 1;
